@@ -1,0 +1,277 @@
+//! The redb backend: the server's embedded store.
+//!
+//! Transactions read from a redb snapshot (MVCC), so readers never wait, and
+//! buffer their writes. At commit, under a commit lock, the transaction is
+//! checked optimistically as FoundationDB's resolvers do: if a transaction
+//! that committed after this one's snapshot wrote a key this one read, the
+//! commit fails with 1020 and the runner retries. Otherwise the buffer is
+//! applied in one redb write transaction with `Durability::Immediate`,
+//! together with the commit counter that versionstamps come from.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::overlay::{KeyRange, View, WriteSet, intersects};
+use crate::{
+    Backend, BackendTx, KeyValue, RangePage, RangeRequest, Result, Store, StoreError, StoreOptions,
+    complete_versionstamp,
+};
+
+/// Raw bytes to raw bytes: the tuple layer orders keys, not redb's types.
+const DATA: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("kv");
+/// The commit counter, in the system range that user keys cannot reach.
+const VERSION_KEY: &[u8] = b"\xff/stint/commit_version";
+
+/// Opens (or creates) a redb store in the file `path`.
+pub fn open_redb(path: &Path, options: StoreOptions) -> Result<Store> {
+    let db = Database::create(path)
+        .map_err(|e| StoreError::Io(format!("opening redb at {}: {e}", path.display())))?;
+    // Create the table up front so that read transactions always find it.
+    let wtx = db.begin_write().map_err(StoreError::io)?;
+    let version = {
+        let table = wtx.open_table(DATA).map_err(StoreError::io)?;
+        let stored = table.get(VERSION_KEY).map_err(StoreError::io)?;
+        match stored {
+            Some(bytes) => decode_version(bytes.value())?,
+            None => 0,
+        }
+    };
+    wtx.commit().map_err(StoreError::io)?;
+    let backend = RedbBackend(Arc::new(Shared {
+        db,
+        commit_lock: Mutex::new(()),
+        version: AtomicU64::new(version),
+        recent: StdMutex::new(VecDeque::new()),
+        window: options.limits.max_duration * 2,
+    }));
+    Ok(Store::from_backend(Arc::new(backend), options))
+}
+
+fn decode_version(bytes: &[u8]) -> Result<u64> {
+    Ok(u64::from_be_bytes(bytes.try_into().map_err(|_| {
+        StoreError::Io("corrupt commit version".into())
+    })?))
+}
+
+struct RedbBackend(Arc<Shared>);
+
+/// What the backend and its transactions share.
+struct Shared {
+    db: Database,
+    /// Serializes validation and apply.
+    commit_lock: Mutex<()>,
+    /// Version of the last commit.
+    version: AtomicU64,
+    /// What recent commits wrote, for conflict checks. A transaction lives at
+    /// most `max_duration`, so commits older than `window` can be forgotten.
+    recent: StdMutex<VecDeque<RecentCommit>>,
+    window: Duration,
+}
+
+struct RecentCommit {
+    version: u64,
+    at: Instant,
+    writes: Vec<KeyRange>,
+}
+
+#[async_trait]
+impl Backend for RedbBackend {
+    fn name(&self) -> &'static str {
+        "redb"
+    }
+
+    async fn begin(&self) -> Result<Box<dyn BackendTx>> {
+        // Read the version before taking the snapshot: the snapshot is then at
+        // least as new as the version, so a conflict can be over-reported
+        // (and retried) but never missed.
+        let read_version = self.0.version.load(Ordering::Acquire);
+        let rtx = self.0.db.begin_read().map_err(StoreError::io)?;
+        let table = rtx.open_table(DATA).map_err(StoreError::io)?;
+        Ok(Box::new(RedbTx {
+            shared: Arc::clone(&self.0),
+            view: RedbView(table),
+            read_version,
+            reads: Vec::new(),
+            writes: WriteSet::default(),
+        }))
+    }
+}
+
+struct RedbView(redb::ReadOnlyTable<&'static [u8], &'static [u8]>);
+
+impl View for RedbView {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .0
+            .get(key)
+            .map_err(StoreError::io)?
+            .map(|v| v.value().to_vec()))
+    }
+
+    fn range<'a>(
+        &'a self,
+        begin: &[u8],
+        end: &[u8],
+        reverse: bool,
+    ) -> Result<Box<dyn Iterator<Item = Result<KeyValue>> + 'a>> {
+        let iter = self.0.range::<&[u8]>(begin..end).map_err(StoreError::io)?;
+        let convert = |item: std::result::Result<_, redb::StorageError>| {
+            item.map(|(k, v): (redb::AccessGuard<'_, &[u8]>, redb::AccessGuard<'_, &[u8]>)| {
+                (k.value().to_vec(), v.value().to_vec())
+            })
+            .map_err(StoreError::io)
+        };
+        Ok(if reverse {
+            Box::new(iter.rev().map(convert))
+        } else {
+            Box::new(iter.map(convert))
+        })
+    }
+}
+
+struct RedbTx {
+    shared: Arc<Shared>,
+    view: RedbView,
+    read_version: u64,
+    /// What this transaction read: its read conflict ranges.
+    reads: Vec<KeyRange>,
+    writes: WriteSet,
+}
+
+#[async_trait]
+impl BackendTx for RedbTx {
+    async fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.reads.push((key.to_vec(), crate::key_after(key)));
+        self.writes.get(&self.view, key)
+    }
+
+    async fn get_range(&mut self, request: &RangeRequest<'_>) -> Result<RangePage> {
+        let (page, examined) = self.writes.get_range(&self.view, request)?;
+        self.reads.push(examined);
+        Ok(page)
+    }
+
+    fn set(&mut self, key: &[u8], value: &[u8]) {
+        self.writes.set(key, value);
+    }
+
+    fn clear(&mut self, key: &[u8]) {
+        self.writes.clear(key);
+    }
+
+    fn clear_range(&mut self, begin: &[u8], end: &[u8]) {
+        self.writes.clear_range(begin, end);
+    }
+
+    fn set_versionstamped_key(&mut self, key: &[u8], value: &[u8]) {
+        self.writes.versionstamped.push((key.to_vec(), value.to_vec()));
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        let RedbTx {
+            shared,
+            view,
+            read_version,
+            reads,
+            writes,
+        } = *self;
+        // Release the snapshot first: redb reclaims pages only past it.
+        drop(view);
+        if writes.is_empty() {
+            // Snapshot reads are consistent by themselves.
+            return Ok(());
+        }
+        let _serialized = shared.commit_lock.lock().await;
+        {
+            let recent = shared.recent.lock().expect("conflict window lock");
+            let conflict = recent
+                .iter()
+                .filter(|c| c.version > read_version)
+                .any(|c| intersects(&reads, &c.writes));
+            if conflict {
+                return Err(StoreError::NotCommitted);
+            }
+        }
+        let version = shared.version.load(Ordering::Acquire) + 1;
+        let mut stamped = Vec::with_capacity(writes.versionstamped.len());
+        for (order, (template, value)) in writes.versionstamped.iter().enumerate() {
+            let order = u16::try_from(order).map_err(|_| {
+                StoreError::InvalidOperation("more than 65,536 versionstamped keys".into())
+            })?;
+            stamped.push((complete_versionstamp(template, version, order), value.clone()));
+        }
+        let stamped_keys: Vec<Vec<u8>> = stamped.iter().map(|(k, _)| k.clone()).collect();
+        let conflict_ranges = writes.conflict_ranges(&stamped_keys);
+
+        let apply_to = Arc::clone(&shared);
+        tokio::task::spawn_blocking(move || apply(&apply_to.db, &writes, &stamped, version))
+            .await
+            .map_err(|e| StoreError::Io(format!("commit task failed: {e}")))??;
+
+        shared.version.store(version, Ordering::Release);
+        let now = Instant::now();
+        let mut recent = shared.recent.lock().expect("conflict window lock");
+        while recent
+            .front()
+            .is_some_and(|c| now.duration_since(c.at) > shared.window)
+        {
+            recent.pop_front();
+        }
+        recent.push_back(RecentCommit {
+            version,
+            at: now,
+            writes: conflict_ranges,
+        });
+        Ok(())
+    }
+}
+
+/// Applies a write set in one durable redb transaction.
+fn apply(db: &Database, writes: &WriteSet, stamped: &[KeyValue], version: u64) -> Result<()> {
+    let mut wtx = db.begin_write().map_err(StoreError::io)?;
+    wtx.set_durability(Durability::Immediate)
+        .map_err(StoreError::io)?;
+    {
+        let mut table = wtx.open_table(DATA).map_err(StoreError::io)?;
+        for (begin, end) in &writes.cleared {
+            let doomed: Vec<Vec<u8>> = table
+                .range::<&[u8]>(begin.as_slice()..end.as_slice())
+                .map_err(StoreError::io)?
+                .map(|item| item.map(|(k, _)| k.value().to_vec()))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(StoreError::io)?;
+            for key in doomed {
+                table.remove(key.as_slice()).map_err(StoreError::io)?;
+            }
+        }
+        for (key, write) in &writes.points {
+            match write {
+                Some(value) => {
+                    table
+                        .insert(key.as_slice(), value.as_slice())
+                        .map_err(StoreError::io)?;
+                }
+                None => {
+                    table.remove(key.as_slice()).map_err(StoreError::io)?;
+                }
+            }
+        }
+        for (key, value) in stamped {
+            table
+                .insert(key.as_slice(), value.as_slice())
+                .map_err(StoreError::io)?;
+        }
+        table
+            .insert(VERSION_KEY, version.to_be_bytes().as_slice())
+            .map_err(StoreError::io)?;
+    }
+    wtx.commit().map_err(StoreError::io)
+}

@@ -1,0 +1,172 @@
+//! The sled backend: the desktop's local replica.
+//!
+//! sled's own transactions cannot read ranges, so this backend serializes
+//! transactions with one lock, held from `begin` to commit: a transaction
+//! reads the live tree through its write buffer, and commits with one atomic
+//! `apply_batch` followed by a flush, so an acknowledged write survives a
+//! crash. One writer at a time suits a desktop replica; conflicts (1020)
+//! cannot happen here.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::overlay::{View, WriteSet};
+use crate::{
+    Backend, BackendTx, KeyValue, RangePage, RangeRequest, Result, Store, StoreError, StoreOptions,
+    complete_versionstamp,
+};
+
+/// Where the commit counter (the versionstamp source) lives: in the system
+/// range, which user keys cannot reach.
+const VERSION_KEY: &[u8] = b"\xff/stint/commit_version";
+
+/// Opens (or creates) a sled store in the folder `path`.
+///
+/// sled allows one process per database: a second process gets an error
+/// here, which is why a device has one owner of its replica.
+pub fn open_sled(path: &Path, options: StoreOptions) -> Result<Store> {
+    let db = sled::Config::new()
+        .path(path)
+        .open()
+        .map_err(|e| StoreError::Io(format!("opening sled at {}: {e}", path.display())))?;
+    let version = match db.get(VERSION_KEY).map_err(StoreError::io)? {
+        Some(bytes) => u64::from_be_bytes(
+            bytes
+                .as_ref()
+                .try_into()
+                .map_err(|_| StoreError::Io("corrupt commit version".into()))?,
+        ),
+        None => 0,
+    };
+    let backend = SledBackend {
+        db,
+        lock: Arc::new(Mutex::new(())),
+        version: Arc::new(AtomicU64::new(version)),
+    };
+    Ok(Store::from_backend(Arc::new(backend), options))
+}
+
+struct SledBackend {
+    db: sled::Db,
+    /// The single-writer lock; every transaction holds it.
+    lock: Arc<Mutex<()>>,
+    /// The last commit's version; only changed under `lock`.
+    version: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl Backend for SledBackend {
+    fn name(&self) -> &'static str {
+        "sled"
+    }
+
+    async fn begin(&self) -> Result<Box<dyn BackendTx>> {
+        let guard = Arc::clone(&self.lock).lock_owned().await;
+        Ok(Box::new(SledTx {
+            db: SledView(self.db.clone()),
+            version: Arc::clone(&self.version),
+            _guard: guard,
+            writes: WriteSet::default(),
+        }))
+    }
+}
+
+struct SledTx {
+    db: SledView,
+    version: Arc<AtomicU64>,
+    _guard: OwnedMutexGuard<()>,
+    writes: WriteSet,
+}
+
+/// sled's live tree as a [`View`] (a newtype, so that sled's own methods
+/// keep their names).
+struct SledView(sled::Db);
+
+impl View for SledView {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .0
+            .get(key)
+            .map_err(StoreError::io)?
+            .map(|v| v.to_vec()))
+    }
+
+    fn range<'a>(
+        &'a self,
+        begin: &[u8],
+        end: &[u8],
+        reverse: bool,
+    ) -> Result<Box<dyn Iterator<Item = Result<KeyValue>> + 'a>> {
+        let iter = self.0.range::<&[u8], _>(begin..end);
+        let convert = |item: sled::Result<(sled::IVec, sled::IVec)>| {
+            item.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .map_err(StoreError::io)
+        };
+        Ok(if reverse {
+            Box::new(iter.rev().map(convert))
+        } else {
+            Box::new(iter.map(convert))
+        })
+    }
+}
+
+#[async_trait]
+impl BackendTx for SledTx {
+    async fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.writes.get(&self.db, key)
+    }
+
+    async fn get_range(&mut self, request: &RangeRequest<'_>) -> Result<RangePage> {
+        Ok(self.writes.get_range(&self.db, request)?.0)
+    }
+
+    fn set(&mut self, key: &[u8], value: &[u8]) {
+        self.writes.set(key, value);
+    }
+
+    fn clear(&mut self, key: &[u8]) {
+        self.writes.clear(key);
+    }
+
+    fn clear_range(&mut self, begin: &[u8], end: &[u8]) {
+        self.writes.clear_range(begin, end);
+    }
+
+    fn set_versionstamped_key(&mut self, key: &[u8], value: &[u8]) {
+        self.writes.versionstamped.push((key.to_vec(), value.to_vec()));
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        if self.writes.is_empty() {
+            return Ok(());
+        }
+        let version = self.version.load(Ordering::Acquire) + 1;
+        let mut batch = sled::Batch::default();
+        for (begin, end) in &self.writes.cleared {
+            for key in self.db.0.range::<&[u8], _>(begin.as_slice()..end.as_slice()).keys() {
+                batch.remove(key.map_err(StoreError::io)?);
+            }
+        }
+        for (key, write) in &self.writes.points {
+            match write {
+                Some(value) => batch.insert(key.as_slice(), value.as_slice()),
+                None => batch.remove(key.as_slice()),
+            }
+        }
+        for (order, (template, value)) in self.writes.versionstamped.iter().enumerate() {
+            let order = u16::try_from(order).map_err(|_| {
+                StoreError::InvalidOperation("more than 65,536 versionstamped keys".into())
+            })?;
+            batch.insert(complete_versionstamp(template, version, order), value.as_slice());
+        }
+        batch.insert(VERSION_KEY, &version.to_be_bytes());
+        self.db.0.apply_batch(batch).map_err(StoreError::io)?;
+        self.version.store(version, Ordering::Release);
+        self.db.0.flush_async().await.map_err(StoreError::io)?;
+        Ok(())
+    }
+}
