@@ -16,6 +16,7 @@
 //!   [`user`] (`User::full_name`, roles), [`auth`] (`AuthSession::rotate`),
 //!   [`session`] (`WorkspaceSession::fork`), [`conversation`] (and messages),
 //!   [`audit`] (24 event types), [`file`] (soft delete), [`agent`], [`setting`].
+//! - [`kind`]: the ten kinds as keys, the change log and sync name them.
 //! - [`error`]: `{code, message, field}` as every API answers errors.
 //!
 //! Records serialize with serde in snake_case; maps are `BTreeMap` so the same
@@ -29,6 +30,7 @@ pub mod conversation;
 pub mod error;
 pub mod file;
 pub mod ids;
+pub mod kind;
 pub mod session;
 pub mod setting;
 pub mod tenant;
@@ -42,6 +44,7 @@ pub use conversation::{Conversation, ConversationStatus, Message, MessageRole};
 pub use error::{ErrorBody, ErrorCode};
 pub use file::File;
 pub use ids::*;
+pub use kind::RecordKind;
 pub use session::{
     Breakpoint, EditorLayout, EditorState, EditorTab, Note, Position, Selection, SessionMemory,
     SessionStatus, TerminalState, WorkspaceSession,

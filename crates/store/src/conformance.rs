@@ -394,11 +394,15 @@ pub async fn versionstamps_follow_commit_order(store: &Store) {
                                 .await?
                                 .map_or(0, |v| u32::from_be_bytes(v.try_into().unwrap()));
                             tx.set(&p.key("seq"), &(seq + 1).to_be_bytes());
-                            let template = versionstamp_template(
-                                &p.key("log"),
-                                &(Versionstamp::incomplete(0),),
-                            );
-                            tx.set_versionstamped_key(&template, &seq.to_be_bytes());
+                            // Two entries per commit: the user version
+                            // orders them within it.
+                            for part in 0..2u32 {
+                                let template = versionstamp_template(
+                                    &p.key("log"),
+                                    &(Versionstamp::incomplete(tx.next_user_version()),),
+                                );
+                                tx.set_versionstamped_key(&template, &(seq * 2 + part).to_be_bytes());
+                            }
                             Ok::<_, StoreError>(())
                         })
                     })
@@ -418,7 +422,7 @@ pub async fn versionstamps_follow_commit_order(store: &Store) {
         .iter()
         .map(|(_, v)| u32::from_be_bytes(v.clone().try_into().unwrap()))
         .collect();
-    assert_eq!(order, (0..40).collect::<Vec<_>>());
+    assert_eq!(order, (0..80).collect::<Vec<_>>());
 
     tx.set_versionstamped_key(b"no placeholder", b"v");
     assert_eq!(tx.commit().await.unwrap_err().code(), 2000);

@@ -218,6 +218,7 @@ impl Store {
             bytes: 0,
             deferred: None,
             wrote: false,
+            user_versions: 0,
             started: Instant::now(),
             _env: PhantomData,
         })
@@ -267,6 +268,7 @@ impl Store {
                 bytes: 0,
                 deferred: None,
                 wrote: false,
+                user_versions: 0,
                 started: Instant::now(),
                 _env: PhantomData,
             };
@@ -324,6 +326,7 @@ pub struct Tx<'env> {
     bytes: usize,
     deferred: Option<StoreError>,
     wrote: bool,
+    user_versions: u16,
     started: Instant,
     _env: PhantomData<&'env ()>,
 }
@@ -432,6 +435,15 @@ impl Tx<'_> {
         self.inner.commit().await
     }
 
+    /// A fresh user version for this transaction's next versionstamped key:
+    /// all keys of one commit share the 10-byte versionstamp, so each needs
+    /// its own 2-byte user version (0, 1, 2, … per attempt).
+    pub fn next_user_version(&mut self) -> u16 {
+        let next = self.user_versions;
+        self.user_versions = self.user_versions.wrapping_add(1);
+        next
+    }
+
     /// Whether the transaction has written anything.
     #[must_use]
     pub fn has_writes(&self) -> bool {
@@ -537,13 +549,15 @@ pub(crate) fn versionstamp_offset(template: &[u8]) -> Option<usize> {
 }
 
 /// Fills a versionstamped key template: the 10-byte placeholder becomes the
-/// commit version (8 bytes, big-endian) and the order within the commit.
+/// commit version (8 bytes, big-endian) and a batch order of 0. As on
+/// FoundationDB, every key of one transaction gets the same 10 bytes; the
+/// tuple's 2-byte user version (see [`Tx::next_user_version`]) tells them apart.
 #[cfg(any(feature = "sled", feature = "redb"))]
-pub(crate) fn complete_versionstamp(template: &[u8], version: u64, order: u16) -> Vec<u8> {
+pub(crate) fn complete_versionstamp(template: &[u8], version: u64) -> Vec<u8> {
     let offset = versionstamp_offset(template).expect("checked when the key was set");
     let mut key = template[..template.len() - 4].to_vec();
     key[offset..offset + 8].copy_from_slice(&version.to_be_bytes());
-    key[offset + 8..offset + 10].copy_from_slice(&order.to_be_bytes());
+    key[offset + 8..offset + 10].copy_from_slice(&[0, 0]);
     key
 }
 
@@ -567,10 +581,10 @@ mod tests {
         template.extend_from_slice(b"/x");
         template.extend_from_slice(&4u32.to_le_bytes());
         assert_eq!(versionstamp_offset(&template), Some(4));
-        let key = complete_versionstamp(&template, 7, 1);
+        let key = complete_versionstamp(&template, 7);
         assert_eq!(&key[..4], b"log/");
         assert_eq!(&key[4..12], &7u64.to_be_bytes());
-        assert_eq!(&key[12..14], &1u16.to_be_bytes());
+        assert_eq!(&key[12..14], &[0, 0]);
         assert_eq!(&key[14..], b"/x");
 
         let check = |template: &[u8]| assert_eq!(versionstamp_offset(template), None);

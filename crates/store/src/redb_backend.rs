@@ -201,13 +201,11 @@ impl BackendTx for RedbTx {
             }
         }
         let version = shared.version.load(Ordering::Acquire) + 1;
-        let mut stamped = Vec::with_capacity(writes.versionstamped.len());
-        for (order, (template, value)) in writes.versionstamped.iter().enumerate() {
-            let order = u16::try_from(order).map_err(|_| {
-                StoreError::InvalidOperation("more than 65,536 versionstamped keys".into())
-            })?;
-            stamped.push((complete_versionstamp(template, version, order), value.clone()));
-        }
+        let stamped: Vec<KeyValue> = writes
+            .versionstamped
+            .iter()
+            .map(|(template, value)| (complete_versionstamp(template, version), value.clone()))
+            .collect();
         let stamped_keys: Vec<Vec<u8>> = stamped.iter().map(|(k, _)| k.clone()).collect();
         let conflict_ranges = writes.conflict_ranges(&stamped_keys);
 

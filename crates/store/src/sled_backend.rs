@@ -157,11 +157,8 @@ impl BackendTx for SledTx {
                 None => batch.remove(key.as_slice()),
             }
         }
-        for (order, (template, value)) in self.writes.versionstamped.iter().enumerate() {
-            let order = u16::try_from(order).map_err(|_| {
-                StoreError::InvalidOperation("more than 65,536 versionstamped keys".into())
-            })?;
-            batch.insert(complete_versionstamp(template, version, order), value.as_slice());
+        for (template, value) in &self.writes.versionstamped {
+            batch.insert(complete_versionstamp(template, version), value.as_slice());
         }
         batch.insert(VERSION_KEY, &version.to_be_bytes());
         self.db.0.apply_batch(batch).map_err(StoreError::io)?;
