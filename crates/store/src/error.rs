@@ -94,6 +94,7 @@ impl StoreError {
         }
     }
 
+    #[cfg_attr(not(any(feature = "sled", feature = "redb")), allow(dead_code))]
     pub(crate) fn io(e: impl std::fmt::Display) -> Self {
         Self::Io(e.to_string())
     }

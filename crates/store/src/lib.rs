@@ -190,6 +190,7 @@ impl fmt::Debug for Store {
 }
 
 impl Store {
+    #[cfg_attr(not(any(feature = "sled", feature = "redb", feature = "fdb")), allow(dead_code))]
     pub(crate) fn from_backend(backend: Arc<dyn Backend>, options: StoreOptions) -> Self {
         Self {
             backend,

@@ -1,0 +1,104 @@
+//! The key layout. Every key is built here, nowhere else.
+//!
+//! Keys are FoundationDB tuples, so they sort the same on every backend:
+//!
+//! ```text
+//! ("t", tenant, kind, id)                   a record (kind = RecordKind name)
+//! ("t", tenant, "ix", index, field…, id)    a secondary index entry (empty value)
+//! ("t", tenant, "chunk", kind, id, n)       the n-th chunk of a large record
+//! ("t", tenant, "log", versionstamp)        the change log, in commit order
+//! ("g", "email", email)                     → (tenant, user): login by email
+//! ("g", "refresh", sha256)                  → (tenant, auth session): refresh
+//! ("g", "tenant", tenant)                   active tenants
+//! ```
+//!
+//! Every key holding tenant data starts with `("t", tenant)`, so a tenant is
+//! one contiguous range: isolated by construction, deleted with one
+//! `clear_range`. The few `"g"` keys are lookups needed before a tenant is
+//! known (login, refresh) and hold only ids.
+
+use stint_model::{RecordKind, TenantId};
+use stint_store::tuple::{Subspace, TuplePack};
+use uuid::Uuid;
+
+/// The subspace of one tenant.
+pub(crate) fn tenant(tenant: TenantId) -> Subspace {
+    Subspace::from_bytes(("t", tenant.as_uuid()).pack_to_vec())
+}
+
+/// The key of a record.
+pub(crate) fn record(t: TenantId, kind: RecordKind, id: Uuid) -> Vec<u8> {
+    tenant(t).pack(&(kind.as_str(), id))
+}
+
+/// The subspace of every record of `kind` in a tenant.
+pub(crate) fn records(t: TenantId, kind: RecordKind) -> Subspace {
+    tenant(t).subspace(&kind.as_str())
+}
+
+/// The subspace of index `name` in a tenant.
+pub(crate) fn index(t: TenantId, name: &str) -> Subspace {
+    tenant(t).subspace(&("ix", name))
+}
+
+/// The subspace of the chunks of one record.
+pub(crate) fn chunks(t: TenantId, kind: RecordKind, id: Uuid) -> Subspace {
+    tenant(t).subspace(&("chunk", kind.as_str(), id))
+}
+
+/// The subspace of a tenant's change log.
+pub(crate) fn log(t: TenantId) -> Subspace {
+    tenant(t).subspace(&"log")
+}
+
+/// Global lookup: email → user.
+pub(crate) fn email(email: &str) -> Vec<u8> {
+    ("g", "email", email).pack_to_vec()
+}
+
+/// Global lookup: refresh-token hash → auth session.
+pub(crate) fn refresh(hash: &str) -> Vec<u8> {
+    ("g", "refresh", hash).pack_to_vec()
+}
+
+/// Global list of active tenants.
+pub(crate) fn active_tenants() -> Subspace {
+    Subspace::from_bytes(("g", "tenant").pack_to_vec())
+}
+
+/// An instant as index keys order it: microseconds since the epoch.
+pub(crate) fn micros(t: stint_model::Timestamp) -> i64 {
+    t.timestamp_micros()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tenant_key_starts_with_the_tenant() {
+        let t = TenantId::new();
+        let prefix = tenant(t);
+        let id = Uuid::now_v7();
+        for key in [
+            record(t, RecordKind::WorkspaceSession, id),
+            index(t, "ws_by_tag").pack(&("backend", id)),
+            chunks(t, RecordKind::Message, id).pack(&0u32),
+            log(t).pack(&1u64),
+        ] {
+            assert!(prefix.is_start_of(&key));
+        }
+        let other = tenant(TenantId::new());
+        assert!(!other.is_start_of(&record(t, RecordKind::User, id)));
+    }
+
+    #[test]
+    fn index_keys_sort_by_time() {
+        let t = TenantId::new();
+        let ix = index(t, "recent");
+        let a = ix.pack(&(-5i64, Uuid::nil()));
+        let b = ix.pack(&(3i64, Uuid::nil()));
+        let c = ix.pack(&(1_700_000_000_000_000i64, Uuid::nil()));
+        assert!(a < b && b < c);
+    }
+}

@@ -1,0 +1,493 @@
+//! How any record is stored: its envelope, chunking of large values, index
+//! maintenance and the change log. The repositories are thin typed layers
+//! over the four operations here: [`load`], [`write`], [`remove`] and the
+//! index scans.
+//!
+//! Every operation runs inside the caller's transaction and is idempotent:
+//! writing a record equal to the stored one changes nothing (no new
+//! revision, no log entry), and removing a removed record is a no-op. That
+//! is what makes a transaction body safe to run twice after a "commit
+//! unknown" (1021).
+
+use std::collections::BTreeSet;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use stint_model::{DeviceId, RecordKind, TenantId, Timestamp, ValidationError};
+use stint_store::tuple::Versionstamp;
+use stint_store::{RangeRequest, Tx, prefix_end, versionstamp_template};
+use uuid::Uuid;
+
+use crate::error::{DbError, Result};
+use crate::keys;
+
+/// The largest serialized record stored in one value; larger ones are split
+/// into chunks of this size (FoundationDB's value limit is 100,000 bytes).
+pub(crate) const CHUNK_BYTES: usize = 90_000;
+
+const INLINE: u8 = 0;
+const CHUNKED: u8 = 1;
+
+/// Who writes, and when: computed once, before the transaction, so that a
+/// retried transaction writes the same thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteCtx {
+    /// The time of the write.
+    pub at: Timestamp,
+    /// The device that made the change, if known.
+    pub device: Option<DeviceId>,
+}
+
+impl WriteCtx {
+    /// A write happening now, from no particular device.
+    #[must_use]
+    pub fn now() -> Self {
+        Self {
+            at: stint_model::now(),
+            device: None,
+        }
+    }
+
+    /// A write happening now, from `device`.
+    #[must_use]
+    pub fn from_device(device: DeviceId) -> Self {
+        Self {
+            device: Some(device),
+            ..Self::now()
+        }
+    }
+}
+
+/// A stored record: its body (or `None` once deleted: a tombstone, kept so
+/// that sync can tell devices) and its revision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Stored<T> {
+    pub(crate) rev: u64,
+    pub(crate) updated_at: Timestamp,
+    #[serde(default)]
+    pub(crate) updated_by: Option<DeviceId>,
+    pub(crate) body: Option<T>,
+}
+
+/// What a record type tells the storage layer about itself.
+pub(crate) trait Record:
+    Serialize + DeserializeOwned + PartialEq + Clone + Send + Sync + 'static
+{
+    const KIND: RecordKind;
+    fn tenant(&self) -> TenantId;
+    fn id(&self) -> Uuid;
+    /// Its secondary index entries: full keys, empty values.
+    fn index_keys(&self) -> Vec<Vec<u8>>;
+    /// Its global lookups, `(key, value)`.
+    fn global_entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        Vec::new()
+    }
+    fn check(&self) -> Result<(), ValidationError>;
+}
+
+/// How [`write`] treats an existing record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Must not exist (an equal record counts as the same insert, retried).
+    Insert,
+    /// Must exist and be live.
+    Update,
+    /// Either.
+    Upsert,
+}
+
+/// The result of a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Written {
+    pub(crate) rev: u64,
+    /// False when the stored record was already equal (a retry, or a no-op).
+    pub(crate) changed: bool,
+}
+
+/// An entry of the change log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// The kind of the record that changed.
+    pub kind: RecordKind,
+    /// Its id.
+    pub id: Uuid,
+    /// Its revision after the change.
+    pub rev: u64,
+    /// Whether the change deleted it.
+    pub deleted: bool,
+}
+
+/// Reads a record, tombstones included.
+pub(crate) async fn load<R: Record>(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<Option<Stored<R>>> {
+    let key = keys::record(tenant, R::KIND, id);
+    match tx.get(&key).await? {
+        Some(value) => decode(tx, tenant, id, &value).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Decodes a stored value, reading its chunks if it has any.
+async fn decode<R: Record>(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    id: Uuid,
+    value: &[u8],
+) -> Result<Stored<R>> {
+    let json = match value.split_first() {
+        Some((&INLINE, json)) => json.to_vec(),
+        Some((&CHUNKED, count)) => {
+            let count =
+                u32::from_be_bytes(count.try_into().map_err(|_| corrupt::<R>("chunk count"))?);
+            let (begin, end) = keys::chunks(tenant, R::KIND, id).range();
+            let parts = tx.get_all(&begin, &end).await?;
+            if parts.len() != count as usize {
+                return Err(corrupt::<R>("missing chunks"));
+            }
+            parts.into_iter().flat_map(|(_, v)| v).collect()
+        }
+        _ => return Err(corrupt::<R>("unknown value format")),
+    };
+    serde_json::from_slice(&json).map_err(|e| corrupt::<R>(&e.to_string()))
+}
+
+fn corrupt<R: Record>(reason: &str) -> DbError {
+    DbError::Corrupt {
+        kind: R::KIND,
+        reason: reason.to_owned(),
+    }
+}
+
+/// Reads a live record.
+pub(crate) async fn get<R: Record>(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<Option<R>> {
+    Ok(load::<R>(tx, tenant, id).await?.and_then(|s| s.body))
+}
+
+/// Reads a live record or fails with `NotFound`.
+pub(crate) async fn must_get<R: Record>(tx: &mut Tx<'_>, tenant: TenantId, id: Uuid) -> Result<R> {
+    get::<R>(tx, tenant, id)
+        .await?
+        .ok_or_else(|| DbError::not_found(R::KIND, id))
+}
+
+/// Stores `record`, moving its index entries and logging the change.
+pub(crate) async fn write<R: Record>(
+    tx: &mut Tx<'_>,
+    record: &R,
+    ctx: &WriteCtx,
+    mode: Mode,
+) -> Result<Written> {
+    record.check()?;
+    let (tenant, id) = (record.tenant(), record.id());
+    let old = load::<R>(tx, tenant, id).await?;
+    let old_rev = old.as_ref().map_or(0, |s| s.rev);
+    let old_body = old.and_then(|s| s.body);
+    match (&old_body, mode) {
+        (Some(existing), _) if existing == record => {
+            return Ok(Written {
+                rev: old_rev,
+                changed: false,
+            });
+        }
+        (Some(_), Mode::Insert) => {
+            return Err(DbError::AlreadyExists {
+                kind: R::KIND,
+                id: id.to_string(),
+            });
+        }
+        (None, Mode::Update) => return Err(DbError::not_found(R::KIND, id)),
+        _ => {}
+    }
+    for (key, value) in record.global_entries() {
+        if let Some(holder) = tx.get(&key).await?
+            && holder != value
+        {
+            return Err(DbError::AlreadyExists {
+                kind: R::KIND,
+                id: String::from_utf8_lossy(&key).into_owned(),
+            });
+        }
+    }
+    let (old_index, old_global) = old_body.as_ref().map_or_else(Default::default, entries);
+    let (new_index, new_global) = entries(record);
+    for key in old_index.difference(&new_index) {
+        tx.clear(key);
+    }
+    for key in new_index.difference(&old_index) {
+        tx.set(key, b"");
+    }
+    for (key, _) in old_global.difference(&new_global) {
+        tx.clear(key);
+    }
+    for (key, value) in new_global.difference(&old_global) {
+        tx.set(key, value);
+    }
+    let rev = old_rev + 1;
+    put_stored(
+        tx,
+        tenant,
+        id,
+        &Stored {
+            rev,
+            updated_at: ctx.at,
+            updated_by: ctx.device,
+            body: Some(record.clone()),
+        },
+    )?;
+    append_change::<R>(tx, tenant, id, rev, false);
+    Ok(Written { rev, changed: true })
+}
+
+type Entries = (BTreeSet<Vec<u8>>, BTreeSet<(Vec<u8>, Vec<u8>)>);
+
+fn entries<R: Record>(record: &R) -> Entries {
+    (
+        record.index_keys().into_iter().collect(),
+        record.global_entries().into_iter().collect(),
+    )
+}
+
+/// Deletes a record and its index entries. Synced kinds keep a tombstone
+/// (so devices learn of the delete); the others are erased.
+///
+/// Deleting a deleted record succeeds (it may be this very delete, retried
+/// after a "commit unknown"). A synced record that never existed is
+/// `NotFound`; a server-only one is simply absent.
+pub(crate) async fn remove<R: Record>(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    id: Uuid,
+    ctx: &WriteCtx,
+) -> Result<()> {
+    let old = load::<R>(tx, tenant, id).await?;
+    let Some(stored) = old else {
+        return if R::KIND.is_synced() {
+            Err(DbError::not_found(R::KIND, id))
+        } else {
+            Ok(())
+        };
+    };
+    let Some(body) = stored.body else {
+        return Ok(());
+    };
+    let (index, global) = entries(&body);
+    for key in &index {
+        tx.clear(key);
+    }
+    for (key, _) in &global {
+        tx.clear(key);
+    }
+    if R::KIND.is_synced() {
+        let rev = stored.rev + 1;
+        put_stored::<R>(
+            tx,
+            tenant,
+            id,
+            &Stored {
+                rev,
+                updated_at: ctx.at,
+                updated_by: ctx.device,
+                body: None,
+            },
+        )?;
+        append_change::<R>(tx, tenant, id, rev, true);
+    } else {
+        tx.clear(&keys::record(tenant, R::KIND, id));
+        let (begin, end) = keys::chunks(tenant, R::KIND, id).range();
+        tx.clear_range(&begin, &end);
+    }
+    Ok(())
+}
+
+/// Writes the envelope, inline or in chunks.
+fn put_stored<R: Record>(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    id: Uuid,
+    stored: &Stored<R>,
+) -> Result<()> {
+    let json = serde_json::to_vec(stored).map_err(|e| corrupt::<R>(&e.to_string()))?;
+    let key = keys::record(tenant, R::KIND, id);
+    let chunks = keys::chunks(tenant, R::KIND, id);
+    // Whatever chunks an older version had go; clearing a range costs only
+    // its two bounds.
+    let (begin, end) = chunks.range();
+    tx.clear_range(&begin, &end);
+    if json.len() < CHUNK_BYTES {
+        let mut value = Vec::with_capacity(json.len() + 1);
+        value.push(INLINE);
+        value.extend_from_slice(&json);
+        tx.set(&key, &value);
+    } else {
+        let mut count = 0u32;
+        for (n, part) in json.chunks(CHUNK_BYTES).enumerate() {
+            let n = u32::try_from(n).expect("records are far smaller than 4 billion chunks");
+            tx.set(&chunks.pack(&n), part);
+            count = n + 1;
+        }
+        let mut value = vec![CHUNKED];
+        value.extend_from_slice(&count.to_be_bytes());
+        tx.set(&key, &value);
+    }
+    Ok(())
+}
+
+/// Appends to the tenant's change log, keyed by the commit's versionstamp.
+fn append_change<R: Record>(tx: &mut Tx<'_>, tenant: TenantId, id: Uuid, rev: u64, deleted: bool) {
+    if !R::KIND.is_synced() {
+        return;
+    }
+    let change = Change {
+        kind: R::KIND,
+        id,
+        rev,
+        deleted,
+    };
+    let value = serde_json::to_vec(&change).expect("a change serializes");
+    let stamp = Versionstamp::incomplete(tx.next_user_version());
+    let key = versionstamp_template(keys::log(tenant).bytes(), &(stamp,));
+    tx.set_versionstamped_key(&key, &value);
+}
+
+/// Ids from an index: the last tuple element of each key under `prefix`,
+/// in key order (or reverse), at most `limit` (0 for all).
+pub(crate) async fn index_ids(
+    tx: &mut Tx<'_>,
+    prefix: &[u8],
+    limit: usize,
+    reverse: bool,
+) -> Result<Vec<Uuid>> {
+    index_ids_in(tx, prefix, &prefix_end(prefix), limit, reverse).await
+}
+
+/// Ids from the index keys of `[begin, end)`.
+pub(crate) async fn index_ids_in(
+    tx: &mut Tx<'_>,
+    begin: &[u8],
+    end: &[u8],
+    limit: usize,
+    reverse: bool,
+) -> Result<Vec<Uuid>> {
+    let mut ids = Vec::new();
+    let (mut lo, mut hi) = (begin.to_vec(), end.to_vec());
+    loop {
+        let want = if limit == 0 {
+            1_000
+        } else {
+            (limit - ids.len()).min(1_000)
+        };
+        let page = tx
+            .get_range(RangeRequest::new(&lo, &hi).limit(want).reverse(reverse))
+            .await?;
+        for (key, _) in &page.items {
+            ids.push(last_uuid(key)?);
+        }
+        let done = !page.more || (limit != 0 && ids.len() >= limit);
+        match page.items.last() {
+            Some((last, _)) if !done => {
+                if reverse {
+                    hi.clone_from(last);
+                } else {
+                    lo = stint_store::key_after(last);
+                }
+            }
+            _ => return Ok(ids),
+        }
+    }
+}
+
+/// The UUID that ends an index key (16 bytes after the tuple layer's 0x30).
+fn last_uuid(key: &[u8]) -> Result<Uuid> {
+    let tail = key
+        .len()
+        .checked_sub(17)
+        .and_then(|start| key.get(start..))
+        .filter(|t| t[0] == 0x30)
+        .ok_or_else(|| DbError::Corrupt {
+            kind: RecordKind::Tenant,
+            reason: "index key does not end with an id".into(),
+        })?;
+    Ok(Uuid::from_slice(&tail[1..]).expect("16 bytes"))
+}
+
+/// Removes up to `batch` records whose index keys lie in `range`. The ids
+/// are selected by a read-only transaction (never rerun), then removed by an
+/// idempotent one, so the count returned does not depend on retries.
+pub(crate) async fn purge<R: Record>(
+    store: &stint_store::Store,
+    tenant: TenantId,
+    range: (Vec<u8>, Vec<u8>),
+    batch: usize,
+    ctx: &WriteCtx,
+) -> Result<usize> {
+    let (begin, end) = (&range.0, &range.1);
+    let ids = store
+        .run(|tx| Box::pin(async move { index_ids_in(tx, begin, end, batch, false).await }))
+        .await?;
+    let ids = &ids;
+    store
+        .run(|tx| {
+            Box::pin(async move {
+                for id in ids {
+                    match remove::<R>(tx, tenant, *id, ctx).await {
+                        Ok(()) | Err(DbError::NotFound { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(ids.len())
+}
+
+/// Loads the live records behind `ids`, skipping any that vanished.
+pub(crate) async fn get_many<R: Record>(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    ids: &[Uuid],
+) -> Result<Vec<R>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(r) = get::<R>(tx, tenant, *id).await? {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// Every live record of a kind in a tenant, in id order, at most `limit`.
+pub(crate) async fn scan<R: Record>(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    limit: usize,
+) -> Result<Vec<R>> {
+    let (begin, end) = keys::records(tenant, R::KIND).range();
+    let mut out = Vec::new();
+    let mut lo = begin;
+    loop {
+        let page = tx
+            .get_range(RangeRequest::new(&lo, &end).limit(500))
+            .await?;
+        for (key, value) in &page.items {
+            let stored = decode::<R>(tx, tenant, last_uuid(key)?, value).await?;
+            if let Some(r) = stored.body {
+                out.push(r);
+                if limit != 0 && out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+        }
+        match page.items.last() {
+            Some((last, _)) if page.more => lo = stint_store::key_after(last),
+            _ => return Ok(out),
+        }
+    }
+}

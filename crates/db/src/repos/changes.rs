@@ -1,0 +1,79 @@
+//! Reading a tenant's change log: every change to a synced record, in
+//! commit order. Sync pulls from here.
+
+use stint_model::{RecordKind, TenantId};
+use stint_store::tuple::{TuplePack, Versionstamp};
+use stint_store::{RangeRequest, Store};
+
+use crate::error::{DbError, Result};
+use crate::keys;
+use crate::record::Change;
+
+/// A position in a change log: the complete versionstamp of an entry
+/// (10 bytes of commit version, 2 of order within the commit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LogPosition(pub [u8; 12]);
+
+/// One page of the change log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangePage {
+    /// Changes in commit order, with their positions.
+    pub changes: Vec<(LogPosition, Change)>,
+    /// Whether more changes follow this page.
+    pub more: bool,
+}
+
+/// The change log reader.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangeLog<'a> {
+    pub(crate) store: &'a Store,
+}
+
+impl ChangeLog<'_> {
+    /// Up to `limit` changes of `tenant` after `after` (from the beginning
+    /// when `None`), oldest first.
+    pub async fn read(
+        &self,
+        tenant: TenantId,
+        after: Option<LogPosition>,
+        limit: usize,
+    ) -> Result<ChangePage> {
+        let log = keys::log(tenant);
+        let (start, end) = log.range();
+        let begin = match after {
+            Some(LogPosition(stamp)) => {
+                let mut tr = [0u8; 10];
+                tr.copy_from_slice(&stamp[..10]);
+                let user = u16::from_be_bytes([stamp[10], stamp[11]]);
+                let mut key = log.bytes().to_vec();
+                key.extend((Versionstamp::complete(tr, user),).pack_to_vec());
+                stint_store::key_after(&key)
+            }
+            None => start,
+        };
+        let (begin, end) = (&begin, &end);
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    let page = tx
+                        .get_range(RangeRequest::new(begin, end).limit(limit.max(1)))
+                        .await?;
+                    let mut changes = Vec::with_capacity(page.items.len());
+                    for (key, value) in &page.items {
+                        let stamp: [u8; 12] = key[key.len() - 12..].try_into().expect("12 bytes");
+                        let change: Change =
+                            serde_json::from_slice(value).map_err(|e| DbError::Corrupt {
+                                kind: RecordKind::Tenant,
+                                reason: format!("change log entry: {e}"),
+                            })?;
+                        changes.push((LogPosition(stamp), change));
+                    }
+                    Ok(ChangePage {
+                        changes,
+                        more: page.more,
+                    })
+                })
+            })
+            .await
+    }
+}
