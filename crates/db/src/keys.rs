@@ -10,6 +10,7 @@
 //! ("g", "email", email)                     → (tenant, user): login by email
 //! ("g", "refresh", sha256)                  → (tenant, auth session): refresh
 //! ("g", "tenant", tenant)                   active tenants
+//! ("m", "identity")                         the store's own identity
 //! ```
 //!
 //! Every key holding tenant data starts with `("t", tenant)`, so a tenant is
@@ -64,6 +65,11 @@ pub(crate) fn refresh(hash: &str) -> Vec<u8> {
 /// Global list of active tenants.
 pub(crate) fn active_tenants() -> Subspace {
     Subspace::from_bytes(("g", "tenant").pack_to_vec())
+}
+
+/// The store's identity.
+pub(crate) fn identity() -> Vec<u8> {
+    ("m", "identity").pack_to_vec()
 }
 
 /// An instant as index keys order it: microseconds since the epoch.

@@ -41,6 +41,7 @@ pub use repos::auth_sessions::AuthSessions;
 pub use repos::changes::{ChangeLog, ChangePage, LogPosition};
 pub use repos::conversations::{Conversations, MessagePage};
 pub use repos::files::Files;
+pub use repos::meta::{Meta, StoreIdentity};
 pub use repos::sessions::{Related, Sessions};
 pub use repos::settings::Settings;
 pub use repos::tenants::Tenants;
@@ -118,6 +119,12 @@ impl Db {
     #[must_use]
     pub fn settings(&self) -> Settings<'_> {
         Settings { store: &self.store }
+    }
+
+    /// Facts about the store itself.
+    #[must_use]
+    pub fn meta(&self) -> Meta<'_> {
+        Meta { store: &self.store }
     }
 
     /// The change log.

@@ -371,7 +371,7 @@ async fn sessions_indexes_follow_updates(db: &Db) {
     // An update moves its index entries: new tag, new workspace, new time.
     a.tags = vec!["ui".into()];
     a.workspace_path = "/src/other".into();
-    a.updated_at = a.updated_at + Duration::seconds(5);
+    a.updated_at += Duration::seconds(5);
     db.sessions().update(&a, &ctx).await.unwrap();
     assert_eq!(
         names(db.sessions().by_tag(tenant.id, "backend", 0).await.unwrap()),
@@ -1384,4 +1384,35 @@ async fn deleting_a_tenant_clears_it_all(db: &Db) {
             .is_some()
     );
     assert_eq!(db.sessions().by_tag(b.id, "x", 0).await.unwrap().len(), 1);
+}
+
+/// The store identity is created once and found again after a reopen.
+#[tokio::test]
+async fn store_identity_survives_reopen() {
+    for backend in ["sled", "redb"] {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || {
+            let options = stint_store::StoreOptions::default();
+            let store = match backend {
+                "sled" => stint_store::open_sled(&dir.path().join("s"), options),
+                _ => stint_store::open_redb(&dir.path().join("s.redb"), options),
+            };
+            Db::new(store.unwrap())
+        };
+        let first = stint_db::StoreIdentity {
+            store_id: Uuid::now_v7(),
+            created_at: now(),
+        };
+        let found = open().meta().identity(first).await.unwrap();
+        assert_eq!(found, first);
+        let second = stint_db::StoreIdentity {
+            store_id: Uuid::now_v7(),
+            created_at: now(),
+        };
+        assert_eq!(
+            open().meta().identity(second).await.unwrap(),
+            first,
+            "{backend}"
+        );
+    }
 }

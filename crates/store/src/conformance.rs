@@ -25,7 +25,11 @@ impl Prefix {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
-        let unique = (std::process::id(), nanos, SEQ.fetch_add(1, Ordering::Relaxed));
+        let unique = (
+            std::process::id(),
+            nanos,
+            SEQ.fetch_add(1, Ordering::Relaxed),
+        );
         Self(pack(&("stint-conformance", unique)))
     }
 
@@ -133,10 +137,16 @@ pub async fn read_your_writes(store: &Store) {
     tx.clear_range(&p.nth(3), &p.nth(5));
     tx.set(&p.nth(4), b"again");
     tx.set(&p.nth(9), b"added");
-    assert_eq!(tx.get(&p.nth(1)).await.unwrap().as_deref(), Some(&b"new"[..]));
+    assert_eq!(
+        tx.get(&p.nth(1)).await.unwrap().as_deref(),
+        Some(&b"new"[..])
+    );
     assert_eq!(tx.get(&p.nth(2)).await.unwrap(), None);
     assert_eq!(tx.get(&p.nth(3)).await.unwrap(), None);
-    assert_eq!(tx.get(&p.nth(4)).await.unwrap().as_deref(), Some(&b"again"[..]));
+    assert_eq!(
+        tx.get(&p.nth(4)).await.unwrap().as_deref(),
+        Some(&b"again"[..])
+    );
     let (begin, end) = p.range();
     let page = tx.get_range(RangeRequest::new(&begin, &end)).await.unwrap();
     let seen: Vec<(Vec<u8>, Vec<u8>)> = page.items;
@@ -279,7 +289,9 @@ pub async fn size_limits(store: &Store) {
         .unwrap_err();
     assert_eq!(err.code(), 2102, "{err}");
 
-    try_set(p.key("v"), vec![7; limits.max_value_bytes]).await.unwrap();
+    try_set(p.key("v"), vec![7; limits.max_value_bytes])
+        .await
+        .unwrap();
     let err = try_set(p.key("v2"), vec![7; limits.max_value_bytes + 1])
         .await
         .unwrap_err();
@@ -401,7 +413,10 @@ pub async fn versionstamps_follow_commit_order(store: &Store) {
                                     &p.key("log"),
                                     &(Versionstamp::incomplete(tx.next_user_version()),),
                                 );
-                                tx.set_versionstamped_key(&template, &(seq * 2 + part).to_be_bytes());
+                                tx.set_versionstamped_key(
+                                    &template,
+                                    &(seq * 2 + part).to_be_bytes(),
+                                );
                             }
                             Ok::<_, StoreError>(())
                         })
@@ -489,8 +504,16 @@ pub async fn commit_unknown_reruns_the_body(store: &Store) {
         })
         .await
         .unwrap();
-    assert_eq!(runs.load(Ordering::Relaxed), 2, "the body runs again after 1021");
-    assert_eq!(first_seen.as_deref(), Some(&b"written"[..]), "the rerun sees the commit");
+    assert_eq!(
+        runs.load(Ordering::Relaxed),
+        2,
+        "the body runs again after 1021"
+    );
+    assert_eq!(
+        first_seen.as_deref(),
+        Some(&b"written"[..]),
+        "the rerun sees the commit"
+    );
 
     runs.store(0, Ordering::Relaxed);
     store

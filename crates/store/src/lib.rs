@@ -190,7 +190,10 @@ impl fmt::Debug for Store {
 }
 
 impl Store {
-    #[cfg_attr(not(any(feature = "sled", feature = "redb", feature = "fdb")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "sled", feature = "redb", feature = "fdb")),
+        allow(dead_code)
+    )]
     pub(crate) fn from_backend(backend: Arc<dyn Backend>, options: StoreOptions) -> Self {
         Self {
             backend,
@@ -287,7 +290,9 @@ impl Store {
                 }
                 Err(e) => Err(e),
             };
-            let Err(error) = outcome else { unreachable!("success returns above") };
+            let Err(error) = outcome else {
+                unreachable!("success returns above")
+            };
             let retry = error.as_store_error().is_some_and(StoreError::is_retryable);
             if !retry {
                 return Err(error);
@@ -301,7 +306,11 @@ impl Store {
                     last,
                 }));
             }
-            tracing::debug!(attempt, backend = self.backend.name(), "retrying transaction");
+            tracing::debug!(
+                attempt,
+                backend = self.backend.name(),
+                "retrying transaction"
+            );
             tokio::time::sleep(backoff(attempt)).await;
         }
     }

@@ -24,6 +24,9 @@ pub(crate) trait View {
     ) -> Result<Box<dyn Iterator<Item = Result<KeyValue>> + 'a>>;
 }
 
+/// The buffered point writes of a range, in read order.
+type Buffered<'a> = Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)> + 'a>;
+
 /// A half-open key range `[begin, end)`.
 pub(crate) type KeyRange = (Vec<u8>, Vec<u8>);
 
@@ -72,8 +75,15 @@ impl WriteSet {
     /// The ranges this write set touches, for conflict checks.
     pub(crate) fn conflict_ranges(&self, versionstamped_keys: &[Vec<u8>]) -> Vec<KeyRange> {
         let points = self.points.keys().map(|k| (k.clone(), key_after(k)));
-        let stamped = versionstamped_keys.iter().map(|k| (k.clone(), key_after(k)));
-        self.cleared.iter().cloned().chain(points).chain(stamped).collect()
+        let stamped = versionstamped_keys
+            .iter()
+            .map(|k| (k.clone(), key_after(k)));
+        self.cleared
+            .iter()
+            .cloned()
+            .chain(points)
+            .chain(stamped)
+            .collect()
     }
 
     /// A point read through the buffer.
@@ -96,7 +106,7 @@ impl WriteSet {
     ) -> Result<(RangePage, KeyRange)> {
         let bounds = (Bound::Included(request.begin), Bound::Excluded(request.end));
         let buffered = self.points.range::<[u8], _>(bounds);
-        let buffered: Box<dyn Iterator<Item = (&Vec<u8>, &Option<Vec<u8>>)>> = if request.reverse {
+        let buffered: Buffered<'_> = if request.reverse {
             Box::new(buffered.rev())
         } else {
             Box::new(buffered)
@@ -110,7 +120,11 @@ impl WriteSet {
             })
             .peekable();
 
-        let limit = if request.limit == 0 { usize::MAX } else { request.limit };
+        let limit = if request.limit == 0 {
+            usize::MAX
+        } else {
+            request.limit
+        };
         let mut items = Vec::new();
         let more = loop {
             let next = next_merged(&mut buffered, &mut base, request.reverse)?;
@@ -230,7 +244,11 @@ mod tests {
         let check = |limit: usize, reverse: bool, expected: &str, more: bool| {
             let request = RangeRequest::new(b"a", b"z").limit(limit).reverse(reverse);
             let (page, _) = w.get_range(&view, &request).unwrap();
-            assert_eq!((keys(&page).as_str(), page.more), (expected, more), "limit {limit} reverse {reverse}");
+            assert_eq!(
+                (keys(&page).as_str(), page.more),
+                (expected, more),
+                "limit {limit} reverse {reverse}"
+            );
         };
         check(0, false, "a,b,bb,d2,e", false);
         check(0, true, "e,d2,bb,b,a", false);

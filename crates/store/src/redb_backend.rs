@@ -124,9 +124,11 @@ impl View for RedbView {
     ) -> Result<Box<dyn Iterator<Item = Result<KeyValue>> + 'a>> {
         let iter = self.0.range::<&[u8]>(begin..end).map_err(StoreError::io)?;
         let convert = |item: std::result::Result<_, redb::StorageError>| {
-            item.map(|(k, v): (redb::AccessGuard<'_, &[u8]>, redb::AccessGuard<'_, &[u8]>)| {
-                (k.value().to_vec(), v.value().to_vec())
-            })
+            item.map(
+                |(k, v): (redb::AccessGuard<'_, &[u8]>, redb::AccessGuard<'_, &[u8]>)| {
+                    (k.value().to_vec(), v.value().to_vec())
+                },
+            )
             .map_err(StoreError::io)
         };
         Ok(if reverse {
@@ -172,7 +174,9 @@ impl BackendTx for RedbTx {
     }
 
     fn set_versionstamped_key(&mut self, key: &[u8], value: &[u8]) {
-        self.writes.versionstamped.push((key.to_vec(), value.to_vec()));
+        self.writes
+            .versionstamped
+            .push((key.to_vec(), value.to_vec()));
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

@@ -88,11 +88,7 @@ struct SledView(sled::Db);
 
 impl View for SledView {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .0
-            .get(key)
-            .map_err(StoreError::io)?
-            .map(|v| v.to_vec()))
+        Ok(self.0.get(key).map_err(StoreError::io)?.map(|v| v.to_vec()))
     }
 
     fn range<'a>(
@@ -137,7 +133,9 @@ impl BackendTx for SledTx {
     }
 
     fn set_versionstamped_key(&mut self, key: &[u8], value: &[u8]) {
-        self.writes.versionstamped.push((key.to_vec(), value.to_vec()));
+        self.writes
+            .versionstamped
+            .push((key.to_vec(), value.to_vec()));
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {
@@ -147,7 +145,12 @@ impl BackendTx for SledTx {
         let version = self.version.load(Ordering::Acquire) + 1;
         let mut batch = sled::Batch::default();
         for (begin, end) in &self.writes.cleared {
-            for key in self.db.0.range::<&[u8], _>(begin.as_slice()..end.as_slice()).keys() {
+            for key in self
+                .db
+                .0
+                .range::<&[u8], _>(begin.as_slice()..end.as_slice())
+                .keys()
+            {
                 batch.remove(key.map_err(StoreError::io)?);
             }
         }
