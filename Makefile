@@ -1,0 +1,40 @@
+# Stint. `make run` and `make test` are the two commands of the README; both
+# install what is missing first (scripts/install-deps.sh).
+
+CARGO    ?= cargo
+DATA_DIR ?= data
+LISTEN   ?= 127.0.0.1:8787
+
+.DEFAULT_GOAL := help
+.PHONY: help deps build run test lint test-only check-fdb bench bench-store
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t16
+
+deps: ## Install missing system packages and Rust components
+	@bash scripts/install-deps.sh
+
+build: deps ## Build every binary
+	$(CARGO) build --workspace --bins
+
+run: build ## Start the sync server on its embedded store in $(DATA_DIR)/server
+	@echo "Stint sync server: http://$(LISTEN)/api/v5/health  (data in $(DATA_DIR)/server, Ctrl-C stops)"
+	./target/debug/stint-server --listen $(LISTEN) --data-dir $(DATA_DIR)/server
+
+test: deps lint check-fdb test-only ## Everything CI checks: format, lints, FDB compile check, all tests
+
+lint: ## rustfmt and clippy, warnings denied
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+check-fdb: ## Compile-check the FoundationDB backend (libfdb_c is not needed to check)
+	$(CARGO) clippy -p stint-store -p stint-server --features stint-store/fdb,stint-server/fdb --all-targets -- -D warnings
+
+test-only: ## Build the binaries and run every test
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace
+
+bench: bench-store ## Every benchmark
+
+bench-store: deps ## Store layer vs raw sled/redb calls: ops/s and ratio
+	$(CARGO) bench -p stint-store --bench store
