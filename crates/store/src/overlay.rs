@@ -22,6 +22,12 @@ pub(crate) trait View {
         end: &[u8],
         reverse: bool,
     ) -> Result<Box<dyn Iterator<Item = Result<KeyValue>> + 'a>>;
+
+    /// At most `limit` pairs of `[begin, end)`. Backends override it with a
+    /// direct loop: it is the hot path of scans with nothing buffered.
+    fn page(&self, begin: &[u8], end: &[u8], reverse: bool, limit: usize) -> Result<Vec<KeyValue>> {
+        self.range(begin, end, reverse)?.take(limit).collect()
+    }
 }
 
 /// The buffered point writes of a range, in read order.
@@ -105,6 +111,24 @@ impl WriteSet {
         request: &RangeRequest<'_>,
     ) -> Result<(RangePage, KeyRange)> {
         let bounds = (Bound::Included(request.begin), Bound::Excluded(request.end));
+        let limit = if request.limit == 0 {
+            usize::MAX
+        } else {
+            request.limit
+        };
+        if self.cleared.is_empty() && self.points.range::<[u8], _>(bounds).next().is_none() {
+            // Nothing buffered here: the view's pairs as they are.
+            let mut items = view.page(
+                request.begin,
+                request.end,
+                request.reverse,
+                limit.saturating_add(1),
+            )?;
+            let more = items.len() > limit;
+            items.truncate(limit);
+            let examined = examined_range(request, more, items.last());
+            return Ok((RangePage { items, more }, examined));
+        }
         let buffered = self.points.range::<[u8], _>(bounds);
         let buffered: Buffered<'_> = if request.reverse {
             Box::new(buffered.rev())
@@ -120,11 +144,6 @@ impl WriteSet {
             })
             .peekable();
 
-        let limit = if request.limit == 0 {
-            usize::MAX
-        } else {
-            request.limit
-        };
         let mut items = Vec::new();
         let more = loop {
             let next = next_merged(&mut buffered, &mut base, request.reverse)?;
@@ -134,12 +153,18 @@ impl WriteSet {
                 Some(_) => break true,
             }
         };
-        let examined = match (more, items.last()) {
-            (true, Some((last, _))) if request.reverse => (last.clone(), request.end.to_vec()),
-            (true, Some((last, _))) => (request.begin.to_vec(), key_after(last)),
-            _ => (request.begin.to_vec(), request.end.to_vec()),
-        };
+        let examined = examined_range(request, more, items.last());
         Ok((RangePage { items, more }, examined))
+    }
+}
+
+/// The part of a range a page actually covered: up to its last key when
+/// more follow, else all of it.
+fn examined_range(request: &RangeRequest<'_>, more: bool, last: Option<&KeyValue>) -> KeyRange {
+    match (more, last) {
+        (true, Some((last, _))) if request.reverse => (last.clone(), request.end.to_vec()),
+        (true, Some((last, _))) => (request.begin.to_vec(), key_after(last)),
+        _ => (request.begin.to_vec(), request.end.to_vec()),
     }
 }
 

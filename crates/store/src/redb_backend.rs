@@ -6,7 +6,7 @@
 //! that committed after this one's snapshot wrote a key this one read, the
 //! commit fails with 1020 and the runner retries. Otherwise the buffer is
 //! applied in one redb write transaction with `Durability::Immediate`,
-//! together with the commit counter that versionstamps come from.
+//! together with the commit counter when versionstamps were written.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -137,6 +137,22 @@ impl View for RedbView {
             Box::new(iter.map(convert))
         })
     }
+
+    fn page(&self, begin: &[u8], end: &[u8], reverse: bool, limit: usize) -> Result<Vec<KeyValue>> {
+        let mut iter = self.0.range::<&[u8]>(begin..end).map_err(StoreError::io)?;
+        let mut items = Vec::with_capacity(limit.min(1_024));
+        while items.len() < limit {
+            let next = if reverse {
+                iter.next_back()
+            } else {
+                iter.next()
+            };
+            let Some(item) = next else { break };
+            let (k, v) = item.map_err(StoreError::io)?;
+            items.push((k.value().to_vec(), v.value().to_vec()));
+        }
+        Ok(items)
+    }
 }
 
 struct RedbTx {
@@ -213,10 +229,15 @@ impl BackendTx for RedbTx {
         let stamped_keys: Vec<Vec<u8>> = stamped.iter().map(|(k, _)| k.clone()).collect();
         let conflict_ranges = writes.conflict_ranges(&stamped_keys);
 
-        let apply_to = Arc::clone(&shared);
-        tokio::task::spawn_blocking(move || apply(&apply_to.db, &writes, &stamped, version))
-            .await
-            .map_err(|e| StoreError::Io(format!("commit task failed: {e}")))??;
+        // The commit blocks on fsync. On a multi-threaded runtime, tell tokio
+        // so it moves other tasks off this thread (cheaper than handing the
+        // write set to a blocking thread); on a current-thread runtime (tests,
+        // tools) there is nothing to move.
+        let commit = || apply(&shared.db, &writes, &stamped, version);
+        match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::CurrentThread => commit()?,
+            _ => tokio::task::block_in_place(commit)?,
+        }
 
         shared.version.store(version, Ordering::Release);
         let now = Instant::now();
@@ -271,9 +292,14 @@ fn apply(db: &Database, writes: &WriteSet, stamped: &[KeyValue], version: u64) -
                 .insert(key.as_slice(), value.as_slice())
                 .map_err(StoreError::io)?;
         }
-        table
-            .insert(VERSION_KEY, version.to_be_bytes().as_slice())
-            .map_err(StoreError::io)?;
+        // Persisted only when versionstamps used it: then it must survive a
+        // restart so later stamps sort after these. The conflict checks need
+        // the version in memory only.
+        if !stamped.is_empty() {
+            table
+                .insert(VERSION_KEY, version.to_be_bytes().as_slice())
+                .map_err(StoreError::io)?;
+        }
     }
     wtx.commit().map_err(StoreError::io)
 }

@@ -108,6 +108,22 @@ impl View for SledView {
             Box::new(iter.map(convert))
         })
     }
+
+    fn page(&self, begin: &[u8], end: &[u8], reverse: bool, limit: usize) -> Result<Vec<KeyValue>> {
+        let mut iter = self.0.range::<&[u8], _>(begin..end);
+        let mut items = Vec::with_capacity(limit.min(1_024));
+        while items.len() < limit {
+            let next = if reverse {
+                iter.next_back()
+            } else {
+                iter.next()
+            };
+            let Some(item) = next else { break };
+            let (k, v) = item.map_err(StoreError::io)?;
+            items.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(items)
+    }
 }
 
 #[async_trait]
@@ -163,7 +179,10 @@ impl BackendTx for SledTx {
         for (template, value) in &self.writes.versionstamped {
             batch.insert(complete_versionstamp(template, version), value.as_slice());
         }
-        batch.insert(VERSION_KEY, &version.to_be_bytes());
+        // Persisted only when versionstamps used it (see the redb backend).
+        if !self.writes.versionstamped.is_empty() {
+            batch.insert(VERSION_KEY, &version.to_be_bytes());
+        }
         self.db.0.apply_batch(batch).map_err(StoreError::io)?;
         self.version.store(version, Ordering::Release);
         self.db.0.flush_async().await.map_err(StoreError::io)?;
