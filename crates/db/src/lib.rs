@@ -41,6 +41,7 @@ pub use repos::auth_sessions::AuthSessions;
 pub use repos::changes::{ChangeLog, ChangePage, LogPosition};
 pub use repos::conversations::{Conversations, MessagePage};
 pub use repos::files::Files;
+pub use repos::members::Members;
 pub use repos::meta::{Meta, StoreIdentity};
 pub use repos::sessions::{Related, Sessions};
 pub use repos::settings::Settings;
@@ -71,6 +72,12 @@ impl Db {
     #[must_use]
     pub fn tenants(&self) -> Tenants<'_> {
         Tenants { store: &self.store }
+    }
+
+    /// Memberships of tenants.
+    #[must_use]
+    pub fn members(&self) -> Members<'_> {
+        Members { store: &self.store }
     }
 
     /// Users.

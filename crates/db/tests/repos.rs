@@ -7,9 +7,9 @@ use chrono::Duration;
 use serde_json::json;
 use stint_db::{Db, DbError, LogPosition, Window, WriteCtx};
 use stint_model::{
-    Agent, AgentType, Audit, AuditEventType, AuthSession, Conversation, File, Message, MessageRole,
-    RecordKind, SessionStatus, Setting, SettingCategory, Tenant, TenantId, TokenLifetimes, User,
-    UserId, WorkspaceSession, now,
+    Agent, AgentType, Audit, AuditEventType, AuthSession, Conversation, File, Membership, Message,
+    MessageRole, RecordKind, SessionStatus, Setting, SettingCategory, Tenant, TenantId,
+    TokenLifetimes, User, UserId, UserRole, WorkspaceSession, now,
 };
 use uuid::Uuid;
 
@@ -28,6 +28,7 @@ on_every_backend!(
     change_log_lists_each_change_once,
     tenants_are_isolated,
     deleting_a_tenant_clears_it_all,
+    memberships_and_the_last_admin,
 );
 
 fn hash(c: char) -> String {
@@ -1415,4 +1416,80 @@ async fn store_identity_survives_reopen() {
             "{backend}"
         );
     }
+}
+
+async fn memberships_and_the_last_admin(db: &Db) {
+    let (home, ada) = signed_up(db, "ada@example.com").await;
+    let (bob_home, bob) = signed_up(db, "bob@example.com").await;
+    // Registration made Ada the Admin of her personal tenant.
+    let own = db.members().get(home.id, ada.id).await.unwrap().unwrap();
+    assert_eq!(own.role, UserRole::Admin);
+
+    let org = Tenant::new_organization("Engines", ada.id);
+    db.tenants()
+        .create_with_owner(&org, home.id, &WriteCtx::now())
+        .await
+        .unwrap();
+    let bob_in = Membership::new(org.id, bob.id, bob_home.id, UserRole::Viewer);
+    db.members().put(&bob_in).await.unwrap();
+    let roles = |v: Vec<Membership>| {
+        let mut r: Vec<(bool, UserRole)> =
+            v.iter().map(|m| (m.user_id == ada.id, m.role)).collect();
+        r.sort();
+        r
+    };
+    assert_eq!(
+        roles(db.members().list(org.id).await.unwrap()),
+        [(false, UserRole::Viewer), (true, UserRole::Admin)]
+    );
+    let bobs: Vec<TenantId> = db
+        .members()
+        .tenants_of(bob.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.tenant_id)
+        .collect();
+    assert_eq!(bobs.len(), 2);
+    assert!(bobs.contains(&org.id) && bobs.contains(&bob_home.id));
+
+    // The last Admin can be neither demoted nor removed.
+    let demoted = Membership::new(org.id, ada.id, home.id, UserRole::Developer);
+    assert!(matches!(
+        db.members().put(&demoted).await,
+        Err(DbError::Conflict(_))
+    ));
+    assert!(matches!(
+        db.members().remove(org.id, ada.id).await,
+        Err(DbError::Conflict(_))
+    ));
+    // With a second Admin, she can step down.
+    db.members()
+        .put(&Membership::new(
+            org.id,
+            bob.id,
+            bob_home.id,
+            UserRole::Admin,
+        ))
+        .await
+        .unwrap();
+    db.members().put(&demoted).await.unwrap();
+    db.members().remove(org.id, ada.id).await.unwrap();
+    assert!(matches!(
+        db.members().remove(org.id, ada.id).await,
+        Err(DbError::NotFound { .. })
+    ));
+    assert_eq!(db.members().get(org.id, ada.id).await.unwrap(), None);
+
+    // Deleting the organization forgets it in its members' lists.
+    db.tenants().delete(org.id).await.unwrap();
+    let bobs: Vec<TenantId> = db
+        .members()
+        .tenants_of(bob.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.tenant_id)
+        .collect();
+    assert_eq!(bobs, [bob_home.id]);
 }

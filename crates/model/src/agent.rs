@@ -10,6 +10,7 @@ use crate::{Timestamp, now};
 
 /// An agent's place in a multi-agent setup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AgentType {
     /// Splits work and delegates.
@@ -34,6 +35,7 @@ impl AgentType {
 
 /// What an agent may use.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentConfig {
     /// MCP tools it may call.
     #[serde(default)]
@@ -48,6 +50,7 @@ pub struct AgentConfig {
 
 /// What an agent remembers across sessions.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentMemory {
     /// Named facts.
     #[serde(default)]
@@ -62,6 +65,7 @@ pub struct AgentMemory {
 
 /// An agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agent {
     /// Its id.
     pub id: AgentId,
@@ -83,8 +87,10 @@ pub struct Agent {
     /// Whether it may run.
     pub is_active: bool,
     /// When it was created.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// When it last changed.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 

@@ -7,6 +7,7 @@ use crate::{Timestamp, now};
 
 /// The 24 kinds of audited events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuditEventType {
     /// An account was created.
@@ -122,6 +123,7 @@ impl AuditEventType {
 
 /// One audit event. Audit events are written once and never changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Audit {
     /// Its id.
     pub id: AuditId,
@@ -148,6 +150,7 @@ pub struct Audit {
     #[serde(default)]
     pub user_agent: Option<String>,
     /// When it happened.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
 

@@ -15,6 +15,7 @@ use crate::{Timestamp, now};
 /// One refresh token's record. The token itself is never stored: only its
 /// SHA-256, so a copy of the database cannot be replayed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthSession {
     /// Its id.
     pub id: AuthSessionId,
@@ -27,10 +28,13 @@ pub struct AuthSession {
     /// Hex SHA-256 of the refresh token.
     pub refresh_token_hash: String,
     /// When it was issued.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// When the access tokens issued with it expire.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub expires_at: Timestamp,
     /// When the refresh token expires.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub refresh_expires_at: Timestamp,
     /// Client address at issue.
     pub ip_address: Option<String>,
@@ -41,10 +45,12 @@ pub struct AuthSession {
     /// The workspace session this login was opened for, if any.
     pub workspace_session_id: Option<SessionId>,
     /// Set when this row was exchanged for its successor.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub rotated_at: Option<Timestamp>,
     /// The successor issued by that exchange.
     pub replaced_by: Option<AuthSessionId>,
     /// Set when the row (and usually its family) was revoked.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub revoked_at: Option<Timestamp>,
 }
 

@@ -9,6 +9,7 @@ use crate::{Timestamp, now};
 
 /// One file of a workspace session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct File {
     /// Its id.
     pub id: FileId,
@@ -29,19 +30,24 @@ pub struct File {
     pub checksum: Option<String>,
     /// The file's modification time on disk.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub modified_at: Option<Timestamp>,
     /// When the record was created.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// When it last changed.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
     /// When the file was last opened in the editor.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub last_accessed_at: Option<Timestamp>,
     /// Soft delete: the file is gone, the record is kept until purged.
     #[serde(default)]
     pub is_deleted: bool,
     /// When it was soft-deleted.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub deleted_at: Option<Timestamp>,
 }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// One of the ten record types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     /// [`crate::Tenant`]

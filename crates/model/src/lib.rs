@@ -17,6 +17,8 @@
 //!   [`session`] (`WorkspaceSession::fork`), [`conversation`] (and messages),
 //!   [`audit`] (24 event types), [`file`] (soft delete), [`agent`], [`setting`].
 //! - [`kind`]: the ten kinds as keys, the change log and sync name them.
+//! - [`membership`]: which users belong to which tenant, with which role.
+//! - [`api`]: the requests and responses of the HTTP API.
 //! - [`error`]: `{code, message, field}` as every API answers errors.
 //!
 //! Records serialize with serde in snake_case; maps are `BTreeMap` so the same
@@ -24,6 +26,7 @@
 //! make retried writes idempotent).
 
 pub mod agent;
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod conversation;
@@ -31,6 +34,7 @@ pub mod error;
 pub mod file;
 pub mod ids;
 pub mod kind;
+pub mod membership;
 pub mod session;
 pub mod setting;
 pub mod tenant;
@@ -45,6 +49,7 @@ pub use error::{ErrorBody, ErrorCode};
 pub use file::File;
 pub use ids::*;
 pub use kind::RecordKind;
+pub use membership::Membership;
 pub use session::{
     Breakpoint, EditorLayout, EditorState, EditorTab, Note, Position, Selection, SessionMemory,
     SessionStatus, TerminalState, WorkspaceSession,

@@ -17,6 +17,7 @@ pub const MAX_NOTES: usize = 1_000;
 
 /// A place in a file: 1-based line and column, as editors show them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Position {
     /// 1-based line.
     pub line: u32,
@@ -32,6 +33,7 @@ impl Default for Position {
 
 /// A selected range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Selection {
     /// Where it starts.
     pub start: Position,
@@ -41,6 +43,7 @@ pub struct Selection {
 
 /// One open editor tab.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EditorTab {
     /// Path relative to the workspace root.
     pub file_path: String,
@@ -60,6 +63,7 @@ pub struct EditorTab {
 
 /// How editor groups are arranged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EditorLayout {
     /// One group.
@@ -75,6 +79,7 @@ pub enum EditorLayout {
 
 /// The editor as the user left it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EditorState {
     /// Open tabs, in order.
     #[serde(default)]
@@ -90,6 +95,7 @@ pub struct EditorState {
 /// The terminal as the user left it. History and environment are scrubbed of
 /// secrets by the client before they are stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TerminalState {
     /// Working directory.
     #[serde(default)]
@@ -104,6 +110,7 @@ pub struct TerminalState {
 
 /// A debugger breakpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Breakpoint {
     /// Path relative to the workspace root.
     pub file_path: String,
@@ -123,6 +130,7 @@ fn yes() -> bool {
 
 /// A note in a session's memory: a fact learned or a decision taken.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Note {
     /// What was learned or decided.
     pub text: String,
@@ -130,6 +138,7 @@ pub struct Note {
     #[serde(default)]
     pub rationale: Option<String>,
     /// When it was noted.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
 
@@ -148,6 +157,7 @@ impl Note {
 /// What the session remembers beyond editor state, for the user and for AI
 /// assistants ("last time we decided to…").
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionMemory {
     /// Facts about the work.
     #[serde(default)]
@@ -159,6 +169,7 @@ pub struct SessionMemory {
 
 /// Whether a session is in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     /// Listed and watched.
@@ -170,6 +181,7 @@ pub enum SessionStatus {
 
 /// A workspace session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkspaceSession {
     /// Its id.
     pub id: SessionId,
@@ -218,10 +230,13 @@ pub struct WorkspaceSession {
     #[serde(default)]
     pub status: SessionStatus,
     /// When it was started.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// When its state last changed.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
     /// When it was last resumed or viewed.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub last_accessed_at: Timestamp,
 }
 

@@ -11,6 +11,7 @@ use crate::{Timestamp, now};
 
 /// The groups of settings the apps show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SettingCategory {
     /// Editor preferences.
@@ -71,6 +72,7 @@ impl FromStr for SettingCategory {
 
 /// One setting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Setting {
     /// Its id: derived from `(user_id, category, key)`, see [`SettingId::for_key`].
     pub id: SettingId,
@@ -85,6 +87,7 @@ pub struct Setting {
     /// Its value.
     pub value: serde_json::Value,
     /// When it last changed.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 

@@ -8,6 +8,7 @@ use crate::{Timestamp, now};
 
 /// What a tenant pays for; it sets the default [`TenantSettings`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TenantPlan {
     /// One user, a few workspaces.
@@ -22,6 +23,7 @@ pub enum TenantPlan {
 
 /// A user's own tenant, or an organization that several users share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TenantType {
     /// Created with the user at registration; the user is its Admin.
@@ -32,6 +34,7 @@ pub enum TenantType {
 
 /// The limits and features a plan grants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantSettings {
     /// Most members.
     pub max_users: u32,
@@ -80,6 +83,7 @@ impl TenantSettings {
 
 /// A tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tenant {
     /// Its id; the first element of every key that holds its data.
     pub id: TenantId,
@@ -96,8 +100,10 @@ pub struct Tenant {
     /// False once suspended; a suspended tenant's members cannot sign in to it.
     pub is_active: bool,
     /// When it was created.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// When it last changed.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 

@@ -10,6 +10,7 @@ use crate::{Timestamp, now};
 
 /// What a member may do in a tenant (see ARCHITECTURE.md, "Roles").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UserRole {
     /// Reads everything, writes nothing.
@@ -44,6 +45,7 @@ impl UserRole {
 
 /// A user account. It lives in the user's personal tenant.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// Its id.
     pub id: UserId,
@@ -64,10 +66,13 @@ pub struct User {
     /// Whether the email address was confirmed.
     pub email_verified: bool,
     /// The last successful login.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub last_login_at: Option<Timestamp>,
     /// When the account was created.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// When it last changed.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod auth_sessions;
 pub(crate) mod changes;
 pub(crate) mod conversations;
 pub(crate) mod files;
+pub(crate) mod members;
 pub(crate) mod meta;
 pub(crate) mod sessions;
 pub(crate) mod settings;

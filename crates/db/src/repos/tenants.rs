@@ -1,12 +1,16 @@
 //! Tenants, and deleting one whole.
 
-use stint_model::{AuthSession, RecordKind, Tenant, TenantId, User, Validate, ValidationError};
+use stint_model::{
+    AuthSession, Membership, RecordKind, Tenant, TenantId, User, UserRole, Validate,
+    ValidationError,
+};
 use stint_store::{Store, tuple::TuplePack};
 use uuid::Uuid;
 
 use crate::error::Result;
 use crate::keys;
 use crate::record::{self, Mode, Record, WriteCtx};
+use crate::repos::members;
 
 impl Record for Tenant {
     const KIND: RecordKind = RecordKind::Tenant;
@@ -44,6 +48,27 @@ impl Tenants<'_> {
             .run(|tx| Box::pin(async move { record::write(tx, tenant, ctx, Mode::Insert).await }))
             .await
             .map(drop)
+    }
+
+    /// Creates an organization and its owner's Admin membership, together.
+    pub async fn create_with_owner(
+        &self,
+        tenant: &Tenant,
+        owner_tenant: TenantId,
+        ctx: &WriteCtx,
+    ) -> Result<()> {
+        let mut owner = Membership::new(tenant.id, tenant.owner_id, owner_tenant, UserRole::Admin);
+        owner.created_at = ctx.at;
+        let owner = &owner;
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    record::write(tx, tenant, ctx, Mode::Insert).await?;
+                    members::put_in(tx, owner);
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// A tenant by id.
@@ -99,6 +124,7 @@ impl Tenants<'_> {
                     for session in record::scan::<AuthSession>(tx, id, 0).await? {
                         tx.clear(&keys::refresh(&session.refresh_token_hash));
                     }
+                    members::forget_tenant_in(tx, id).await?;
                     for (key, _) in tenant.global_entries() {
                         tx.clear(&key);
                     }

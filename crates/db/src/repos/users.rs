@@ -1,7 +1,8 @@
 //! Users, unique by email across the server.
 
 use stint_model::{
-    RecordKind, Tenant, TenantId, User, UserId, Validate, ValidationError, validate,
+    Membership, RecordKind, Tenant, TenantId, User, UserId, UserRole, Validate, ValidationError,
+    validate,
 };
 use stint_store::{Store, tuple::TuplePack, tuple::unpack};
 use uuid::Uuid;
@@ -9,6 +10,7 @@ use uuid::Uuid;
 use crate::error::{DbError, Result};
 use crate::keys;
 use crate::record::{self, Mode, Record, WriteCtx};
+use crate::repos::members;
 
 impl Record for User {
     const KIND: RecordKind = RecordKind::User;
@@ -37,8 +39,9 @@ pub struct Users<'a> {
 }
 
 impl Users<'_> {
-    /// Creates a user and their personal tenant in one transaction: both
-    /// exist, or neither. Fails with `AlreadyExists` if the email is taken.
+    /// Creates a user, their personal tenant and their Admin membership of
+    /// it in one transaction: all exist, or none. Fails with
+    /// `AlreadyExists` if the email is taken.
     pub async fn create_with_tenant(
         &self,
         user: &User,
@@ -50,15 +53,19 @@ impl Users<'_> {
                 "the user must live in the tenant created with it".into(),
             ));
         }
+        let mut owner = Membership::new(tenant.id, user.id, tenant.id, UserRole::Admin);
+        owner.created_at = ctx.at;
+        let owner = &owner;
         self.store
             .run(|tx| {
                 Box::pin(async move {
                     record::write(tx, tenant, ctx, Mode::Insert).await?;
-                    record::write(tx, user, ctx, Mode::Insert).await
+                    record::write(tx, user, ctx, Mode::Insert).await?;
+                    members::put_in(tx, owner);
+                    Ok(())
                 })
             })
             .await
-            .map(drop)
     }
 
     /// A user by id, within their tenant.
