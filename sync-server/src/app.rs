@@ -1,22 +1,28 @@
 //! Start-up, layers, serving and shutdown.
 
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::http::StatusCode;
 use stint_db::{Db, StoreIdentity};
-use stint_model::ErrorCode;
+use stint_model::{ErrorCode, TokenLifetimes};
 use stint_store::{Store, StoreOptions};
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tracing_subscriber::EnvFilter;
 
+use crate::auth::passwords::Passwords;
+use crate::auth::throttle::LoginThrottle;
+use crate::auth::tokens::Tokens;
 use crate::config::{Config, StoreKind};
 use crate::error::ApiError;
-use crate::routes::{self, AppState};
+use crate::keys::Keys;
+use crate::state::AppState;
+use crate::{jobs, routes};
 
 pub(crate) fn init_tracing(filter: &str) {
     tracing_subscriber::fmt()
@@ -28,12 +34,10 @@ pub(crate) fn init_tracing(filter: &str) {
 /// Opens the configured store: the one place that names a backend.
 fn open_store(config: &Config) -> anyhow::Result<Store> {
     match config.store {
-        StoreKind::Redb => {
-            std::fs::create_dir_all(&config.data_dir)
-                .with_context(|| format!("creating {}", config.data_dir.display()))?;
-            let path = config.data_dir.join("stint.redb");
-            Ok(stint_store::open_redb(&path, StoreOptions::default())?)
-        }
+        StoreKind::Redb => Ok(stint_store::open_redb(
+            &config.data_dir.join("stint.redb"),
+            StoreOptions::default(),
+        )?),
         #[cfg(feature = "fdb")]
         StoreKind::Fdb => Ok(stint_store::open_fdb(None, StoreOptions::default())?),
         #[cfg(not(feature = "fdb"))]
@@ -44,8 +48,10 @@ fn open_store(config: &Config) -> anyhow::Result<Store> {
 }
 
 pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
-    let store = open_store(&config)?;
-    let db = Db::new(store);
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let keys = Keys::load_or_create(&config.data_dir)?;
+    let db = Db::new(open_store(&config)?);
     let identity = db
         .meta()
         .identity(StoreIdentity {
@@ -54,7 +60,23 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         })
         .await
         .context("reading the store identity")?;
-    let app = with_layers(routes::router(AppState { db, identity }), &config);
+    let lifetimes = TokenLifetimes {
+        access: config.access_token_ttl,
+        refresh: config.refresh_token_ttl,
+    };
+    let state = AppState {
+        db,
+        identity,
+        tokens: Arc::new(Tokens::new(&keys, lifetimes)),
+        passwords: Arc::new(Passwords::new(config.hashing_concurrency)?),
+        throttle: Arc::new(LoginThrottle::new(
+            config.login_per_ip_per_minute,
+            config.login_per_account_per_minute,
+        )),
+        config: Arc::new(config.clone()),
+    };
+    jobs::spawn(state.clone(), config.job_interval);
+    let app = with_layers(routes::router(state)?, &config);
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -64,16 +86,20 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     // Tests and scripts read the address from this line (the port may be 0).
     println!("stint-server listening on http://{addr}");
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving")?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// The tower layers, outermost first: trace every request, bound the work
-/// in flight, time out slow requests, cap body sizes.
+/// The tower layers, outermost first: trace every request, turn layer
+/// errors into API errors, time out slow requests, bound the work in
+/// flight, cap body sizes.
 fn with_layers(router: Router, config: &Config) -> Router {
     router.layer(
         ServiceBuilder::new()
@@ -89,7 +115,7 @@ fn with_layers(router: Router, config: &Config) -> Router {
                     ApiError::internal(&error)
                 }
             }))
-            .timeout(Duration::from_secs(config.request_timeout_secs))
+            .timeout(config.request_timeout)
             .concurrency_limit(config.max_concurrency)
             .layer(RequestBodyLimitLayer::new(config.max_body_bytes)),
     )

@@ -16,6 +16,8 @@ use stint_model::{ErrorBody, ErrorCode};
 pub(crate) struct ApiError {
     status: StatusCode,
     body: ErrorBody,
+    /// Seconds for `Retry-After` (429).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -23,11 +25,46 @@ impl ApiError {
         Self {
             status,
             body: ErrorBody::new(code, message),
+            retry_after: None,
         }
     }
 
     pub(crate) fn not_found(what: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, what)
+    }
+
+    pub(crate) fn unauthorized(why: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, why)
+    }
+
+    pub(crate) fn conflict(why: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, why)
+    }
+
+    /// A field broke a rule (422 with the field).
+    pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            body: stint_model::ValidationError::new(field, message).into(),
+            retry_after: None,
+        }
+    }
+
+    pub(crate) fn too_many(retry_after: std::time::Duration) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            body: ErrorBody::new(
+                ErrorCode::RateLimited,
+                "too many attempts; wait and try again",
+            ),
+            retry_after: None,
+        }
+        .with_retry_after(retry_after)
+    }
+
+    fn with_retry_after(mut self, after: std::time::Duration) -> Self {
+        self.retry_after = Some(after.as_secs().max(1));
+        self
     }
 
     /// A failure inside the server: logged in full, answered vaguely.
@@ -44,7 +81,19 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut response = (self.status, Json(self.body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
+    }
+}
+
+impl From<stint_model::ValidationError> for ApiError {
+    fn from(e: stint_model::ValidationError) -> Self {
+        Self::invalid(e.field, e.message)
     }
 }
 
@@ -60,10 +109,7 @@ impl From<DbError> for ApiError {
             DbError::Conflict(message) => {
                 Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
             }
-            DbError::Invalid(v) => Self {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                body: v.into(),
-            },
+            DbError::Invalid(v) => Self::invalid(v.field, v.message),
             DbError::BrokenReference(message) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::ValidationFailed,

@@ -8,24 +8,34 @@
 //!
 //! ## Layout
 //!
-//! - `main.rs`: parses the configuration and hands over to `app`.
-//! - `config.rs`: flags and `STINT_…` environment variables.
+//! - `main.rs`: loads the configuration and hands over to `app`.
+//! - `config.rs`: flags, `STINT_…` environment variables, a TOML file.
+//! - `keys.rs`: the token secrets, generated on first start (mode 0600).
 //! - `app.rs`: start-up (the store is chosen here, once), the tower layers,
 //!   serving and graceful shutdown.
+//! - `state.rs`: what every handler reaches (the `Db`, tokens, passwords…).
 //! - `error.rs`: `ApiError`, the one error type every handler returns; it
 //!   answers `{code, message}` and logs internal details without sending them.
-//! - `routes/`: one sub-router per area of the API.
+//! - `extract.rs`: extractors: JSON, path and query with API errors, and
+//!   `Auth`, the authenticated caller (token + membership check).
+//! - `auth/`: passwords (Argon2id), tokens (JWT, refresh), throttling, and
+//!   the account flows.
+//! - `routes/`: one sub-router per area of the API, with its OpenAPI.
+//! - `jobs.rs`: the background purges.
 
 mod app;
+mod auth;
 mod config;
 mod error;
+mod extract;
+mod jobs;
+mod keys;
 mod routes;
-
-use clap::Parser;
+mod state;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = config::Config::parse();
+    let config = config::Config::load()?;
     app::init_tracing(&config.log);
     app::run(config).await
 }

@@ -264,9 +264,18 @@ async fn auth_sessions_rotate_and_revoke(db: &Db) {
         .await
         .unwrap();
     assert!(still.revoked_at.is_none(), "another family is untouched");
+    // Keeping the one live family revokes nothing; then it goes too.
+    let keep = Some(other_login.token_family);
     assert_eq!(
         db.auth_sessions()
-            .revoke_user(tenant.id, user.id, &ctx)
+            .revoke_user(tenant.id, user.id, keep, &ctx)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        db.auth_sessions()
+            .revoke_user(tenant.id, user.id, None, &ctx)
             .await
             .unwrap(),
         1

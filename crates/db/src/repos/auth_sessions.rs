@@ -170,24 +170,40 @@ impl AuthSessions<'_> {
         self.revoke(tenant, prefix, ctx).await
     }
 
-    /// Revokes every row of a user (logout everywhere, password change).
+    /// Revokes every row of a user (logout everywhere), or every row but
+    /// those of `keep` (a password change keeps the login that made it).
     pub async fn revoke_user(
         &self,
         tenant: TenantId,
         user: UserId,
+        keep: Option<TokenFamily>,
         ctx: &WriteCtx,
     ) -> Result<usize> {
         let prefix = keys::index(tenant, BY_USER)
             .subspace(&user.as_uuid())
             .bytes()
             .to_vec();
-        self.revoke(tenant, prefix, ctx).await
+        let rows = self.list(tenant, prefix).await?;
+        let doomed = rows
+            .into_iter()
+            .filter(|r| Some(r.token_family) != keep)
+            .collect();
+        self.revoke_rows(tenant, doomed, ctx).await
     }
 
     /// Selects the live rows first (a read, never rerun), then revokes
     /// exactly those: the count stays true even if the write is retried.
     async fn revoke(&self, tenant: TenantId, prefix: Vec<u8>, ctx: &WriteCtx) -> Result<usize> {
         let rows = self.list(tenant, prefix).await?;
+        self.revoke_rows(tenant, rows, ctx).await
+    }
+
+    async fn revoke_rows(
+        &self,
+        tenant: TenantId,
+        rows: Vec<AuthSession>,
+        ctx: &WriteCtx,
+    ) -> Result<usize> {
         let live: Vec<AuthSession> = rows
             .into_iter()
             .filter(|r| r.revoked_at.is_none())

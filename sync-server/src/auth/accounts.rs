@@ -1,0 +1,401 @@
+//! The account flows: register, login, refresh, logout, logout everywhere,
+//! password change, switching tenant. Handlers call these; they hold the
+//! rules (throttling, rotation, reuse detection, revocation).
+
+use serde_json::json;
+use stint_db::{DbError, WriteCtx};
+use stint_model::api::{
+    ChangePasswordRequest, LoginRequest, RegisterRequest, TokenResponse, UserProfile,
+};
+use stint_model::{
+    AuditEventType, AuthSession, DeviceId, Tenant, TenantId, Timestamp, User, UserId, UserRole,
+    Validate, now, validate,
+};
+
+use super::passwords::check_policy;
+use super::tokens::hash_refresh_token;
+use crate::error::ApiError;
+use crate::extract::{Auth, ClientMeta};
+use crate::state::AppState;
+
+fn wrong_credentials() -> ApiError {
+    ApiError::unauthorized("the email or the password is wrong")
+}
+
+/// Creates the account and its personal tenant, and signs in.
+pub(crate) async fn register(
+    state: &AppState,
+    req: RegisterRequest,
+    meta: &ClientMeta,
+) -> Result<TokenResponse, ApiError> {
+    let email = validate::normalize_email(&req.email);
+    validate::email("email", &email)?;
+    check_policy("password", &req.password)?;
+    validate::name("first_name", &req.first_name)?;
+    validate::name("last_name", &req.last_name)?;
+    if state.db.users().get_by_email(&email).await?.is_some() {
+        return Err(ApiError::conflict("an account with this email exists"));
+    }
+    let hash = state
+        .passwords
+        .hash(req.password)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let user_id = UserId::new();
+    let mut user = User::new(TenantId::new(), &email, req.first_name, req.last_name, hash);
+    user.id = user_id;
+    let tenant = Tenant::new_self_tenant(user_id, &user.full_name());
+    user.tenant_id = tenant.id;
+    user.validate()?;
+    let ctx = WriteCtx::now();
+    match state
+        .db
+        .users()
+        .create_with_tenant(&user, &tenant, &ctx)
+        .await
+    {
+        Err(DbError::AlreadyExists { .. }) => {
+            return Err(ApiError::conflict("an account with this email exists"));
+        }
+        other => other?,
+    }
+    state
+        .audit(
+            tenant.id,
+            Some(user.id),
+            AuditEventType::UserRegistered,
+            json!({"email": user.email}),
+            meta,
+        )
+        .await;
+    sign_in(state, &user, tenant, UserRole::Admin, None, meta).await
+}
+
+/// Checks the password and signs in, in the personal tenant or the one asked for.
+pub(crate) async fn login(
+    state: &AppState,
+    req: LoginRequest,
+    meta: &ClientMeta,
+) -> Result<TokenResponse, ApiError> {
+    let email = validate::normalize_email(&req.email);
+    state
+        .throttle
+        .attempt(meta.ip, &email)
+        .map_err(ApiError::too_many)?;
+    let found = state.db.users().get_by_email(&email).await?;
+    let verdict = state
+        .passwords
+        .verify(
+            req.password.clone(),
+            found.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let Some(mut user) = found.filter(|u| verdict.matches && u.is_active) else {
+        if let Some(user) = state.db.users().get_by_email(&email).await? {
+            state
+                .audit(
+                    user.tenant_id,
+                    Some(user.id),
+                    AuditEventType::LoginFailed,
+                    json!({}),
+                    meta,
+                )
+                .await;
+        }
+        return Err(wrong_credentials());
+    };
+    if verdict.needs_rehash {
+        user.password_hash = state
+            .passwords
+            .hash(req.password)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+    }
+    let ctx = WriteCtx::now();
+    user.last_login_at = Some(ctx.at);
+    user.updated_at = ctx.at;
+    state.db.users().update(&user, &ctx).await?;
+    let tenant_id = req.tenant_id.unwrap_or(user.tenant_id);
+    let membership = state
+        .db
+        .members()
+        .get(tenant_id, user.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such tenant"))?;
+    let tenant = state.db.tenants().get(tenant_id).await?;
+    state
+        .audit(
+            tenant_id,
+            Some(user.id),
+            AuditEventType::UserLogin,
+            json!({"device_id": req.device_id}),
+            meta,
+        )
+        .await;
+    sign_in(state, &user, tenant, membership.role, req.device_id, meta).await
+}
+
+/// Starts a token family in `tenant` and answers its first tokens.
+async fn sign_in(
+    state: &AppState,
+    user: &User,
+    tenant: Tenant,
+    role: UserRole,
+    device: Option<DeviceId>,
+    meta: &ClientMeta,
+) -> Result<TokenResponse, ApiError> {
+    let mut login = AuthSession::new(tenant.id, user.id, String::new(), state.tokens.lifetimes);
+    login.refresh_token_hash = hash_refresh_token(&state.tokens.refresh_token(login.id));
+    login.ip_address = meta.ip.map(|ip| ip.to_string());
+    login.user_agent.clone_from(&meta.user_agent);
+    login.device_id = device;
+    state
+        .db
+        .auth_sessions()
+        .create(&login, &WriteCtx::now())
+        .await?;
+    respond(state, user, tenant, role, &login)
+}
+
+fn respond(
+    state: &AppState,
+    user: &User,
+    tenant: Tenant,
+    role: UserRole,
+    login: &AuthSession,
+) -> Result<TokenResponse, ApiError> {
+    let (access_token, expires_in) = state
+        .tokens
+        .access_token(login, now())
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(TokenResponse {
+        access_token,
+        refresh_token: state.tokens.refresh_token(login.id),
+        token_type: "Bearer".into(),
+        expires_in,
+        user: UserProfile::from(user),
+        tenant,
+        role,
+    })
+}
+
+/// Exchanges a refresh token for new tokens, rotating it.
+pub(crate) async fn refresh(
+    state: &AppState,
+    token: &str,
+    meta: &ClientMeta,
+) -> Result<TokenResponse, ApiError> {
+    let invalid = || {
+        ApiError::unauthorized("the refresh token is invalid, expired or revoked; sign in again")
+    };
+    let row = state
+        .db
+        .auth_sessions()
+        .get_by_refresh_hash(&hash_refresh_token(token))
+        .await?
+        .ok_or_else(invalid)?;
+    let at = now();
+    if row.revoked_at.is_some() || row.is_expired(at) {
+        return Err(invalid());
+    }
+    let next = if row.rotated_at.is_none() {
+        let mut current = row.clone();
+        let mut next = current.rotate(String::new(), state.tokens.lifetimes);
+        next.refresh_token_hash = hash_refresh_token(&state.tokens.refresh_token(next.id));
+        match state
+            .db
+            .auth_sessions()
+            .rotate(row.tenant_id, row.id, &next, &WriteCtx::now())
+            .await
+        {
+            Ok(()) => next,
+            // Another request rotated it first: it is now the grace case.
+            Err(DbError::Conflict(_)) => {
+                let fresh = state.db.auth_sessions().get(row.tenant_id, row.id).await?;
+                already_rotated(state, &fresh, at, meta).await?
+            }
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        already_rotated(state, &row, at, meta).await?
+    };
+    let membership = state
+        .db
+        .members()
+        .get(next.tenant_id, next.user_id)
+        .await?
+        .ok_or_else(invalid)?;
+    let user = state
+        .db
+        .users()
+        .get(membership.user_tenant_id, next.user_id)
+        .await?;
+    let tenant = state.db.tenants().get(next.tenant_id).await?;
+    state
+        .audit(
+            next.tenant_id,
+            Some(next.user_id),
+            AuditEventType::TokenRefresh,
+            json!({}),
+            meta,
+        )
+        .await;
+    respond(state, &user, tenant, membership.role, &next)
+}
+
+/// A token that was already exchanged is presented again. Within the grace
+/// window, while its successor is unused, that was a retry (or a race): the
+/// same successor is handed out again. Otherwise it is a replay of a stolen
+/// token, and the whole family is revoked.
+async fn already_rotated(
+    state: &AppState,
+    row: &AuthSession,
+    at: Timestamp,
+    meta: &ClientMeta,
+) -> Result<AuthSession, ApiError> {
+    if let (Some(rotated_at), Some(next_id)) = (row.rotated_at, row.replaced_by)
+        && at - rotated_at <= state.config.refresh_grace
+    {
+        let next = state.db.auth_sessions().get(row.tenant_id, next_id).await?;
+        if next.is_usable(at) {
+            return Ok(next);
+        }
+    }
+    let revoked = state
+        .db
+        .auth_sessions()
+        .revoke_family(row.tenant_id, row.token_family, &WriteCtx::now())
+        .await?;
+    tracing::warn!(family = %row.token_family, revoked, "refresh token reused: family revoked");
+    state
+        .audit(
+            row.tenant_id,
+            Some(row.user_id),
+            AuditEventType::TokenReuseDetected,
+            json!({"token_family": row.token_family, "revoked": revoked}),
+            meta,
+        )
+        .await;
+    Err(ApiError::unauthorized(
+        "this refresh token was already used; the login was revoked, sign in again",
+    ))
+}
+
+/// Signs out this login (its token family).
+pub(crate) async fn logout(state: &AppState, auth: &Auth) -> Result<(), ApiError> {
+    state
+        .db
+        .auth_sessions()
+        .revoke_family(auth.tenant, auth.family, &WriteCtx::now())
+        .await?;
+    state
+        .audit(
+            auth.tenant,
+            Some(auth.user),
+            AuditEventType::UserLogout,
+            json!({"scope": "this_device"}),
+            &auth.meta,
+        )
+        .await;
+    Ok(())
+}
+
+/// Signs out every login of the user, in every tenant, except `keep`.
+async fn revoke_everywhere(
+    state: &AppState,
+    user: UserId,
+    keep: Option<stint_model::TokenFamily>,
+) -> Result<usize, ApiError> {
+    let ctx = WriteCtx::now();
+    let mut revoked = 0;
+    for membership in state.db.members().tenants_of(user).await? {
+        revoked += state
+            .db
+            .auth_sessions()
+            .revoke_user(membership.tenant_id, user, keep, &ctx)
+            .await?;
+    }
+    Ok(revoked)
+}
+
+/// Signs out every login of the user.
+pub(crate) async fn logout_all(state: &AppState, auth: &Auth) -> Result<(), ApiError> {
+    let revoked = revoke_everywhere(state, auth.user, None).await?;
+    state
+        .audit(
+            auth.tenant,
+            Some(auth.user),
+            AuditEventType::UserLogout,
+            json!({"scope": "everywhere", "revoked": revoked}),
+            &auth.meta,
+        )
+        .await;
+    Ok(())
+}
+
+/// Changes the password and signs out every other login.
+pub(crate) async fn change_password(
+    state: &AppState,
+    auth: &Auth,
+    req: ChangePasswordRequest,
+) -> Result<(), ApiError> {
+    check_policy("new_password", &req.new_password)?;
+    let mut user = state.db.users().get(auth.home, auth.user).await?;
+    let verdict = state
+        .passwords
+        .verify(req.current_password, Some(user.password_hash.clone()))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    if !verdict.matches {
+        return Err(ApiError::invalid(
+            "current_password",
+            "is not your current password",
+        ));
+    }
+    user.password_hash = state
+        .passwords
+        .hash(req.new_password)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let ctx = WriteCtx::now();
+    user.updated_at = ctx.at;
+    state.db.users().update(&user, &ctx).await?;
+    let revoked = revoke_everywhere(state, auth.user, Some(auth.family)).await?;
+    state
+        .audit(
+            auth.tenant,
+            Some(auth.user),
+            AuditEventType::PasswordChanged,
+            json!({"revoked": revoked}),
+            &auth.meta,
+        )
+        .await;
+    Ok(())
+}
+
+/// New tokens acting in another tenant the user belongs to.
+pub(crate) async fn switch_tenant(
+    state: &AppState,
+    auth: &Auth,
+    tenant_id: TenantId,
+) -> Result<TokenResponse, ApiError> {
+    let membership = state
+        .db
+        .members()
+        .get(tenant_id, auth.user)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such tenant"))?;
+    let user = state.db.users().get(auth.home, auth.user).await?;
+    let tenant = state.db.tenants().get(tenant_id).await?;
+    state
+        .audit(
+            tenant_id,
+            Some(auth.user),
+            AuditEventType::UserLogin,
+            json!({"switched_from": auth.tenant}),
+            &auth.meta,
+        )
+        .await;
+    sign_in(state, &user, tenant, membership.role, None, &auth.meta).await
+}

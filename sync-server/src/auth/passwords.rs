@@ -1,0 +1,189 @@
+//! Password hashing: Argon2id (m = 19 MiB, t = 2, p = 1), PHC strings.
+//!
+//! Each hash takes tens of milliseconds and 19 MiB, so it runs on a blocking
+//! thread behind a semaphore: a burst of logins queues here instead of
+//! starving the async workers that serve everything else. An unknown account
+//! is checked against a dummy hash, so it costs the same time as a wrong
+//! password and answers the same.
+
+use std::sync::Arc;
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Argon2, Params};
+use stint_model::ValidationError;
+use tokio::sync::Semaphore;
+
+/// Shortest and longest passwords accepted, in bytes.
+const MIN_LEN: usize = 8;
+const MAX_LEN: usize = 1_024;
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    pub(crate) matches: bool,
+    /// The stored hash used other parameters: store a fresh one.
+    pub(crate) needs_rehash: bool,
+}
+
+pub(crate) struct Passwords {
+    permits: Arc<Semaphore>,
+    /// A hash of a random password, to spend the same time on unknown users.
+    dummy: String,
+}
+
+impl std::fmt::Debug for Passwords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passwords")
+            .field("available_permits", &self.permits.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks the password policy.
+pub(crate) fn check_policy(field: &str, password: &str) -> Result<(), ValidationError> {
+    if password.len() < MIN_LEN {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at least {MIN_LEN} characters"),
+        ));
+    }
+    if password.len() > MAX_LEN {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {MAX_LEN} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+impl Passwords {
+    pub(crate) fn new(concurrency: usize) -> anyhow::Result<Self> {
+        let random: [u8; 16] = rand::random();
+        let dummy = hash_now(&random)?;
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(concurrency)),
+            dummy,
+        })
+    }
+
+    /// A PHC string for `password`.
+    pub(crate) async fn hash(&self, password: String) -> anyhow::Result<String> {
+        let _permit = self.permits.acquire().await?;
+        tokio::task::spawn_blocking(move || hash_now(password.as_bytes())).await?
+    }
+
+    /// Checks `password` against `phc`, or against the dummy hash when there
+    /// is no account (the answer is then always "no", in the same time).
+    pub(crate) async fn verify(
+        &self,
+        password: String,
+        phc: Option<String>,
+    ) -> anyhow::Result<Verdict> {
+        let known = phc.is_some();
+        let phc = phc.unwrap_or_else(|| self.dummy.clone());
+        let _permit = self.permits.acquire().await?;
+        tokio::task::spawn_blocking(move || {
+            let parsed =
+                PasswordHash::new(&phc).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+            let matches = Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok();
+            Ok(Verdict {
+                matches: matches && known,
+                needs_rehash: known && !is_current(&parsed),
+            })
+        })
+        .await?
+    }
+}
+
+fn hash_now(password: &[u8]) -> anyhow::Result<String> {
+    Argon2::default()
+        .hash_password(password)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing: {e}"))
+}
+
+/// Whether a stored hash uses today's algorithm and parameters.
+fn is_current(hash: &PasswordHash) -> bool {
+    let wanted = Params::default();
+    hash.algorithm.as_str() == "argon2id"
+        && Params::try_from(hash).is_ok_and(|p| {
+            (p.m_cost(), p.t_cost(), p.p_cost())
+                == (wanted.m_cost(), wanted.t_cost(), wanted.p_cost())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn verify_rehash_and_unknown_users() {
+        let passwords = Passwords::new(2).unwrap();
+        let phc = passwords.hash("correct horse".into()).await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        let check = |v: Verdict, matches, needs_rehash| {
+            assert_eq!(
+                v,
+                Verdict {
+                    matches,
+                    needs_rehash
+                }
+            )
+        };
+        check(
+            passwords
+                .verify("correct horse".into(), Some(phc.clone()))
+                .await
+                .unwrap(),
+            true,
+            false,
+        );
+        check(
+            passwords
+                .verify("wrong horse".into(), Some(phc))
+                .await
+                .unwrap(),
+            false,
+            false,
+        );
+        check(
+            passwords
+                .verify("correct horse".into(), None)
+                .await
+                .unwrap(),
+            false,
+            false,
+        );
+
+        // A hash with weaker parameters still verifies, and asks for a rehash.
+        let weak = Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            Params::new(8 * 1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"old secret")
+        .unwrap()
+        .to_string();
+        check(
+            passwords
+                .verify("old secret".into(), Some(weak))
+                .await
+                .unwrap(),
+            true,
+            true,
+        );
+    }
+
+    #[test]
+    fn policy() {
+        assert!(check_policy("password", "12345678").is_ok());
+        assert_eq!(
+            check_policy("password", "short").unwrap_err().field,
+            "password"
+        );
+        assert!(check_policy("password", &"x".repeat(1025)).is_err());
+    }
+}

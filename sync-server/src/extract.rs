@@ -1,0 +1,252 @@
+//! Extractors whose rejections are `ApiError`s, so every failure, even a
+//! malformed body or path, answers `{code, message}` in JSON.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
+use axum::http::StatusCode;
+use axum::http::header::{AUTHORIZATION, USER_AGENT};
+use axum::http::request::Parts;
+use stint_model::{AuditEventType, ErrorCode, TenantId, TokenFamily, UserId, UserRole};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON body.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub(crate) struct ApiJson<T>(pub(crate) T);
+
+/// Path parameters.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub(crate) struct ApiPath<T>(pub(crate) T);
+
+/// Query parameters.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub(crate) struct ApiQuery<T>(pub(crate) T);
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => {
+                let (field, reason) = field_and_reason(&e.body_text());
+                ApiError::invalid(field, reason)
+            }
+            JsonRejection::JsonSyntaxError(_) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                "the body is not valid JSON",
+            ),
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::BadRequest,
+                "expected `Content-Type: application/json`",
+            ),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                "the body is larger than the server accepts",
+            ),
+            other => ApiError::new(other.status(), ErrorCode::BadRequest, other.body_text()),
+        }
+    }
+}
+
+/// Splits axum's "Failed to deserialize …: `path`: reason at line 1 column 9"
+/// into the field (`.` for the body itself) and the reason.
+fn field_and_reason(text: &str) -> (String, String) {
+    let detail = text.split_once(": ").map_or(text, |(_, d)| d);
+    let detail = detail.split(" at line ").next().unwrap_or(detail);
+    if let Some(rest) = detail.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        return (field.to_owned(), "is required".to_owned());
+    }
+    match detail.split_once(": ") {
+        Some((field, reason)) if !field.contains(' ') => (field.to_owned(), reason.to_owned()),
+        _ => (".".to_owned(), detail.to_owned()),
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        // A path that does not parse (an id that is not a UUID) names nothing.
+        tracing::debug!(rejection = %rejection.body_text(), "unparseable path");
+        ApiError::not_found("not found: the path does not name a valid object")
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            rejection.body_text(),
+        )
+    }
+}
+
+/// Where a request comes from, for audit and throttling.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ClientMeta {
+    pub(crate) ip: Option<IpAddr>,
+    pub(crate) user_agent: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            ip: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+            user_agent: parts
+                .headers
+                .get(USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(500).collect()),
+        })
+    }
+}
+
+/// The caller, authenticated: a valid access token of a live login, and a
+/// membership of the token's tenant. The tenant of every request comes from
+/// here, never from the body.
+#[derive(Debug, Clone)]
+pub(crate) struct Auth {
+    pub(crate) user: UserId,
+    pub(crate) tenant: TenantId,
+    pub(crate) role: UserRole,
+    pub(crate) family: TokenFamily,
+    /// The personal tenant, where the user's account lives.
+    pub(crate) home: TenantId,
+    pub(crate) meta: ClientMeta,
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::unauthorized("sign in: send `Authorization: Bearer <access token>`")
+            })?;
+        let claims = state.tokens.verify(token.trim()).map_err(|e| {
+            tracing::debug!(%e, "token refused");
+            ApiError::unauthorized("the access token is invalid or expired")
+        })?;
+        let membership = state
+            .db
+            .members()
+            .get(claims.tid, claims.sub)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("you are no longer a member of this tenant"))?;
+        let login = state.db.auth_sessions().get(claims.tid, claims.sid).await;
+        match login {
+            Ok(login) if login.revoked_at.is_none() => {}
+            _ => return Err(ApiError::unauthorized("this login was signed out")),
+        }
+        let meta = ClientMeta::from_request_parts(parts, state)
+            .await
+            .unwrap_or_default();
+        Ok(Self {
+            user: claims.sub,
+            tenant: claims.tid,
+            role: membership.role,
+            family: claims.fam,
+            home: membership.user_tenant_id,
+            meta,
+        })
+    }
+}
+
+impl Auth {
+    /// Refuses Viewers (403), recording the attempt.
+    pub(crate) async fn require_write(&self, state: &AppState) -> Result<(), ApiError> {
+        self.require(
+            state,
+            self.role.can_write(),
+            "your role can read but not change",
+        )
+        .await
+    }
+
+    /// Refuses all but Admins (403), recording the attempt.
+    pub(crate) async fn require_admin(&self, state: &AppState) -> Result<(), ApiError> {
+        self.require(
+            state,
+            self.role.can_manage_members(),
+            "only an Admin may do this",
+        )
+        .await
+    }
+
+    /// Refuses those who may not read the audit log (403).
+    pub(crate) async fn require_audit_reader(&self, state: &AppState) -> Result<(), ApiError> {
+        self.require(
+            state,
+            self.role.can_read_audit(),
+            "only Admins and Managers read the audit log",
+        )
+        .await
+    }
+
+    async fn require(&self, state: &AppState, allowed: bool, why: &str) -> Result<(), ApiError> {
+        if allowed {
+            return Ok(());
+        }
+        state
+            .audit(
+                self.tenant,
+                Some(self.user),
+                AuditEventType::UnauthorizedAccess,
+                serde_json::json!({"role": self.role, "reason": why}),
+                &self.meta,
+            )
+            .await;
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            why,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_and_reason;
+
+    #[test]
+    fn fields_of_body_errors() {
+        let check = |text: &str, field: &str, reason: &str| {
+            assert_eq!(
+                field_and_reason(text),
+                (field.to_owned(), reason.to_owned()),
+                "{text}"
+            );
+        };
+        check(
+            "Failed to deserialize the JSON body into the target type: missing field `name` at line 1 column 23",
+            "name",
+            "is required",
+        );
+        check(
+            "Failed to deserialize the JSON body into the target type: tags[0]: invalid type: integer `1`, expected a string at line 1 column 12",
+            "tags[0]",
+            "invalid type: integer `1`, expected a string",
+        );
+        check(
+            "Failed to deserialize the JSON body into the target type: invalid type: string \"x\", expected struct CreateSessionRequest at line 1 column 3",
+            ".",
+            "invalid type: string \"x\", expected struct CreateSessionRequest",
+        );
+    }
+}

@@ -1,0 +1,57 @@
+//! Background jobs: purge expired logins, apply the audit retention, purge
+//! file records soft-deleted past their retention. Every `job_interval`,
+//! for every active tenant, in small batches so no transaction grows large.
+
+use std::time::Duration;
+
+use stint_model::now;
+
+use crate::state::AppState;
+
+const BATCH: usize = 500;
+
+/// Runs the jobs every `interval`, forever (until the runtime stops).
+pub(crate) fn spawn(state: AppState, interval: Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(e) = run_once(&state).await {
+                tracing::warn!(%e, "background jobs failed; retrying next round");
+            }
+        }
+    });
+}
+
+/// Calls a batch purge until it purges less than a batch; the total.
+macro_rules! drain {
+    ($purge:expr) => {{
+        let mut total = 0;
+        loop {
+            let n = $purge.await?;
+            total += n;
+            if n < BATCH {
+                break total;
+            }
+        }
+    }};
+}
+
+/// One round of every job.
+pub(crate) async fn run_once(state: &AppState) -> anyhow::Result<()> {
+    let at = now();
+    let audit_cutoff = at - state.config.audit_retention;
+    let file_cutoff = at - state.config.deleted_file_retention;
+    let (mut logins, mut events, mut files) = (0, 0, 0);
+    for tenant in state.db.tenants().list_active(0).await? {
+        logins += drain!(state.db.auth_sessions().purge_expired(tenant, at, BATCH));
+        events += drain!(state.db.audit().purge_before(tenant, audit_cutoff, BATCH));
+        files += drain!(state.db.files().purge_deleted(tenant, file_cutoff, BATCH));
+    }
+    state.throttle.shrink();
+    if logins + events + files > 0 {
+        tracing::info!(logins, events, files, "purged");
+    }
+    Ok(())
+}

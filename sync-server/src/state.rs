@@ -1,0 +1,44 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use stint_db::{Db, StoreIdentity};
+use stint_model::{Audit, AuditEventType, TenantId, UserId};
+
+use crate::auth::passwords::Passwords;
+use crate::auth::throttle::LoginThrottle;
+use crate::auth::tokens::Tokens;
+use crate::config::Config;
+use crate::extract::ClientMeta;
+
+/// Shared by every request; cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct AppState {
+    pub(crate) db: Db,
+    pub(crate) identity: StoreIdentity,
+    pub(crate) config: Arc<Config>,
+    pub(crate) tokens: Arc<Tokens>,
+    pub(crate) passwords: Arc<Passwords>,
+    pub(crate) throttle: Arc<LoginThrottle>,
+}
+
+impl AppState {
+    /// Records an audit event. A failure to record is logged, not returned:
+    /// the request itself succeeded.
+    pub(crate) async fn audit(
+        &self,
+        tenant: TenantId,
+        user: Option<UserId>,
+        event: AuditEventType,
+        data: Value,
+        meta: &ClientMeta,
+    ) {
+        let mut record = Audit::new(tenant, user, event, data);
+        record.ip_address = meta.ip.map(|ip| ip.to_string());
+        record.user_agent.clone_from(&meta.user_agent);
+        if let Err(e) = self.db.audit().record(&record).await {
+            tracing::warn!(%e, ?event, "could not record an audit event");
+        }
+    }
+}
