@@ -96,3 +96,119 @@ impl Server {
         Ok(tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await??)
     }
 }
+
+/// A JSON client of the API: every call answers `(status, body)`, with the
+/// body as JSON (`Null` when empty).
+#[derive(Debug, Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Api {
+    /// A client of the server at `base` (`http://127.0.0.1:PORT`), signed out.
+    #[must_use]
+    pub fn new(base: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: format!("{base}/api/v5"),
+            token: None,
+        }
+    }
+
+    /// The same client, sending `Authorization: Bearer token`.
+    #[must_use]
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            token: Some(token.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    /// The full URL of an API path (`/auth/login` → `http://…/api/v5/auth/login`).
+    #[must_use]
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a request; `body` is sent as JSON when given.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("a body");
+        let json = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+        };
+        (status, json)
+    }
+
+    /// `GET`.
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call("GET", path, None).await
+    }
+
+    /// `POST` with a JSON body.
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call("POST", path, Some(&body)).await
+    }
+
+    /// `PUT` with a JSON body.
+    pub async fn put(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call("PUT", path, Some(&body)).await
+    }
+
+    /// `DELETE`.
+    pub async fn delete(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call("DELETE", path, None).await
+    }
+
+    /// Registers an account (password `correct horse battery`) and returns
+    /// a client signed in as it, with the token response.
+    pub async fn register(&self, email: &str) -> (Self, serde_json::Value) {
+        let (status, body) = self
+            .post(
+                "/auth/register",
+                serde_json::json!({"email": email, "password": PASSWORD, "first_name": "Test", "last_name": email}),
+            )
+            .await;
+        assert_eq!(status, 201, "register {email}: {body}");
+        (
+            self.with_token(body["access_token"].as_str().expect("a token")),
+            body,
+        )
+    }
+
+    /// Signs in, returns a client with the access token and the token response.
+    pub async fn login(&self, email: &str, password: &str) -> (Self, serde_json::Value) {
+        let (status, body) = self
+            .post(
+                "/auth/login",
+                serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 200, "login {email}: {body}");
+        (
+            self.with_token(body["access_token"].as_str().expect("a token")),
+            body,
+        )
+    }
+}
+
+/// The password `Api::register` uses.
+pub const PASSWORD: &str = "correct horse battery";
