@@ -6,12 +6,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use stint_db::{Db, StoreIdentity};
 use stint_model::{ErrorCode, TokenLifetimes};
 use stint_store::{Store, StoreOptions};
 use tower::ServiceBuilder;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tracing_subscriber::EnvFilter;
 
@@ -99,7 +99,8 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
 
 /// The tower layers, outermost first: trace every request, turn layer
 /// errors into API errors, time out slow requests, bound the work in
-/// flight, cap body sizes.
+/// flight, cap body sizes (axum's limit, so that extractors answer 413 in
+/// the API's JSON shape).
 fn with_layers(router: Router, config: &Config) -> Router {
     router.layer(
         ServiceBuilder::new()
@@ -117,7 +118,7 @@ fn with_layers(router: Router, config: &Config) -> Router {
             }))
             .timeout(config.request_timeout)
             .concurrency_limit(config.max_concurrency)
-            .layer(RequestBodyLimitLayer::new(config.max_body_bytes)),
+            .layer(DefaultBodyLimit::max(config.max_body_bytes)),
     )
 }
 

@@ -85,7 +85,16 @@ pub(crate) fn router(state: AppState) -> anyhow::Result<Router> {
             }),
         )
         .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
         .with_state(state))
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::BadRequest,
+        "this route does not take this method",
+    )
 }
 
 async fn unknown_route() -> ApiError {

@@ -1,0 +1,217 @@
+//! Bad input gets a clear error in the API's shape, `{code, message}`, and
+//! changes nothing: oversized bodies, malformed JSON, wrong types, unknown
+//! routes, methods and ids, slow requests. And the background jobs purge.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use stint_e2e::{Api, Server};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn raw(
+    api: &Api,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+    token: &str,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            api.url(path),
+        )
+        .bearer_auth(token)
+        .body(body);
+    if let Some(ct) = content_type {
+        request = request.header("content-type", ct);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn bad_requests_answer_clearly_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--max-body-bytes", "4096"])
+        .await
+        .unwrap();
+    let api = Api::new(&server.url);
+    let (me, tokens) = api.register("ada@example.com").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let json = Some("application/json");
+
+    // `check(method, path, content type, body, status, code)`
+    let check =
+        async |method: &str, path: &str, ct: Option<&str>, body: &[u8], status: u16, code: &str| {
+            let (got, answer) = raw(&api, method, path, ct, body.to_vec(), token).await;
+            assert_eq!(got, status, "{method} {path}: {answer}");
+            assert_eq!(answer["code"], code, "{method} {path}: {answer}");
+            assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()));
+            answer
+        };
+    let big =
+        serde_json::to_vec(&json!({"name": "x".repeat(5000), "workspace_path": "/w"})).unwrap();
+    check("POST", "/sessions", json, &big, 413, "payload_too_large").await;
+    check(
+        "POST",
+        "/sessions",
+        json,
+        b"{\"name\": ",
+        400,
+        "bad_request",
+    )
+    .await;
+    check(
+        "POST",
+        "/sessions",
+        json,
+        br#"{"name": "a",, }"#,
+        400,
+        "bad_request",
+    )
+    .await;
+    check(
+        "POST",
+        "/sessions",
+        None,
+        br#"{"name": "a", "workspace_path": "/w"}"#,
+        415,
+        "bad_request",
+    )
+    .await;
+    let typed = check(
+        "POST",
+        "/sessions",
+        json,
+        br#"{"name": 5, "workspace_path": "/w"}"#,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(typed["field"], "name");
+    let missing = check(
+        "POST",
+        "/sessions",
+        json,
+        br#"{"name": "a"}"#,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(missing["field"], "workspace_path");
+    let invalid = check(
+        "POST",
+        "/sessions",
+        json,
+        br#"{"name": "a", "workspace_path": "relative"}"#,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(invalid["field"], "workspace_path");
+    check("GET", "/no/such/route", None, b"", 404, "not_found").await;
+    check("DELETE", "/sessions/recent", None, b"", 405, "bad_request").await;
+    check("GET", "/sessions/not-a-uuid", None, b"", 404, "not_found").await;
+    check(
+        "GET",
+        "/sessions/01a20000-0000-7000-8000-000000000000",
+        None,
+        b"",
+        404,
+        "not_found",
+    )
+    .await;
+    check("GET", "/sessions?limit=many", None, b"", 400, "bad_request").await;
+    check("GET", "/settings/colours", None, b"", 404, "not_found").await;
+
+    // Nothing of the refused requests was stored.
+    let (status, sessions) = me.get("/sessions").await;
+    assert_eq!((status, sessions), (200, json!([])));
+}
+
+#[tokio::test]
+async fn a_stalled_request_times_out_with_408() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--request-timeout-secs", "1"])
+        .await
+        .unwrap();
+    let address = server.url.strip_prefix("http://").unwrap().to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // Promise 100 bytes of body, send one, and stall.
+    let head = format!(
+        "POST /api/v5/auth/login HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut answer))
+        .await
+        .expect("the server answers within the timeout")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"timeout""#), "{answer}");
+}
+
+#[tokio::test]
+async fn background_jobs_purge_old_audit_events_and_deleted_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--job-interval-secs",
+        "1",
+        "--audit-retention-days",
+        "0",
+        "--deleted-file-retention-days",
+        "0",
+    ];
+    let server = Server::start_with(dir.path(), &args).await.unwrap();
+    let api = Api::new(&server.url);
+    let (me, _) = api.register("ada@example.com").await;
+    let (_, session) = me
+        .post("/sessions", json!({"name": "s", "workspace_path": "/w"}))
+        .await;
+    let (_, file) = me
+        .put("/files", json!({"workspace_session_id": session["id"], "file_path": "a.rs", "file_size": 1, "mime_type": "text/plain"}))
+        .await;
+    let file_path = format!("/files/{}", file["id"].as_str().unwrap());
+    assert_eq!(me.delete(&file_path).await.0, 200);
+    let session_path = format!(
+        "/sessions/{}/files?include_deleted=true",
+        session["id"].as_str().unwrap()
+    );
+
+    // Retention 0: within a few rounds both are gone (polled, not slept on).
+    let mut purged = false;
+    for _ in 0..100 {
+        let (_, registered) = me.get("/audit?event=user_registered").await;
+        let (_, files) = me.get(&session_path).await;
+        if registered == json!([]) && files == json!([]) {
+            purged = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(purged, "the jobs did not purge within 10 s");
+    assert_eq!(me.get(&file_path).await.0, 404);
+    // A live file record is kept.
+    let (status, _) = me
+        .put("/files", json!({"workspace_session_id": session["id"], "file_path": "b.rs", "file_size": 1, "mime_type": "text/plain"}))
+        .await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (_, files) = me.get(&session_path).await;
+    assert_eq!(files.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn ready_reports_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path()).await.unwrap();
+    let api = Api::new(&server.url);
+    let (status, ready) = api.get("/ready").await;
+    assert_eq!(
+        (status, ready["status"].as_str(), ready["store"].as_str()),
+        (200, Some("ready"), Some("redb"))
+    );
+}
