@@ -6,7 +6,7 @@ DATA_DIR ?= data
 LISTEN   ?= 127.0.0.1:8787
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test lint test-only check-fdb bench bench-store
+.PHONY: help deps build run test lint test-only check-fdb bench bench-store bench-server
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t16
@@ -34,7 +34,11 @@ test-only: ## Build the binaries and run every test
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
-bench: bench-store ## Every benchmark
+bench: bench-store bench-server ## Every benchmark
 
 bench-store: deps ## Store layer vs raw sled/redb calls: ops/s and ratio
 	$(CARGO) bench -p stint-store --bench store
+
+bench-server: deps ## Sync server under load: requests/s, p50/p99, memory, with and without a login burst
+	$(CARGO) build --release -p stint-server -p stint-e2e --bins
+	./target/release/stint-loadbench

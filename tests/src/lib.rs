@@ -15,25 +15,41 @@ use anyhow::{Context, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// The path of one of the workspace's binaries, next to the running test.
+/// The path of one of the workspace's binaries, built in the same profile as
+/// the running program (a test in `target/<profile>/deps/`, or a binary in
+/// `target/<profile>/`).
 ///
 /// # Panics
 /// If the binary was not built; `cargo test --workspace` builds it.
 #[must_use]
 pub fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    // target/<profile>/deps/<test> → target/<profile>/<name>
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("tests run from target/<profile>/deps");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build it first with `cargo build -p stint-server` (make test does)",
-        path.display()
-    );
-    path
+    let exe = std::env::current_exe().expect("the running program's path");
+    let candidates: Vec<PathBuf> = exe
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join(name))
+        .collect();
+    candidates
+        .iter()
+        .find(|p| p.exists())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} is missing next to {}: build it first with `cargo build -p stint-server` (make test does)",
+                exe.display()
+            )
+        })
+}
+
+/// The resident memory of a process, in KiB (Linux: `VmRSS`).
+#[must_use]
+pub fn resident_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// A running `stint-server`.
@@ -77,6 +93,12 @@ impl Server {
         .await
         .context("stint-server did not start within 20 s")??;
         Ok(Self { child, url })
+    }
+
+    /// The server's process id.
+    #[must_use]
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// `url` + `path`.
