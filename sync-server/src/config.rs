@@ -77,7 +77,8 @@ pub(crate) struct Options {
     #[arg(long, env = "STINT_LOGIN_PER_ACCOUNT_PER_MINUTE")]
     pub(crate) login_per_account_per_minute: Option<u32>,
 
-    /// Password hashes computed at once (each takes 19 MiB). [default: 2]
+    /// Threads computing password hashes (each hash takes 19 MiB and a core).
+    /// [default: 1, which keeps a core free for everything else]
     #[arg(long, env = "STINT_HASHING_CONCURRENCY")]
     pub(crate) hashing_concurrency: Option<usize>,
 
@@ -160,7 +161,7 @@ impl Config {
             refresh_grace: chrono::Duration::seconds(pick!(refresh_grace_secs, 30)),
             login_per_ip_per_minute: pick!(login_per_ip_per_minute, 30),
             login_per_account_per_minute: pick!(login_per_account_per_minute, 10),
-            hashing_concurrency: pick!(hashing_concurrency, 2),
+            hashing_concurrency: pick!(hashing_concurrency, 1),
             job_interval: Duration::from_secs(pick!(job_interval_secs, 3600)),
             audit_retention: chrono::Duration::days(pick!(audit_retention_days, 365)),
             deleted_file_retention: chrono::Duration::days(pick!(deleted_file_retention_days, 30)),

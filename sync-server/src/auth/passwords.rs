@@ -1,18 +1,19 @@
 //! Password hashing: Argon2id (m = 19 MiB, t = 2, p = 1), PHC strings.
 //!
-//! Each hash takes tens of milliseconds and 19 MiB, so it runs on a blocking
-//! thread behind a semaphore: a burst of logins queues here instead of
-//! starving the async workers that serve everything else. An unknown account
-//! is checked against a dummy hash, so it costs the same time as a wrong
-//! password and answers the same.
+//! Each hash takes tens of milliseconds, a core and 19 MiB, so hashes run on
+//! a few dedicated threads at low scheduling priority, fed by a queue: a
+//! burst of logins waits its turn there, and when cores are scarce the
+//! scheduler serves every other request first, so logins slow down instead
+//! of everything else. An unknown account is checked against a dummy hash,
+//! so it costs the same time as a wrong password and answers the same.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Argon2, Params};
 use stint_model::ValidationError;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 /// Shortest and longest passwords accepted, in bytes.
 const MIN_LEN: usize = 8;
@@ -26,8 +27,12 @@ pub(crate) struct Verdict {
     pub(crate) needs_rehash: bool,
 }
 
+/// A unit of work for the hashing threads.
+type Job = Box<dyn FnOnce() + Send>;
+
 pub(crate) struct Passwords {
-    permits: Arc<Semaphore>,
+    queue: mpsc::Sender<Job>,
+    threads: usize,
     /// A hash of a random password, to spend the same time on unknown users.
     dummy: String,
 }
@@ -35,7 +40,7 @@ pub(crate) struct Passwords {
 impl std::fmt::Debug for Passwords {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Passwords")
-            .field("available_permits", &self.permits.available_permits())
+            .field("threads", &self.threads)
             .finish_non_exhaustive()
     }
 }
@@ -58,19 +63,52 @@ pub(crate) fn check_policy(field: &str, password: &str) -> Result<(), Validation
 }
 
 impl Passwords {
-    pub(crate) fn new(concurrency: usize) -> anyhow::Result<Self> {
+    /// Starts `threads` hashing threads.
+    pub(crate) fn new(threads: usize) -> anyhow::Result<Self> {
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        for n in 0..threads {
+            let jobs = Arc::clone(&jobs);
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    lower_this_threads_priority();
+                    loop {
+                        let job = jobs.lock().expect("hashing queue").recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return, // the server is stopping
+                        }
+                    }
+                })?;
+        }
         let random: [u8; 16] = rand::random();
         let dummy = hash_now(&random)?;
         Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency)),
+            queue,
+            threads,
             dummy,
         })
     }
 
+    /// Runs `work` on a hashing thread.
+    async fn on_hashing_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Box::new(move || {
+                let _ = reply.send(work());
+            }))
+            .map_err(|_| anyhow::anyhow!("the hashing threads stopped"))?;
+        answer.await?
+    }
+
     /// A PHC string for `password`.
     pub(crate) async fn hash(&self, password: String) -> anyhow::Result<String> {
-        let _permit = self.permits.acquire().await?;
-        tokio::task::spawn_blocking(move || hash_now(password.as_bytes())).await?
+        self.on_hashing_thread(move || hash_now(password.as_bytes()))
+            .await
     }
 
     /// Checks `password` against `phc`, or against the dummy hash when there
@@ -82,8 +120,7 @@ impl Passwords {
     ) -> anyhow::Result<Verdict> {
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy.clone());
-        let _permit = self.permits.acquire().await?;
-        tokio::task::spawn_blocking(move || {
+        self.on_hashing_thread(move || {
             let parsed =
                 PasswordHash::new(&phc).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
             let matches = Argon2::default()
@@ -94,9 +131,27 @@ impl Passwords {
                 needs_rehash: known && !is_current(&parsed),
             })
         })
-        .await?
+        .await
     }
 }
+
+/// Makes the calling thread yield to the server's other threads when cores
+/// are scarce (Linux applies `setpriority` per thread).
+#[cfg(target_os = "linux")]
+fn lower_this_threads_priority() {
+    // SAFETY: plain system calls on the calling thread's own id.
+    #[allow(unsafe_code)]
+    let failed = unsafe {
+        let tid = libc::syscall(libc::SYS_gettid);
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19) != 0
+    };
+    if failed {
+        tracing::debug!("could not lower the hashing thread's priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_this_threads_priority() {}
 
 fn hash_now(password: &[u8]) -> anyhow::Result<String> {
     Argon2::default()
