@@ -66,8 +66,14 @@ impl Server {
         Self::start_with(data_dir, &[]).await
     }
 
-    /// Starts it with extra arguments.
+    /// Starts it with extra arguments. Its log (stderr) goes to
+    /// `server.log` in the data directory.
     pub async fn start_with(data_dir: &Path, args: &[&str]) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data_dir.join("server.log"))?;
         let mut child = Command::new(binary("stint-server"))
             .arg("--listen")
             .arg("127.0.0.1:0")
@@ -76,7 +82,7 @@ impl Server {
             .args(args)
             .env("STINT_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::from(log))
             .kill_on_drop(true)
             .spawn()
             .context("starting stint-server")?;

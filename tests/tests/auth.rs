@@ -472,3 +472,46 @@ async fn profile_updates_and_email_uniqueness() {
     );
     api.login("countess@example.com", PASSWORD).await;
 }
+
+#[tokio::test]
+async fn secrets_never_reach_the_log() {
+    let (server, api, dir) = server(&["--log", "debug"]).await;
+    let (_, registered) = api.register("ada@example.com").await;
+    let (me, logged_in) = api.login("ada@example.com", PASSWORD).await;
+    let (_, refreshed) = api
+        .post(
+            "/auth/refresh",
+            json!({"refresh_token": logged_in["refresh_token"]}),
+        )
+        .await;
+    me.get("/users/me").await;
+    assert_eq!(
+        api.post(
+            "/auth/login",
+            json!({"email": "ada@example.com", "password": "wrong password"})
+        )
+        .await
+        .0,
+        401
+    );
+    assert!(server.stop().await.unwrap().success());
+
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    assert!(log.contains("DEBUG"), "the log ran at debug level");
+    let keys = std::fs::read_to_string(dir.path().join("token-keys.json")).unwrap();
+    let keys: Value = serde_json::from_str(&keys).unwrap();
+    let mut secrets = vec![PASSWORD.to_owned(), "wrong password".to_owned()];
+    for tokens in [&registered, &logged_in, &refreshed] {
+        secrets.push(tokens["access_token"].as_str().unwrap().to_owned());
+        secrets.push(tokens["refresh_token"].as_str().unwrap().to_owned());
+    }
+    secrets.push(keys["jwt_secret"].as_str().unwrap().to_owned());
+    secrets.push(keys["refresh_secret"].as_str().unwrap().to_owned());
+    for secret in secrets {
+        assert!(
+            !log.contains(&secret),
+            "the log holds a secret ({} chars)",
+            secret.len()
+        );
+    }
+}

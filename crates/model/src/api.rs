@@ -15,6 +15,26 @@ use crate::{
     User, UserRole,
 };
 
+/// `Debug` for types that carry secrets: every field but the secret ones.
+macro_rules! redacted_debug {
+    ($type:ident { $($field:ident),* } hiding { $($secret:ident),* }) => {
+        impl std::fmt::Debug for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($type))
+                    $(.field(stringify!($field), &self.$field))*
+                    $(.field(stringify!($secret), &"<redacted>"))*
+                    .finish()
+            }
+        }
+    };
+}
+
+redacted_debug!(RegisterRequest { email, first_name, last_name } hiding { password });
+redacted_debug!(LoginRequest { email, tenant_id, device_id } hiding { password });
+redacted_debug!(RefreshRequest {} hiding { refresh_token });
+redacted_debug!(ChangePasswordRequest {} hiding { current_password, new_password });
+redacted_debug!(TokenResponse { token_type, expires_in, user, tenant, role } hiding { access_token, refresh_token });
+
 /// `null` → `Some(None)`, absent → `None`: lets a partial update clear a field.
 fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -25,7 +45,7 @@ where
 }
 
 /// `POST /auth/register`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     /// Email, unique across the server.
@@ -39,7 +59,7 @@ pub struct RegisterRequest {
 }
 
 /// `POST /auth/login`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     /// Email.
@@ -55,7 +75,7 @@ pub struct LoginRequest {
 }
 
 /// `POST /auth/refresh`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
@@ -110,7 +130,7 @@ impl From<&User> for UserProfile {
 }
 
 /// Answer of register, login, refresh and switch-tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     /// JWT for `Authorization: Bearer`.
@@ -145,7 +165,7 @@ pub struct UpdateProfileRequest {
 }
 
 /// `PUT /users/me/password`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
     /// The password now.
@@ -475,6 +495,35 @@ mod tests {
             serde_json::from_str(r#"{"conversation_id": null}"#).unwrap();
         clear.apply(&mut s);
         assert_eq!(s.conversation_id, None);
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let login: LoginRequest =
+            serde_json::from_str(r#"{"email": "a@b.c", "password": "hunter2hunter2"}"#).unwrap();
+        let register = RegisterRequest {
+            email: "a@b.c".into(),
+            password: "hunter2hunter2".into(),
+            first_name: "A".into(),
+            last_name: "B".into(),
+        };
+        let change = ChangePasswordRequest {
+            current_password: "hunter2hunter2".into(),
+            new_password: "hunter3hunter3".into(),
+        };
+        let refresh = RefreshRequest {
+            refresh_token: "hunter2hunter2".into(),
+        };
+        for debug in [
+            format!("{login:?}"),
+            format!("{register:?}"),
+            format!("{change:?}"),
+            format!("{refresh:?}"),
+        ] {
+            assert!(!debug.contains("hunter"), "{debug}");
+            assert!(debug.contains("<redacted>"), "{debug}");
+        }
+        assert!(format!("{login:?}").contains("a@b.c"));
     }
 
     #[test]
