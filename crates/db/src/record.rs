@@ -448,6 +448,25 @@ pub(crate) async fn purge<R: Record>(
     Ok(ids.len())
 }
 
+/// The live records an index lists under `prefix`: in key order (or
+/// reverse), at most `limit` (0 for all), read in one transaction.
+pub(crate) async fn list_by_index<R: Record>(
+    store: &stint_store::Store,
+    tenant: TenantId,
+    prefix: &[u8],
+    limit: usize,
+    reverse: bool,
+) -> Result<Vec<R>> {
+    store
+        .run(|tx| {
+            Box::pin(async move {
+                let ids = index_ids(tx, prefix, limit, reverse).await?;
+                get_many(tx, tenant, &ids).await
+            })
+        })
+        .await
+}
+
 /// Loads the live records behind `ids`, skipping any that vanished.
 pub(crate) async fn get_many<R: Record>(
     tx: &mut Tx<'_>,

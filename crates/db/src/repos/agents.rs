@@ -87,14 +87,6 @@ impl Agents<'_> {
             .subspace(&agent_type.as_str())
             .bytes()
             .to_vec();
-        let prefix = &prefix;
-        self.store
-            .run(|tx| {
-                Box::pin(async move {
-                    let ids = record::index_ids(tx, prefix, 0, false).await?;
-                    record::get_many(tx, tenant, &ids).await
-                })
-            })
-            .await
+        record::list_by_index(self.store, tenant, &prefix, 0, false).await
     }
 }

@@ -111,15 +111,7 @@ impl AuthSessions<'_> {
     }
 
     async fn list(&self, tenant: TenantId, prefix: Vec<u8>) -> Result<Vec<AuthSession>> {
-        let prefix = &prefix;
-        self.store
-            .run(|tx| {
-                Box::pin(async move {
-                    let ids = record::index_ids(tx, prefix, 0, false).await?;
-                    record::get_many(tx, tenant, &ids).await
-                })
-            })
-            .await
+        record::list_by_index(self.store, tenant, &prefix, 0, false).await
     }
 
     /// Exchanges `old` for `next` in one transaction: `old` is marked

@@ -167,15 +167,7 @@ impl Conversations<'_> {
         limit: usize,
     ) -> Result<Vec<Conversation>> {
         let prefix = keys::index(tenant, index).subspace(&value).bytes().to_vec();
-        let prefix = &prefix;
-        self.store
-            .run(|tx| {
-                Box::pin(async move {
-                    let ids = record::index_ids(tx, prefix, limit, true).await?;
-                    record::get_many(tx, tenant, &ids).await
-                })
-            })
-            .await
+        record::list_by_index(self.store, tenant, &prefix, limit, true).await
     }
 
     /// Adds a message and updates its conversation's message and token

@@ -316,7 +316,7 @@ impl Sessions<'_> {
         Ok(related)
     }
 
-    async fn by_index<K: stint_store::tuple::TuplePack + Sync>(
+    async fn by_index<K: stint_store::tuple::TuplePack>(
         &self,
         tenant: TenantId,
         index: &str,
@@ -325,14 +325,6 @@ impl Sessions<'_> {
         newest_first: bool,
     ) -> Result<Vec<WorkspaceSession>> {
         let prefix = keys::index(tenant, index).subspace(&value).bytes().to_vec();
-        let prefix = &prefix;
-        self.store
-            .run(|tx| {
-                Box::pin(async move {
-                    let ids = record::index_ids(tx, prefix, limit, newest_first).await?;
-                    record::get_many(tx, tenant, &ids).await
-                })
-            })
-            .await
+        record::list_by_index(self.store, tenant, &prefix, limit, newest_first).await
     }
 }

@@ -119,14 +119,6 @@ impl Settings<'_> {
     }
 
     async fn by_prefix(&self, tenant: TenantId, prefix: Vec<u8>) -> Result<Vec<Setting>> {
-        let prefix = &prefix;
-        self.store
-            .run(|tx| {
-                Box::pin(async move {
-                    let ids = record::index_ids(tx, prefix, 0, false).await?;
-                    record::get_many(tx, tenant, &ids).await
-                })
-            })
-            .await
+        record::list_by_index(self.store, tenant, &prefix, 0, false).await
     }
 }
