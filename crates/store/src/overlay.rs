@@ -79,6 +79,7 @@ impl WriteSet {
     }
 
     /// The ranges this write set touches, for conflict checks.
+    #[cfg_attr(not(feature = "redb"), allow(dead_code))]
     pub(crate) fn conflict_ranges(&self, versionstamped_keys: &[Vec<u8>]) -> Vec<KeyRange> {
         let points = self.points.keys().map(|k| (k.clone(), key_after(k)));
         let stamped = versionstamped_keys
@@ -206,6 +207,7 @@ where
 }
 
 /// Whether two sets of ranges intersect.
+#[cfg_attr(not(feature = "redb"), allow(dead_code))]
 pub(crate) fn intersects(reads: &[KeyRange], writes: &[KeyRange]) -> bool {
     reads.iter().any(|(rb, re)| {
         writes

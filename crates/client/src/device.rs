@@ -1,0 +1,301 @@
+//! The device: its profile and its local replica, and every operation on
+//! workspace sessions. The CLI and the desktop app call these and nothing
+//! else.
+
+use std::path::{Path, PathBuf};
+
+use stint_db::{Db, Related, WriteCtx};
+use stint_model::{
+    Breakpoint, EditorState, Note, SessionId, SessionStatus, TenantId, UserId, Validate,
+    WorkspaceSession, validate,
+};
+use stint_store::StoreOptions;
+
+use crate::error::{ClientError, Result};
+use crate::profile::Profile;
+use crate::resume::Resume;
+use crate::scrub;
+
+/// What to start a session with.
+#[derive(Debug, Clone, Default)]
+pub struct NewSession {
+    /// Display name.
+    pub name: String,
+    /// The workspace folder (made absolute by the caller).
+    pub workspace: PathBuf,
+    /// Tags.
+    pub tags: Vec<String>,
+}
+
+/// Which sessions to list.
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    /// Only this workspace folder.
+    pub workspace: Option<String>,
+    /// Only sessions with this tag.
+    pub tag: Option<String>,
+    /// Include archived sessions.
+    pub include_archived: bool,
+    /// At most this many (0: all).
+    pub limit: usize,
+}
+
+/// A change to a session. Several can be applied at once.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Change {
+    /// Rename.
+    Name(String),
+    /// Add a tag (no-op if present).
+    AddTag(String),
+    /// Remove a tag.
+    RemoveTag(String),
+    /// Record a fact.
+    Fact(String),
+    /// Record a decision, with an optional rationale.
+    Decision(String, Option<String>),
+    /// Replace the editor state (tabs, cursors, layout).
+    Editor(EditorState),
+    /// Set the terminal's working directory.
+    Cwd(String),
+    /// Append commands to the terminal history (scrubbed of secrets).
+    History(Vec<String>),
+    /// Set environment variables (secret ones are hidden).
+    Env(Vec<(String, String)>),
+    /// Replace the breakpoints.
+    Breakpoints(Vec<Breakpoint>),
+    /// Replace the watch expressions.
+    Watches(Vec<String>),
+    /// Archive or bring back.
+    Status(SessionStatus),
+}
+
+/// A device: its profile and its local replica.
+#[derive(Debug)]
+pub struct Device {
+    dir: PathBuf,
+    profile: Profile,
+    db: Db,
+}
+
+impl Device {
+    /// Opens the device in `dir`, creating it on first use. The replica is
+    /// a sled database in `dir/replica`, which one process at a time may
+    /// open.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ClientError::Profile(format!("creating {}: {e}", dir.display())))?;
+        let profile = Profile::load_or_create(dir)?;
+        let store =
+            stint_store::open_sled(&dir.join("replica"), StoreOptions::default()).map_err(|e| {
+                ClientError::Profile(format!(
+                    "cannot open the replica in {} (is another Stint process using it?): {e}",
+                    dir.display()
+                ))
+            })?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            profile,
+            db: Db::new(store),
+        })
+    }
+
+    /// The data directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The device profile.
+    #[must_use]
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The tenant and user sessions are written for: the local ones until
+    /// a login.
+    fn owner(&self) -> (TenantId, UserId) {
+        (self.profile.local_tenant, self.profile.local_user)
+    }
+
+    fn ctx(&self) -> WriteCtx {
+        WriteCtx::from_device(self.profile.device_id)
+    }
+
+    /// Starts a session. Durable when this returns.
+    pub async fn start_session(&self, new: NewSession) -> Result<WorkspaceSession> {
+        let (tenant, user) = self.owner();
+        let workspace = new.workspace.to_str().ok_or_else(|| {
+            ClientError::Invalid(stint_model::ValidationError::new(
+                "workspace",
+                "must be valid UTF-8",
+            ))
+        })?;
+        let mut session = WorkspaceSession::new(tenant, user, new.name, workspace);
+        session.tags = new.tags;
+        session.terminal_state.cwd = Some(session.workspace_path.clone());
+        session.validate()?;
+        self.db.sessions().create(&session, &self.ctx()).await?;
+        Ok(session)
+    }
+
+    /// Sessions, newest first.
+    pub async fn list_sessions(&self, filter: &SessionFilter) -> Result<Vec<WorkspaceSession>> {
+        let (tenant, user) = self.owner();
+        let sessions = match (&filter.workspace, &filter.tag) {
+            (Some(path), _) => self.db.sessions().by_workspace(tenant, path, 0).await?,
+            (None, Some(tag)) => self.db.sessions().by_tag(tenant, tag, 0).await?,
+            (None, None) => self.db.sessions().list_by_user(tenant, user, 0).await?,
+        };
+        let limit = if filter.limit == 0 {
+            usize::MAX
+        } else {
+            filter.limit
+        };
+        Ok(sessions
+            .into_iter()
+            .filter(|s| filter.tag.as_ref().is_none_or(|t| s.tags.contains(t)))
+            .filter(|s| filter.include_archived || s.status == SessionStatus::Active)
+            .take(limit)
+            .collect())
+    }
+
+    /// The session whose id is `id` or starts with it (at least 4
+    /// characters, unique), as with git commits.
+    pub async fn find_session(&self, id: &str) -> Result<WorkspaceSession> {
+        let (tenant, _) = self.owner();
+        let wanted = id.trim().to_ascii_lowercase();
+        if let Ok(full) = wanted.parse::<SessionId>() {
+            return Ok(self.db.sessions().get(tenant, full).await?);
+        }
+        if wanted.len() < 4 {
+            return Err(ClientError::NotFound(format!(
+                "no session `{id}`: give at least 4 characters of its id"
+            )));
+        }
+        let all = self
+            .list_sessions(&SessionFilter {
+                include_archived: true,
+                ..SessionFilter::default()
+            })
+            .await?;
+        let mut matching = all
+            .into_iter()
+            .filter(|s| s.id.to_string().starts_with(&wanted));
+        match (matching.next(), matching.next()) {
+            (Some(one), None) => Ok(one),
+            (None, _) => Err(ClientError::NotFound(format!("no session `{id}`"))),
+            (Some(_), Some(_)) => Err(ClientError::Ambiguous(format!(
+                "`{id}` matches several sessions: give more of the id"
+            ))),
+        }
+    }
+
+    /// Applies changes to a session, scrubbing terminal data of secrets.
+    /// Durable when this returns.
+    pub async fn update_session(&self, id: &str, changes: Vec<Change>) -> Result<WorkspaceSession> {
+        let mut session = self.find_session(id).await?;
+        for change in changes {
+            apply(&mut session, change)?;
+        }
+        let ctx = self.ctx();
+        session.updated_at = ctx.at;
+        session.validate()?;
+        self.db.sessions().update(&session, &ctx).await?;
+        Ok(session)
+    }
+
+    /// Forks a session into a new one named `name`.
+    pub async fn fork_session(&self, id: &str, name: &str) -> Result<WorkspaceSession> {
+        validate::name("name", name)?;
+        let parent = self.find_session(id).await?;
+        let child = parent.fork(name);
+        self.db.sessions().create(&child, &self.ctx()).await?;
+        Ok(child)
+    }
+
+    /// Deletes a session.
+    pub async fn delete_session(&self, id: &str) -> Result<WorkspaceSession> {
+        let session = self.find_session(id).await?;
+        self.db
+            .sessions()
+            .delete(session.tenant_id, session.id, &self.ctx())
+            .await?;
+        Ok(session)
+    }
+
+    /// Everything needed to bring a session's workspace back; marks it
+    /// accessed.
+    pub async fn resume_session(&self, id: &str) -> Result<Resume> {
+        let mut session = self.find_session(id).await?;
+        let ctx = self.ctx();
+        session.last_accessed_at = ctx.at;
+        self.db.sessions().update(&session, &ctx).await?;
+        Ok(Resume::of(session))
+    }
+
+    /// Active sessions, most recently changed first.
+    pub async fn recent_sessions(&self, limit: usize) -> Result<Vec<WorkspaceSession>> {
+        let (tenant, user) = self.owner();
+        Ok(self.db.sessions().recent(tenant, user, limit).await?)
+    }
+
+    /// Sessions forked from `id`.
+    pub async fn children(&self, id: &str) -> Result<Vec<WorkspaceSession>> {
+        let parent = self.find_session(id).await?;
+        Ok(self
+            .db
+            .sessions()
+            .children(parent.tenant_id, parent.id)
+            .await?)
+    }
+
+    /// Sessions related to `id`, with the reasons.
+    pub async fn related(&self, id: &str, limit: usize) -> Result<Vec<Related>> {
+        let session = self.find_session(id).await?;
+        Ok(self
+            .db
+            .sessions()
+            .related_to(session.tenant_id, session.id, limit)
+            .await?)
+    }
+}
+
+/// Most history entries kept; older ones drop off.
+const HISTORY_KEPT: usize = validate::MAX_HISTORY;
+
+fn apply(session: &mut WorkspaceSession, change: Change) -> Result<()> {
+    match change {
+        Change::Name(name) => session.name = name,
+        Change::AddTag(tag) => {
+            validate::tag("tag", &tag)?;
+            if !session.tags.contains(&tag) {
+                session.tags.push(tag);
+            }
+        }
+        Change::RemoveTag(tag) => session.tags.retain(|t| *t != tag),
+        Change::Fact(text) => session.memory.facts.push(Note::new(scrub::scrub(&text))),
+        Change::Decision(text, rationale) => {
+            let mut note = Note::new(scrub::scrub(&text));
+            note.rationale = rationale.map(|r| scrub::scrub(&r));
+            session.memory.decisions.push(note);
+        }
+        Change::Editor(editor) => session.editor_state = editor,
+        Change::Cwd(cwd) => session.terminal_state.cwd = Some(cwd),
+        Change::History(commands) => {
+            let history = &mut session.terminal_state.command_history;
+            history.extend(commands.iter().map(|c| scrub::scrub(c)));
+            let excess = history.len().saturating_sub(HISTORY_KEPT);
+            history.drain(..excess);
+        }
+        Change::Env(vars) => {
+            let env = &mut session.terminal_state.environment_vars;
+            env.extend(vars);
+            *env = scrub::scrub_env(env);
+        }
+        Change::Breakpoints(bps) => session.breakpoints = bps,
+        Change::Watches(watches) => session.watch_expressions = watches,
+        Change::Status(status) => session.status = status,
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! "Resume": what it takes to bring a workspace back.
+
+use serde::Serialize;
+use stint_model::WorkspaceSession;
+
+/// A session and the command lines that reopen it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resume {
+    /// The whole session.
+    pub session: WorkspaceSession,
+    /// Commands that reopen the files at their cursors, per editor, and
+    /// return the terminal to its directory.
+    pub commands: Vec<OpenCommand>,
+}
+
+/// One command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenCommand {
+    /// `vscode`, `vim` or `shell`.
+    pub tool: &'static str,
+    /// The command line.
+    pub command: String,
+}
+
+/// Quotes a word for POSIX shells when it needs it.
+fn quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@=,".contains(&b))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+impl Resume {
+    /// The resume of `session`.
+    #[must_use]
+    pub fn of(session: WorkspaceSession) -> Self {
+        let root = session.workspace_path.trim_end_matches('/');
+        let mut commands = Vec::new();
+        let tabs = &session.editor_state.open_tabs;
+        if !tabs.is_empty() {
+            // The active tab last, so it ends up in front.
+            let active = session.editor_state.active_tab_index;
+            let mut order: Vec<usize> = (0..tabs.len()).filter(|i| Some(*i) != active).collect();
+            order.extend(active.filter(|i| *i < tabs.len()));
+            let mut code = vec!["code".to_owned(), quote(root)];
+            for i in &order {
+                let t = &tabs[*i];
+                code.push("-g".into());
+                code.push(quote(&format!(
+                    "{root}/{}:{}:{}",
+                    t.file_path, t.cursor.line, t.cursor.column
+                )));
+            }
+            commands.push(OpenCommand {
+                tool: "vscode",
+                command: code.join(" "),
+            });
+            let first = &tabs[*order.last().expect("non-empty")];
+            let mut vim = format!(
+                "vim +{} {}",
+                first.cursor.line,
+                quote(&format!("{root}/{}", first.file_path))
+            );
+            for i in &order[..order.len() - 1] {
+                vim.push_str(&format!(
+                    " {}",
+                    quote(&format!("{root}/{}", tabs[*i].file_path))
+                ));
+            }
+            commands.push(OpenCommand {
+                tool: "vim",
+                command: vim,
+            });
+        }
+        let cwd = session
+            .terminal_state
+            .cwd
+            .clone()
+            .unwrap_or_else(|| root.to_owned());
+        commands.push(OpenCommand {
+            tool: "shell",
+            command: format!("cd {}", quote(&cwd)),
+        });
+        Self { session, commands }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use stint_model::{EditorTab, Position, TenantId, UserId};
+
+    use super::*;
+
+    #[test]
+    fn commands_reopen_files_at_their_cursors() {
+        let mut s = WorkspaceSession::new(TenantId::new(), UserId::new(), "s", "/src/my app");
+        let tab = |path: &str, line, column| EditorTab {
+            file_path: path.into(),
+            cursor: Position { line, column },
+            selections: vec![],
+            scroll_top: 0,
+            is_pinned: false,
+        };
+        s.editor_state.open_tabs = vec![tab("src/main.rs", 42, 7), tab("README.md", 1, 1)];
+        s.editor_state.active_tab_index = Some(0);
+        s.terminal_state.cwd = Some("/src/my app/src".into());
+        let r = Resume::of(s);
+        let commands: Vec<&str> = r.commands.iter().map(|c| c.command.as_str()).collect();
+        assert_eq!(
+            commands,
+            [
+                "code '/src/my app' -g '/src/my app/README.md:1:1' -g '/src/my app/src/main.rs:42:7'",
+                "vim +42 '/src/my app/src/main.rs' '/src/my app/README.md'",
+                "cd '/src/my app/src'",
+            ]
+        );
+    }
+
+    #[test]
+    fn no_tabs_still_returns_to_the_workspace() {
+        let s = WorkspaceSession::new(TenantId::new(), UserId::new(), "s", "/src/app");
+        let r = Resume::of(s);
+        assert_eq!(r.commands.len(), 1);
+        assert_eq!(r.commands[0].command, "cd /src/app");
+    }
+}
