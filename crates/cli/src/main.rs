@@ -1,1 +1,76 @@
-fn main() {}
+//! # stint
+//!
+//! The command line over `stint-client`. `cli.rs` declares the commands,
+//! `session.rs` runs them (one call into the client each), and this file
+//! maps failures to messages and exit codes:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | done |
+//! | 1 | failed (the message says why) |
+//! | 2 | wrong usage (clap) |
+//! | 3 | not found, or ambiguous id |
+//! | 4 | invalid input |
+//! | 5 | the device's data cannot be used (e.g. another process holds it) |
+
+mod cli;
+mod session;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use stint_client::{ClientError, Device};
+
+fn main() -> ExitCode {
+    quiet_on_closed_pipe();
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("stint: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stint: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// `stint session list | head` must end quietly when `head` closes the
+/// pipe, as other Unix tools do, rather than panic on the failed write.
+#[cfg(unix)]
+fn quiet_on_closed_pipe() {
+    // SAFETY: restores the default disposition of SIGPIPE, first thing,
+    // before any other thread exists.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn quiet_on_closed_pipe() {}
+
+async fn run(cli: cli::Cli) -> anyhow::Result<()> {
+    let dir = stint_client::data_dir(cli.data_dir.as_deref())?;
+    let device = Device::open(&dir)?;
+    match cli.command {
+        cli::Command::Session(command) => session::run(&device, command).await,
+    }
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<ClientError>() {
+        Some(ClientError::NotFound(_) | ClientError::Ambiguous(_)) => 3,
+        Some(ClientError::Invalid(_)) => 4,
+        Some(ClientError::Profile(_)) => 5,
+        _ => 1,
+    }
+}

@@ -17,13 +17,19 @@ pub enum ClientError {
     Ambiguous(String),
     /// The input breaks a rule; names the field.
     #[error("invalid {}: {}", .0.field, .0.message)]
-    Invalid(#[from] ValidationError),
+    Invalid(ValidationError),
     /// The data directory or profile cannot be used.
     #[error("{0}")]
     Profile(String),
     /// The local replica failed.
     #[error("local replica: {0}")]
     Replica(DbError),
+}
+
+impl From<ValidationError> for ClientError {
+    fn from(e: ValidationError) -> Self {
+        Self::Invalid(e)
+    }
 }
 
 impl From<DbError> for ClientError {

@@ -1,0 +1,183 @@
+//! The command line's shape (clap). No logic here: see `session.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Stint remembers your workspace sessions (open files and cursors, terminal
+/// cwd and history, breakpoints, notes and decisions) and brings them back.
+#[derive(Debug, Parser)]
+#[command(name = "stint", version, about, long_about = None, after_help = EXAMPLES)]
+pub(crate) struct Cli {
+    /// Where this device keeps its data [env: STINT_DATA_DIR; default: the platform's data directory]
+    #[arg(long, global = true)]
+    pub(crate) data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+const EXAMPLES: &str = "Examples:
+  stint session start --name 'Auth refactor' --tag auth --tag backend
+  stint session list
+  stint session note 01a2 'Refresh tokens rotate on every use' --decision
+  stint session resume 01a2 --open";
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Workspace sessions: start, list, change, fork, resume, delete.
+    #[command(subcommand)]
+    Session(SessionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SessionCommand {
+    /// Starts a session for a workspace folder and prints its id.
+    #[command(
+        after_help = "Example:\n  stint session start --name 'Auth refactor' --workspace ~/src/app --tag auth"
+    )]
+    Start {
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// The workspace folder [default: the current directory].
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        /// A tag (repeat for several).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+    },
+    /// Lists sessions, newest first.
+    #[command(
+        after_help = "Examples:\n  stint session list --tag auth\n  stint session list --json | jq '.[].name'"
+    )]
+    List {
+        /// Only sessions of this workspace folder.
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        /// Only sessions with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Include archived sessions.
+        #[arg(long)]
+        all: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Lists active sessions, most recently changed first.
+    Recent {
+        /// At most this many.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Shows one session whole.
+    #[command(after_help = "ID is the session's id or its first characters (at least 4).")]
+    Show {
+        /// The session.
+        id: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Renames, archives or moves a session.
+    #[command(
+        after_help = "Example:\n  stint session update 01a2 --name 'Auth, take two' --archive"
+    )]
+    Update {
+        /// The session.
+        id: String,
+        /// A new name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Archive it (hidden from lists and recent).
+        #[arg(long, conflicts_with = "unarchive")]
+        archive: bool,
+        /// Bring it back from the archive.
+        #[arg(long)]
+        unarchive: bool,
+        /// The terminal's working directory.
+        #[arg(long)]
+        cwd: Option<PathBuf>,
+    },
+    /// Notes a fact (or, with --decision, a decision) in a session's memory.
+    #[command(
+        after_help = "Example:\n  stint session note 01a2 'Use token families' --decision --why 'replays must revoke'"
+    )]
+    Note {
+        /// The session.
+        id: String,
+        /// What was learned or decided.
+        text: String,
+        /// It is a decision, not a fact.
+        #[arg(long)]
+        decision: bool,
+        /// Why (for decisions).
+        #[arg(long, requires = "decision")]
+        why: Option<String>,
+    },
+    /// Tags a session (or removes a tag).
+    Tag {
+        /// The session.
+        id: String,
+        /// The tag: lower-case letters, digits and -_./
+        tag: String,
+        /// Remove the tag instead.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Forks a session to try another approach; prints the new id.
+    Fork {
+        /// The session to fork.
+        id: String,
+        /// The fork's name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Lists the sessions forked from one.
+    Children {
+        /// The session.
+        id: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Lists sessions related to one, with the reasons.
+    Related {
+        /// The session.
+        id: String,
+        /// At most this many.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Prints what it takes to bring a session's workspace back.
+    #[command(
+        after_help = "With --open, prints only the command lines, e.g. to run one:\n  eval \"$(stint session resume 01a2 --open | grep '^code ')\""
+    )]
+    Resume {
+        /// The session.
+        id: String,
+        /// Print only the commands that reopen the files at their cursors.
+        #[arg(long)]
+        open: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Deletes a session.
+    Delete {
+        /// The session.
+        id: String,
+    },
+}
+
+/// `--json`.
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct Output {
+    /// Print JSON, for scripts and editor plugins.
+    #[arg(long)]
+    pub(crate) json: bool,
+}

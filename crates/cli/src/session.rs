@@ -1,0 +1,250 @@
+//! `stint session …`: each command is one call into `stint-client`, then
+//! printing.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use stint_client::{Change, Device, NewSession, Related, SessionFilter};
+use stint_model::{SessionStatus, WorkspaceSession};
+
+use crate::cli::{Output, SessionCommand};
+
+fn absolute(path: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let path = match path {
+        Some(p) => p,
+        None => std::env::current_dir().context("reading the current directory")?,
+    };
+    let path = if path.is_absolute() {
+        path
+    } else {
+        std::env::current_dir()?.join(path)
+    };
+    // Resolve `.` and `..` without requiring the folder to exist.
+    Ok(path.components().collect())
+}
+
+fn utf8(path: &Path) -> anyhow::Result<String> {
+    path.to_str()
+        .map(str::to_owned)
+        .with_context(|| format!("{} is not valid UTF-8", path.display()))
+}
+
+pub(crate) async fn run(device: &Device, command: SessionCommand) -> anyhow::Result<()> {
+    match command {
+        SessionCommand::Start {
+            name,
+            workspace,
+            tags,
+        } => {
+            let session = device
+                .start_session(NewSession {
+                    name,
+                    workspace: absolute(workspace)?,
+                    tags,
+                })
+                .await?;
+            println!("{}", session.id);
+        }
+        SessionCommand::List {
+            workspace,
+            tag,
+            all,
+            limit,
+            output,
+        } => {
+            let workspace = workspace
+                .map(|w| absolute(Some(w)).and_then(|p| utf8(&p)))
+                .transpose()?;
+            let filter = SessionFilter {
+                workspace,
+                tag,
+                include_archived: all,
+                limit,
+            };
+            print_sessions(&device.list_sessions(&filter).await?, output)?;
+        }
+        SessionCommand::Recent { limit, output } => {
+            print_sessions(&device.recent_sessions(limit).await?, output)?
+        }
+        SessionCommand::Show { id, output } => {
+            let session = device.find_session(&id).await?;
+            if output.json {
+                println!("{}", serde_json::to_string_pretty(&session)?);
+            } else {
+                print_session(&session);
+            }
+        }
+        SessionCommand::Update {
+            id,
+            name,
+            archive,
+            unarchive,
+            cwd,
+        } => {
+            let mut changes = Vec::new();
+            changes.extend(name.map(Change::Name));
+            if archive {
+                changes.push(Change::Status(SessionStatus::Archived));
+            }
+            if unarchive {
+                changes.push(Change::Status(SessionStatus::Active));
+            }
+            if let Some(cwd) = cwd {
+                changes.push(Change::Cwd(utf8(&absolute(Some(cwd))?)?));
+            }
+            anyhow::ensure!(
+                !changes.is_empty(),
+                "nothing to change: give --name, --archive, --unarchive or --cwd"
+            );
+            let session = device.update_session(&id, changes).await?;
+            println!("updated {} ({})", session.id, session.name);
+        }
+        SessionCommand::Note {
+            id,
+            text,
+            decision,
+            why,
+        } => {
+            let change = if decision {
+                Change::Decision(text, why)
+            } else {
+                Change::Fact(text)
+            };
+            let session = device.update_session(&id, vec![change]).await?;
+            println!("noted in {} ({})", session.id, session.name);
+        }
+        SessionCommand::Tag { id, tag, remove } => {
+            let change = if remove {
+                Change::RemoveTag(tag)
+            } else {
+                Change::AddTag(tag)
+            };
+            let session = device.update_session(&id, vec![change]).await?;
+            println!("{}: {}", session.name, session.tags.join(", "));
+        }
+        SessionCommand::Fork { id, name } => {
+            println!("{}", device.fork_session(&id, &name).await?.id)
+        }
+        SessionCommand::Children { id, output } => {
+            print_sessions(&device.children(&id).await?, output)?
+        }
+        SessionCommand::Related { id, limit, output } => {
+            print_related(&device.related(&id, limit).await?, output)?
+        }
+        SessionCommand::Resume { id, open, output } => {
+            let resume = device.resume_session(&id).await?;
+            if output.json {
+                println!("{}", serde_json::to_string_pretty(&resume)?);
+            } else if open {
+                for c in &resume.commands {
+                    println!("{}", c.command);
+                }
+            } else {
+                print_session(&resume.session);
+                println!("\nTo reopen:");
+                for c in &resume.commands {
+                    println!("  {:<7} {}", c.tool, c.command);
+                }
+            }
+        }
+        SessionCommand::Delete { id } => {
+            let session = device.delete_session(&id).await?;
+            println!("deleted {} ({})", session.id, session.name);
+        }
+    }
+    Ok(())
+}
+
+fn print_sessions(sessions: &[WorkspaceSession], output: Output) -> anyhow::Result<()> {
+    if output.json {
+        println!("{}", serde_json::to_string_pretty(sessions)?);
+        return Ok(());
+    }
+    if sessions.is_empty() {
+        println!("no sessions yet: start one with `stint session start --name NAME`");
+        return Ok(());
+    }
+    for s in sessions {
+        let archived = if s.status == SessionStatus::Archived {
+            " [archived]"
+        } else {
+            ""
+        };
+        println!(
+            "{}  {:<30}  {:<30}  {}{}  {}",
+            &s.id.to_string()[..13],
+            s.name,
+            s.workspace_path,
+            s.tags.join(","),
+            archived,
+            s.updated_at.format("%Y-%m-%d %H:%M"),
+        );
+    }
+    Ok(())
+}
+
+fn print_related(related: &[Related], output: Output) -> anyhow::Result<()> {
+    if output.json {
+        let rows: Vec<_> = related
+            .iter()
+            .map(|r| serde_json::json!({"session": r.session, "shared_tags": r.shared_tags, "same_workspace": r.same_workspace}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    for r in related {
+        let mut reasons = Vec::new();
+        if !r.shared_tags.is_empty() {
+            reasons.push(format!("shared tags: {}", r.shared_tags.join(", ")));
+        }
+        if r.same_workspace {
+            reasons.push("same workspace".to_owned());
+        }
+        println!(
+            "{}  {:<30}  {}",
+            &r.session.id.to_string()[..13],
+            r.session.name,
+            reasons.join("; ")
+        );
+    }
+    Ok(())
+}
+
+fn print_session(s: &WorkspaceSession) {
+    println!("{}  {}", s.id, s.name);
+    println!("  workspace   {}", s.workspace_path);
+    if !s.tags.is_empty() {
+        println!("  tags        {}", s.tags.join(", "));
+    }
+    if let Some(parent) = s.parent_session_id {
+        println!("  forked from {parent}");
+    }
+    for tab in &s.editor_state.open_tabs {
+        println!(
+            "  open        {}:{}:{}",
+            tab.file_path, tab.cursor.line, tab.cursor.column
+        );
+    }
+    if let Some(cwd) = &s.terminal_state.cwd {
+        println!("  terminal    {cwd}");
+    }
+    for cmd in s.terminal_state.command_history.iter().rev().take(5).rev() {
+        println!("    $ {cmd}");
+    }
+    for bp in &s.breakpoints {
+        println!("  breakpoint  {}:{}", bp.file_path, bp.line);
+    }
+    for fact in &s.memory.facts {
+        println!("  fact        {}", fact.text);
+    }
+    for decision in &s.memory.decisions {
+        match &decision.rationale {
+            Some(why) => println!("  decision    {} (because {why})", decision.text),
+            None => println!("  decision    {}", decision.text),
+        }
+    }
+    println!(
+        "  updated     {}",
+        s.updated_at.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+}

@@ -1,0 +1,230 @@
+//! The `stint` CLI as a user runs it: separate processes over one data
+//! directory, offline, with JSON for scripts, clear errors and exit codes;
+//! and no acknowledged write lost to `kill -9`.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use stint_e2e::binary;
+
+fn stint(dir: &Path, args: &[&str]) -> Output {
+    Command::new(binary("stint"))
+        .args(args)
+        .env("STINT_DATA_DIR", dir)
+        .output()
+        .expect("stint runs")
+}
+
+/// Runs `stint`, expects success, returns stdout.
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = stint(dir, args);
+    assert!(
+        out.status.success(),
+        "stint {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json(dir: &Path, args: &[&str]) -> Value {
+    serde_json::from_str(&ok(dir, args)).unwrap()
+}
+
+#[test]
+fn sessions_from_the_command_line_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let id = ok(
+        dir,
+        &[
+            "session",
+            "start",
+            "--name",
+            "Auth refactor",
+            "--workspace",
+            "/src/app",
+            "--tag",
+            "auth",
+        ],
+    );
+    let id = id.trim().to_owned();
+    assert_eq!(id.len(), 36, "prints the new id: {id}");
+    let short = &id[..13];
+    ok(dir, &["session", "note", short, "Grace window is 30 s"]);
+    ok(
+        dir,
+        &[
+            "session",
+            "note",
+            short,
+            "Use token families",
+            "--decision",
+            "--why",
+            "replays must revoke",
+        ],
+    );
+    ok(dir, &["session", "tag", short, "backend"]);
+    ok(
+        dir,
+        &[
+            "session",
+            "update",
+            short,
+            "--name",
+            "Auth, take two",
+            "--cwd",
+            "/src/app/src",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "session",
+            "start",
+            "--name",
+            "Docs",
+            "--workspace",
+            "/src/docs",
+            "--tag",
+            "backend",
+        ],
+    );
+
+    let list = json(dir, &["session", "list", "--json"]);
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Docs", "Auth, take two"]);
+    assert!(list[0]["id"].is_string());
+    let shown = json(dir, &["session", "show", &id, "--json"]);
+    assert_eq!(shown["memory"]["facts"][0]["text"], "Grace window is 30 s");
+    assert_eq!(
+        shown["memory"]["decisions"][0]["rationale"],
+        "replays must revoke"
+    );
+    assert_eq!(shown["tags"], serde_json::json!(["auth", "backend"]));
+    assert_eq!(shown["terminal_state"]["cwd"], "/src/app/src");
+
+    let fork = ok(dir, &["session", "fork", short, "--name", "Try async"]);
+    let children = json(dir, &["session", "children", short, "--json"]);
+    assert_eq!(children[0]["id"], fork.trim());
+    let related = json(dir, &["session", "related", short, "--json"]);
+    assert_eq!(related[0]["session"]["name"], "Try async");
+    assert_eq!(related[1]["session"]["name"], "Docs");
+    assert_eq!(
+        ok(dir, &["session", "resume", short, "--open"]).trim(),
+        "cd /src/app/src"
+    );
+
+    ok(dir, &["session", "update", fork.trim(), "--archive"]);
+    assert_eq!(
+        json(dir, &["session", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        json(dir, &["session", "list", "--all", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    ok(dir, &["session", "delete", fork.trim()]);
+    assert_eq!(
+        json(dir, &["session", "list", "--all", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let human = ok(dir, &["session", "list"]);
+    assert!(
+        human.contains("Auth, take two") && human.contains("/src/docs"),
+        "{human}"
+    );
+}
+
+#[test]
+fn errors_are_clear_with_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    // `check(args, exit code, message fragment)`
+    let check = |args: &[&str], code: i32, fragment: &str| {
+        let out = stint(dir, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(fragment), "{args:?}: {stderr}");
+    };
+    check(&["session", "show", "0000"], 3, "no session `0000`");
+    check(&["session", "show", "ab"], 3, "at least 4 characters");
+    check(&["session", "start", "--name", ""], 4, "invalid name");
+    check(
+        &["session", "start", "--name", "x", "--tag", "Bad Tag"],
+        4,
+        "invalid tags[0]",
+    );
+    check(&["session", "update", "0000"], 1, "nothing to change");
+    check(&["session", "frobnicate"], 2, "unrecognized subcommand");
+    check(&["session", "note", "x"], 2, "required");
+    let help = ok(dir, &["session", "start", "--help"]);
+    assert!(help.contains("Example:"), "{help}");
+}
+
+#[test]
+fn kill_9_loses_no_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "for i in $(seq 1 500); do {} session start --name s$i --workspace /w || exit 1; done",
+        binary("stint").display()
+    );
+    let mut writer = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .env("STINT_DATA_DIR", dir.path())
+        .stdout(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    // Every printed id is an acknowledged (flushed) write.
+    let mut acknowledged = Vec::new();
+    let stdout = writer.stdout.take().unwrap();
+    for line in BufReader::new(stdout).lines().take(40) {
+        acknowledged.push(line.unwrap());
+    }
+    let group = writer.id();
+    let killed = Command::new("kill")
+        .args(["-9", &format!("-{group}")])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = writer.wait();
+
+    let all = json(
+        dir.path(),
+        &["session", "list", "--limit", "100000", "--json"],
+    );
+    let present: std::collections::BTreeSet<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    for id in &acknowledged {
+        assert!(
+            present.contains(id.as_str()),
+            "acknowledged session {id} lost"
+        );
+    }
+    // And the replica still takes writes.
+    ok(
+        dir.path(),
+        &["session", "start", "--name", "after", "--workspace", "/w"],
+    );
+}
