@@ -28,6 +28,51 @@ pub(crate) enum Command {
     /// Workspace sessions: start, list, change, fork, resume, delete.
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Signs in to a sync server; sessions started before move into your account.
+    #[command(
+        after_help = "Examples:\n  stint login --server https://stint.example.com\n  echo \"$PASSWORD\" | stint login --server http://127.0.0.1:8787 --email ada@example.com --password-stdin"
+    )]
+    Login(Credentials),
+    /// Creates an account on a sync server and signs in.
+    #[command(
+        after_help = "Example:\n  stint register --server http://127.0.0.1:8787 --email ada@example.com --first-name Ada --last-name Lovelace"
+    )]
+    Register {
+        #[command(flatten)]
+        credentials: Credentials,
+        /// Your given name.
+        #[arg(long)]
+        first_name: String,
+        /// Your family name.
+        #[arg(long)]
+        last_name: String,
+    },
+    /// Signs out here and revokes this device's login on the server.
+    Logout,
+    /// Shows who is signed in.
+    Whoami {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Shows this device: data, login, server, replica.
+    Status {
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+/// Where and as whom to sign in.
+#[derive(Debug, Args)]
+pub(crate) struct Credentials {
+    /// The sync server's URL.
+    #[arg(long, env = "STINT_SERVER")]
+    pub(crate) server: String,
+    /// Your email [prompted when absent].
+    #[arg(long)]
+    pub(crate) email: Option<String>,
+    /// Read the password from the first line of standard input instead of a prompt.
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
 }
 
 #[derive(Debug, Subcommand)]

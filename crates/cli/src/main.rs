@@ -12,7 +12,10 @@
 //! | 3 | not found, or ambiguous id |
 //! | 4 | invalid input |
 //! | 5 | the device's data cannot be used (e.g. another process holds it) |
+//! | 6 | not signed in, or the login expired or was revoked |
+//! | 7 | the server is unreachable |
 
+mod account;
 mod cli;
 mod session;
 
@@ -63,6 +66,15 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
     let device = Device::open(&dir)?;
     match cli.command {
         cli::Command::Session(command) => session::run(&device, command).await,
+        cli::Command::Login(credentials) => account::login(&device, &credentials).await,
+        cli::Command::Register {
+            credentials,
+            first_name,
+            last_name,
+        } => account::register(&device, &credentials, first_name, last_name).await,
+        cli::Command::Logout => account::logout(&device).await,
+        cli::Command::Whoami { output } => account::whoami(&device, output),
+        cli::Command::Status { output } => account::status(&device, output).await,
     }
 }
 
@@ -71,6 +83,8 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         Some(ClientError::NotFound(_) | ClientError::Ambiguous(_)) => 3,
         Some(ClientError::Invalid(_)) => 4,
         Some(ClientError::Profile(_)) => 5,
+        Some(ClientError::NotSignedIn(_)) => 6,
+        Some(ClientError::Unreachable(_)) => 7,
         _ => 1,
     }
 }

@@ -11,6 +11,7 @@ use stint_model::{
 };
 use stint_store::StoreOptions;
 
+use crate::account::{self, Credentials, Server, Vault};
 use crate::error::{ClientError, Result};
 use crate::profile::Profile;
 use crate::resume::Resume;
@@ -70,12 +71,33 @@ pub enum Change {
     Status(SessionStatus),
 }
 
-/// A device: its profile and its local replica.
+/// What `stint status` shows.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Status {
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// This device.
+    pub device_id: stint_model::DeviceId,
+    /// The server signed in to.
+    pub server: Option<String>,
+    /// Who is signed in, if anyone.
+    pub signed_in_as: Option<String>,
+    /// The tenant sessions are written in (`local` before any login).
+    pub tenant: String,
+    /// Sessions on this device (archived included).
+    pub sessions: usize,
+    /// Bytes of the local replica on disk.
+    pub replica_bytes: u64,
+}
+
+/// A device: its profile, its local replica, and its login.
 #[derive(Debug)]
 pub struct Device {
     dir: PathBuf,
     profile: Profile,
     db: Db,
+    vault: Vault,
+    credentials: std::sync::Mutex<Option<Credentials>>,
 }
 
 impl Device {
@@ -93,10 +115,153 @@ impl Device {
                     dir.display()
                 ))
             })?;
+        let vault = Vault::new(dir);
+        let credentials = vault.load()?;
         Ok(Self {
             dir: dir.to_owned(),
             profile,
             db: Db::new(store),
+            vault,
+            credentials: std::sync::Mutex::new(credentials),
+        })
+    }
+
+    fn signed_in(&self) -> Option<Credentials> {
+        self.credentials.lock().expect("credentials lock").clone()
+    }
+
+    /// Creates an account on `server` and signs in.
+    pub async fn register(
+        &self,
+        server: &str,
+        req: &stint_model::api::RegisterRequest,
+    ) -> Result<Credentials> {
+        let api = Server::new(server)?;
+        let response = api.register(req).await?;
+        self.signed_in_with(api.base(), response).await
+    }
+
+    /// Signs in to `server` with email and password.
+    pub async fn login(&self, server: &str, email: &str, password: &str) -> Result<Credentials> {
+        let api = Server::new(server)?;
+        let response = api.login(email, password, self.profile.device_id).await?;
+        self.signed_in_with(api.base(), response).await
+    }
+
+    /// Stores the login, then moves the sessions started before any login
+    /// into the user's tenant (where they will sync from).
+    async fn signed_in_with(
+        &self,
+        server: &str,
+        response: stint_model::api::TokenResponse,
+    ) -> Result<Credentials> {
+        let credentials = account::remember(&self.vault, server, response)?;
+        if !self.vault_announced() {
+            eprintln!(
+                "stint: no OS keyring reachable here; the login is kept in {} (readable by you only)",
+                self.vault.path().display()
+            );
+        }
+        *self.credentials.lock().expect("credentials lock") = Some(credentials.clone());
+        self.adopt_local_sessions(&credentials).await?;
+        Ok(credentials)
+    }
+
+    /// Says where the login is kept, once per data directory.
+    fn vault_announced(&self) -> bool {
+        let marker = self.dir.join(".credentials-announced");
+        let seen = marker.exists();
+        let _ = std::fs::write(&marker, b"");
+        seen
+    }
+
+    async fn adopt_local_sessions(&self, credentials: &Credentials) -> Result<()> {
+        let local = self
+            .db
+            .sessions()
+            .list_by_user(self.profile.local_tenant, self.profile.local_user, 0)
+            .await?;
+        let ctx = self.ctx();
+        // Oldest first: a fork's parent moves before the fork.
+        for mut session in local.into_iter().rev() {
+            let id = session.id;
+            session.tenant_id = credentials.tenant.id;
+            session.user_id = credentials.user.id;
+            match self.db.sessions().create(&session, &ctx).await {
+                Ok(()) | Err(stint_db::DbError::AlreadyExists { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+            self.db
+                .sessions()
+                .delete(self.profile.local_tenant, id, &ctx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Signs out: revokes this device's login on the server (when it can be
+    /// reached) and forgets it here.
+    pub async fn logout(&self) -> Result<bool> {
+        let Some(mut credentials) = self.signed_in() else {
+            return Ok(false);
+        };
+        let revoked = match account::fresh_access(&self.vault, &mut credentials).await {
+            Ok(token) => Server::new(&credentials.server)?.logout(&token).await,
+            Err(e) => Err(e),
+        };
+        self.vault.forget()?;
+        *self.credentials.lock().expect("credentials lock") = None;
+        match revoked {
+            Ok(()) | Err(ClientError::NotSignedIn(_)) => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Who is signed in, if anyone.
+    #[must_use]
+    pub fn whoami(&self) -> Option<Credentials> {
+        self.signed_in()
+    }
+
+    /// A valid access token, refreshed (and the rotated refresh token saved)
+    /// when needed.
+    pub async fn access_token(&self) -> Result<String> {
+        let mut credentials = self
+            .signed_in()
+            .ok_or_else(|| ClientError::NotSignedIn("run `stint login --server URL`".into()))?;
+        let token = account::fresh_access(&self.vault, &mut credentials).await?;
+        *self.credentials.lock().expect("credentials lock") = Some(credentials);
+        Ok(token)
+    }
+
+    /// Makes the stored access token count as expired (tests of refresh).
+    pub fn expire_access_token(&self) -> Result<()> {
+        let mut guard = self.credentials.lock().expect("credentials lock");
+        if let Some(credentials) = guard.as_mut() {
+            account::expire(credentials);
+            self.vault.save(credentials)?;
+        }
+        Ok(())
+    }
+
+    /// What this device is and holds.
+    pub async fn status(&self) -> Result<Status> {
+        let credentials = self.signed_in();
+        let all = SessionFilter {
+            include_archived: true,
+            ..SessionFilter::default()
+        };
+        let sessions = self.list_sessions(&all).await?.len();
+        Ok(Status {
+            data_dir: self.dir.clone(),
+            device_id: self.profile.device_id,
+            server: credentials.as_ref().map(|c| c.server.clone()),
+            signed_in_as: credentials.as_ref().map(|c| c.user.email.clone()),
+            tenant: credentials
+                .as_ref()
+                .map_or_else(|| "local".to_owned(), |c| c.tenant.name.clone()),
+            sessions,
+            replica_bytes: dir_size(&self.dir.join("replica")),
         })
     }
 
@@ -113,9 +278,12 @@ impl Device {
     }
 
     /// The tenant and user sessions are written for: the local ones until
-    /// a login.
+    /// a login, then the signed-in user's.
     fn owner(&self) -> (TenantId, UserId) {
-        (self.profile.local_tenant, self.profile.local_user)
+        match self.signed_in() {
+            Some(c) => (c.tenant.id, c.user.id),
+            None => (self.profile.local_tenant, self.profile.local_user),
+        }
     }
 
     fn ctx(&self) -> WriteCtx {
@@ -259,6 +427,19 @@ impl Device {
             .related_to(session.tenant_id, session.id, limit)
             .await?)
     }
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| match e.metadata() {
+                Ok(m) if m.is_dir() => dir_size(&e.path()),
+                Ok(m) => m.len(),
+                Err(_) => 0,
+            })
+            .sum()
+    })
 }
 
 /// Most history entries kept; older ones drop off.

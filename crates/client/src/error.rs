@@ -21,6 +21,15 @@ pub enum ClientError {
     /// The data directory or profile cannot be used.
     #[error("{0}")]
     Profile(String),
+    /// Not signed in, or the login expired or was revoked.
+    #[error("not signed in: {0}")]
+    NotSignedIn(String),
+    /// The server cannot be reached.
+    #[error("the server is unreachable: {0}")]
+    Unreachable(String),
+    /// The server refused (an email already taken, …).
+    #[error("{0}")]
+    Rejected(String),
     /// The local replica failed.
     #[error("local replica: {0}")]
     Replica(DbError),

@@ -13,16 +13,20 @@
 //! - `scrub.rs`: secrets (tokens, keys, passwords) removed from terminal
 //!   history, environment and notes before they are stored.
 //! - `resume.rs`: the command lines that bring a workspace back.
+//! - `account.rs`: login, registration, tokens kept between runs (0600
+//!   file), refresh with the rotated token saved first, logout.
 //!
-//! Login, the local socket of the replica's owner, and sync come next.
+//! The local socket of the replica's owner, and sync, come next.
 
+mod account;
 mod device;
 mod error;
 mod profile;
 mod resume;
 pub mod scrub;
 
-pub use device::{Change, Device, NewSession, SessionFilter};
+pub use account::Credentials;
+pub use device::{Change, Device, NewSession, SessionFilter, Status};
 pub use error::{ClientError, Result};
 pub use profile::{Profile, data_dir};
 pub use resume::{OpenCommand, Resume};

@@ -1,0 +1,117 @@
+//! `stint login|register|logout|whoami|status`: prompts, then one call into
+//! `stint-client`.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::Context;
+use stint_client::Device;
+use stint_model::api::RegisterRequest;
+
+use crate::cli::{Credentials, Output};
+
+fn prompt(label: &str) -> anyhow::Result<String> {
+    eprint!("{label}: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
+/// The email and password, from flags, standard input or prompts.
+fn ask(credentials: &Credentials) -> anyhow::Result<(String, String)> {
+    let email = match &credentials.email {
+        Some(email) => email.clone(),
+        None => prompt("Email")?,
+    };
+    let password = if credentials.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Password: ").context("reading the password")?
+    } else {
+        anyhow::bail!("no terminal to ask the password on: use --password-stdin");
+    };
+    anyhow::ensure!(
+        !email.is_empty() && !password.is_empty(),
+        "an email and a password are needed"
+    );
+    Ok((email, password))
+}
+
+pub(crate) async fn login(device: &Device, credentials: &Credentials) -> anyhow::Result<()> {
+    let (email, password) = ask(credentials)?;
+    let signed_in = device.login(&credentials.server, &email, &password).await?;
+    println!(
+        "signed in to {} as {} ({})",
+        signed_in.server, signed_in.user.email, signed_in.tenant.name
+    );
+    Ok(())
+}
+
+pub(crate) async fn register(
+    device: &Device,
+    credentials: &Credentials,
+    first_name: String,
+    last_name: String,
+) -> anyhow::Result<()> {
+    let (email, password) = ask(credentials)?;
+    let req = RegisterRequest {
+        email,
+        password,
+        first_name,
+        last_name,
+    };
+    let signed_in = device.register(&credentials.server, &req).await?;
+    println!(
+        "registered and signed in to {} as {}",
+        signed_in.server, signed_in.user.email
+    );
+    Ok(())
+}
+
+pub(crate) async fn logout(device: &Device) -> anyhow::Result<()> {
+    if device.logout().await? {
+        println!("signed out");
+    } else {
+        println!("not signed in");
+    }
+    Ok(())
+}
+
+pub(crate) fn whoami(device: &Device, output: Output) -> anyhow::Result<()> {
+    let Some(c) = device.whoami() else {
+        return Err(stint_client::ClientError::NotSignedIn(
+            "run `stint login --server URL`".into(),
+        )
+        .into());
+    };
+    if output.json {
+        let v = serde_json::json!({"server": c.server, "user": c.user, "tenant": c.tenant, "role": c.role});
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "{} on {} (tenant {}, {:?})",
+            c.user.email, c.server, c.tenant.name, c.role
+        );
+    }
+    Ok(())
+}
+
+pub(crate) async fn status(device: &Device, output: Output) -> anyhow::Result<()> {
+    let s = device.status().await?;
+    if output.json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(());
+    }
+    println!("device     {}", s.device_id);
+    println!("data       {}", s.data_dir.display());
+    match (&s.signed_in_as, &s.server) {
+        (Some(who), Some(server)) => println!("signed in  {who} on {server} (tenant {})", s.tenant),
+        _ => println!("signed in  no (sessions stay on this device until `stint login`)"),
+    }
+    println!("sessions   {}", s.sessions);
+    println!("replica    {:.1} KB", s.replica_bytes as f64 / 1024.0);
+    println!("sync       not yet: changes stay on this device");
+    Ok(())
+}

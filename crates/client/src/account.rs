@@ -1,0 +1,281 @@
+//! The account a device is signed in to: login and registration against
+//! the server, tokens kept between runs, access tokens refreshed when they
+//! expire, logout.
+//!
+//! The refresh token is a secret: it is kept in `credentials.json` in the
+//! data directory, readable by its owner only (mode 0600), and the device
+//! says so once, as gh does where no OS keyring is reachable. A rotated
+//! refresh token is saved *before* the new access token is used, so a crash
+//! never leaves the device holding a token the server has already replaced.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use stint_model::api::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse, UserProfile};
+use stint_model::{DeviceId, ErrorBody, Tenant, Timestamp, UserRole, now};
+
+use crate::error::{ClientError, Result};
+
+const FILE: &str = "credentials.json";
+
+/// What a signed-in device remembers.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Credentials {
+    /// The server, e.g. `http://127.0.0.1:8787`.
+    pub server: String,
+    /// Who is signed in.
+    pub user: UserProfile,
+    /// The tenant the tokens act in.
+    pub tenant: Tenant,
+    /// The role there.
+    pub role: UserRole,
+    access_token: String,
+    access_expires_at: Timestamp,
+    refresh_token: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("server", &self.server)
+            .field("user", &self.user.email)
+            .field("tenant", &self.tenant.id)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    fn from_response(server: &str, r: TokenResponse) -> Self {
+        Self {
+            server: server.trim_end_matches('/').to_owned(),
+            access_expires_at: now()
+                + chrono::Duration::seconds(i64::try_from(r.expires_in).unwrap_or(0)),
+            access_token: r.access_token,
+            refresh_token: r.refresh_token,
+            user: r.user,
+            tenant: r.tenant,
+            role: r.role,
+        }
+    }
+}
+
+/// Where the credentials live.
+#[derive(Debug)]
+pub(crate) struct Vault {
+    path: PathBuf,
+}
+
+impl Vault {
+    pub(crate) fn new(dir: &Path) -> Self {
+        Self {
+            path: dir.join(FILE),
+        }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn load(&self) -> Result<Option<Credentials>> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                ClientError::Profile(format!(
+                    "{} is damaged ({e}): sign in again",
+                    self.path.display()
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ClientError::Profile(format!(
+                "reading {}: {e}",
+                self.path.display()
+            ))),
+        }
+    }
+
+    /// Writes atomically, mode 0600 from the first byte.
+    pub(crate) fn save(&self, credentials: &Credentials) -> Result<()> {
+        let io = |e: std::io::Error| {
+            ClientError::Profile(format!("writing {}: {e}", self.path.display()))
+        };
+        let tmp = self.path.with_extension("json.tmp");
+        let _ = std::fs::remove_file(&tmp);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp).map_err(io)?;
+        std::io::Write::write_all(
+            &mut file,
+            &serde_json::to_vec(credentials).expect("serializes"),
+        )
+        .map_err(io)?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, &self.path).map_err(io)
+    }
+
+    pub(crate) fn forget(&self) -> Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(ClientError::Profile(format!(
+                "removing {}: {e}",
+                self.path.display()
+            ))),
+        }
+    }
+}
+
+/// Talks to the server's account endpoints.
+#[derive(Debug, Clone)]
+pub(crate) struct Server {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Server {
+    pub(crate) fn new(base: &str) -> Result<Self> {
+        let base = base.trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ClientError::Invalid(stint_model::ValidationError::new(
+                "server",
+                "must be a URL like http://127.0.0.1:8787",
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .user_agent(concat!("stint/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        Ok(Self {
+            http,
+            base: base.to_owned(),
+        })
+    }
+
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn post<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+        bearer: Option<&str>,
+    ) -> Result<reqwest::Response> {
+        let mut request = self
+            .http
+            .post(format!("{}/api/v5{path}", self.base))
+            .json(body);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        request
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(format!("{}: {e}", self.base)))
+    }
+
+    async fn tokens(&self, path: &str, body: &impl Serialize) -> Result<TokenResponse> {
+        let response = self.post(path, body, None).await?;
+        answer(response).await
+    }
+
+    pub(crate) async fn register(&self, req: &RegisterRequest) -> Result<TokenResponse> {
+        self.tokens("/auth/register", req).await
+    }
+
+    pub(crate) async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        device: DeviceId,
+    ) -> Result<TokenResponse> {
+        let req = LoginRequest {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            tenant_id: None,
+            device_id: Some(device),
+        };
+        self.tokens("/auth/login", &req).await
+    }
+
+    pub(crate) async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse> {
+        let req = RefreshRequest {
+            refresh_token: refresh_token.to_owned(),
+        };
+        self.tokens("/auth/refresh", &req).await
+    }
+
+    pub(crate) async fn logout(&self, access_token: &str) -> Result<()> {
+        let response = self
+            .post("/auth/logout", &serde_json::json!({}), Some(access_token))
+            .await?;
+        if response.status().is_success() || response.status() == reqwest::StatusCode::UNAUTHORIZED
+        {
+            return Ok(()); // already signed out there
+        }
+        Err(server_error(response).await)
+    }
+}
+
+async fn answer<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T> {
+    if response.status().is_success() {
+        return response.json().await.map_err(|e| {
+            ClientError::Unreachable(format!("unexpected answer from the server: {e}"))
+        });
+    }
+    Err(server_error(response).await)
+}
+
+async fn server_error(response: reqwest::Response) -> ClientError {
+    let status = response.status();
+    let body: Option<ErrorBody> = response.json().await.ok();
+    let message = body
+        .as_ref()
+        .map_or_else(|| status.to_string(), |b| b.message.clone());
+    match status.as_u16() {
+        401 => ClientError::NotSignedIn(message),
+        404 => ClientError::NotFound(message),
+        409 => ClientError::Rejected(message),
+        422 => match body.and_then(|b| b.field.map(|f| (f, b.message))) {
+            Some((field, message)) => {
+                ClientError::Invalid(stint_model::ValidationError::new(field, message))
+            }
+            None => ClientError::Rejected(message),
+        },
+        _ => ClientError::Rejected(format!("{status}: {message}")),
+    }
+}
+
+/// Signs in (or keeps signed in): a fresh access token, refreshing and
+/// saving the rotated refresh token first when the old one expired.
+pub(crate) async fn fresh_access(vault: &Vault, credentials: &mut Credentials) -> Result<String> {
+    if credentials.access_expires_at > now() + chrono::Duration::seconds(30) {
+        return Ok(credentials.access_token.clone());
+    }
+    let server = Server::new(&credentials.server)?;
+    let renewed = Credentials::from_response(
+        &credentials.server,
+        server.refresh(&credentials.refresh_token).await?,
+    );
+    vault.save(&renewed)?;
+    *credentials = renewed;
+    Ok(credentials.access_token.clone())
+}
+
+/// Stores the tokens of a login or registration.
+pub(crate) fn remember(
+    vault: &Vault,
+    server: &str,
+    response: TokenResponse,
+) -> Result<Credentials> {
+    let credentials = Credentials::from_response(server, response);
+    vault.save(&credentials)?;
+    Ok(credentials)
+}
+
+/// Forces the next call to refresh (tests, and after a 401).
+pub(crate) fn expire(credentials: &mut Credentials) {
+    credentials.access_expires_at = now() - chrono::Duration::seconds(1);
+}
