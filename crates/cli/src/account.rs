@@ -4,7 +4,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context;
-use stint_client::Device;
+use stint_client::Client;
 use stint_model::api::RegisterRequest;
 
 use crate::cli::{Credentials, Output};
@@ -39,9 +39,12 @@ fn ask(credentials: &Credentials) -> anyhow::Result<(String, String)> {
     Ok((email, password))
 }
 
-pub(crate) async fn login(device: &Device, credentials: &Credentials) -> anyhow::Result<()> {
+pub(crate) async fn login(device: &Client, credentials: &Credentials) -> anyhow::Result<()> {
     let (email, password) = ask(credentials)?;
-    let signed_in = device.login(&credentials.server, &email, &password).await?;
+    let signed_in = device
+        .login(&credentials.server, &email, &password)
+        .await?
+        .context("the agent did not sign in")?;
     println!(
         "signed in to {} as {} ({})",
         signed_in.server, signed_in.user.email, signed_in.tenant.name
@@ -50,7 +53,7 @@ pub(crate) async fn login(device: &Device, credentials: &Credentials) -> anyhow:
 }
 
 pub(crate) async fn register(
-    device: &Device,
+    device: &Client,
     credentials: &Credentials,
     first_name: String,
     last_name: String,
@@ -62,7 +65,10 @@ pub(crate) async fn register(
         first_name,
         last_name,
     };
-    let signed_in = device.register(&credentials.server, &req).await?;
+    let signed_in = device
+        .register(&credentials.server, req)
+        .await?
+        .context("the agent did not sign in")?;
     println!(
         "registered and signed in to {} as {}",
         signed_in.server, signed_in.user.email
@@ -70,7 +76,7 @@ pub(crate) async fn register(
     Ok(())
 }
 
-pub(crate) async fn logout(device: &Device) -> anyhow::Result<()> {
+pub(crate) async fn logout(device: &Client) -> anyhow::Result<()> {
     if device.logout().await? {
         println!("signed out");
     } else {
@@ -79,8 +85,8 @@ pub(crate) async fn logout(device: &Device) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn whoami(device: &Device, output: Output) -> anyhow::Result<()> {
-    let Some(c) = device.whoami() else {
+pub(crate) async fn whoami(device: &Client, output: Output) -> anyhow::Result<()> {
+    let Some(c) = device.whoami().await? else {
         return Err(stint_client::ClientError::NotSignedIn(
             "run `stint login --server URL`".into(),
         )
@@ -98,7 +104,7 @@ pub(crate) fn whoami(device: &Device, output: Output) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) async fn status(device: &Device, output: Output) -> anyhow::Result<()> {
+pub(crate) async fn status(device: &Client, output: Output) -> anyhow::Result<()> {
     let s = device.status().await?;
     if output.json {
         println!("{}", serde_json::to_string_pretty(&s)?);
@@ -112,6 +118,14 @@ pub(crate) async fn status(device: &Device, output: Output) -> anyhow::Result<()
     }
     println!("sessions   {}", s.sessions);
     println!("replica    {:.1} KB", s.replica_bytes as f64 / 1024.0);
+    println!(
+        "agent      {}",
+        if device.via_agent() {
+            "running (this command went through it)"
+        } else {
+            "not running"
+        }
+    );
     println!("sync       not yet: changes stay on this device");
     Ok(())
 }

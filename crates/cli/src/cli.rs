@@ -54,6 +54,12 @@ pub(crate) enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Runs in the foreground as the owner of this device's replica, serving
+    /// other `stint` commands (and editor plugins) over a local socket.
+    #[command(
+        after_help = "Run it in the background (e.g. from your login session):\n  stint agent &\nOther commands then go through it; without it they open the replica themselves."
+    )]
+    Agent,
     /// Shows this device: data, login, server, replica.
     Status {
         #[command(flatten)]

@@ -22,7 +22,7 @@ mod session;
 use std::process::ExitCode;
 
 use clap::Parser;
-use stint_client::{ClientError, Device};
+use stint_client::ClientError;
 
 fn main() -> ExitCode {
     quiet_on_closed_pipe();
@@ -63,8 +63,15 @@ fn quiet_on_closed_pipe() {}
 
 async fn run(cli: cli::Cli) -> anyhow::Result<()> {
     let dir = stint_client::data_dir(cli.data_dir.as_deref())?;
-    let device = Device::open(&dir)?;
+    if let cli::Command::Agent = cli.command {
+        eprintln!("stint agent: serving {} (Ctrl-C stops)", dir.display());
+        stint_client::serve_agent(&dir, stopped()).await?;
+        eprintln!("stint agent: stopped");
+        return Ok(());
+    }
+    let device = stint_client::connect(&dir).await?;
     match cli.command {
+        cli::Command::Agent => unreachable!("handled above"),
         cli::Command::Session(command) => session::run(&device, command).await,
         cli::Command::Login(credentials) => account::login(&device, &credentials).await,
         cli::Command::Register {
@@ -73,8 +80,30 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
             last_name,
         } => account::register(&device, &credentials, first_name, last_name).await,
         cli::Command::Logout => account::logout(&device).await,
-        cli::Command::Whoami { output } => account::whoami(&device, output),
+        cli::Command::Whoami { output } => account::whoami(&device, output).await,
         cli::Command::Status { output } => account::status(&device, output).await,
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stopped() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
     }
 }
 

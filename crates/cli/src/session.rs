@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use stint_client::{Change, Device, NewSession, Related, SessionFilter};
+use stint_client::{Change, Client, NewSession, RelatedSession, SessionFilter};
 use stint_model::{SessionStatus, WorkspaceSession};
 
 use crate::cli::{Output, SessionCommand};
@@ -29,7 +29,7 @@ fn utf8(path: &Path) -> anyhow::Result<String> {
         .with_context(|| format!("{} is not valid UTF-8", path.display()))
 }
 
-pub(crate) async fn run(device: &Device, command: SessionCommand) -> anyhow::Result<()> {
+pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Result<()> {
     match command {
         SessionCommand::Start {
             name,
@@ -61,7 +61,7 @@ pub(crate) async fn run(device: &Device, command: SessionCommand) -> anyhow::Res
                 include_archived: all,
                 limit,
             };
-            print_sessions(&device.list_sessions(&filter).await?, output)?;
+            print_sessions(&device.list_sessions(filter).await?, output)?;
         }
         SessionCommand::Recent { limit, output } => {
             print_sessions(&device.recent_sessions(limit).await?, output)?
@@ -183,28 +183,17 @@ fn print_sessions(sessions: &[WorkspaceSession], output: Output) -> anyhow::Resu
     Ok(())
 }
 
-fn print_related(related: &[Related], output: Output) -> anyhow::Result<()> {
+fn print_related(related: &[RelatedSession], output: Output) -> anyhow::Result<()> {
     if output.json {
-        let rows: Vec<_> = related
-            .iter()
-            .map(|r| serde_json::json!({"session": r.session, "shared_tags": r.shared_tags, "same_workspace": r.same_workspace}))
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        println!("{}", serde_json::to_string_pretty(related)?);
         return Ok(());
     }
     for r in related {
-        let mut reasons = Vec::new();
-        if !r.shared_tags.is_empty() {
-            reasons.push(format!("shared tags: {}", r.shared_tags.join(", ")));
-        }
-        if r.same_workspace {
-            reasons.push("same workspace".to_owned());
-        }
         println!(
             "{}  {:<30}  {}",
             &r.session.id.to_string()[..13],
             r.session.name,
-            reasons.join("; ")
+            r.reasons.join("; ")
         );
     }
     Ok(())

@@ -18,17 +18,26 @@ use crate::error::{ClientError, Result};
 
 const FILE: &str = "credentials.json";
 
-/// What a signed-in device remembers.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct Credentials {
-    /// The server, e.g. `http://127.0.0.1:8787`.
+/// Who a device is signed in as (no tokens: safe to show and to pass around).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The server.
     pub server: String,
-    /// Who is signed in.
+    /// The user.
     pub user: UserProfile,
-    /// The tenant the tokens act in.
+    /// The tenant the device acts in.
     pub tenant: Tenant,
     /// The role there.
     pub role: UserRole,
+}
+
+/// What a signed-in device remembers, tokens included.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct Credentials {
+    pub(crate) server: String,
+    pub(crate) user: UserProfile,
+    pub(crate) tenant: Tenant,
+    pub(crate) role: UserRole,
     access_token: String,
     access_expires_at: Timestamp,
     refresh_token: String,
@@ -46,6 +55,15 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
+    pub(crate) fn account(&self) -> Account {
+        Account {
+            server: self.server.clone(),
+            user: self.user.clone(),
+            tenant: self.tenant.clone(),
+            role: self.role,
+        }
+    }
+
     fn from_response(server: &str, r: TokenResponse) -> Self {
         Self {
             server: server.trim_end_matches('/').to_owned(),

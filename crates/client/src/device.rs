@@ -4,21 +4,23 @@
 
 use std::path::{Path, PathBuf};
 
-use stint_db::{Db, Related, WriteCtx};
+use serde::{Deserialize, Serialize};
+use stint_db::{Db, WriteCtx};
+use stint_model::api::RelatedSession;
 use stint_model::{
     Breakpoint, EditorState, Note, SessionId, SessionStatus, TenantId, UserId, Validate,
     WorkspaceSession, validate,
 };
 use stint_store::StoreOptions;
 
-use crate::account::{self, Credentials, Server, Vault};
+use crate::account::{self, Account, Credentials, Server, Vault};
 use crate::error::{ClientError, Result};
 use crate::profile::Profile;
 use crate::resume::Resume;
 use crate::scrub;
 
 /// What to start a session with.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct NewSession {
     /// Display name.
     pub name: String,
@@ -29,7 +31,7 @@ pub struct NewSession {
 }
 
 /// Which sessions to list.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SessionFilter {
     /// Only this workspace folder.
     pub workspace: Option<String>,
@@ -42,7 +44,8 @@ pub struct SessionFilter {
 }
 
 /// A change to a session. Several can be applied at once.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Change {
     /// Rename.
@@ -72,7 +75,7 @@ pub enum Change {
 }
 
 /// What `stint status` shows.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Status {
     /// The data directory.
     pub data_dir: PathBuf,
@@ -105,8 +108,7 @@ impl Device {
     /// a sled database in `dir/replica`, which one process at a time may
     /// open.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| ClientError::Profile(format!("creating {}: {e}", dir.display())))?;
+        create_private_dir(dir)?;
         let profile = Profile::load_or_create(dir)?;
         let store =
             stint_store::open_sled(&dir.join("replica"), StoreOptions::default()).map_err(|e| {
@@ -135,14 +137,14 @@ impl Device {
         &self,
         server: &str,
         req: &stint_model::api::RegisterRequest,
-    ) -> Result<Credentials> {
+    ) -> Result<Account> {
         let api = Server::new(server)?;
         let response = api.register(req).await?;
         self.signed_in_with(api.base(), response).await
     }
 
     /// Signs in to `server` with email and password.
-    pub async fn login(&self, server: &str, email: &str, password: &str) -> Result<Credentials> {
+    pub async fn login(&self, server: &str, email: &str, password: &str) -> Result<Account> {
         let api = Server::new(server)?;
         let response = api.login(email, password, self.profile.device_id).await?;
         self.signed_in_with(api.base(), response).await
@@ -154,7 +156,7 @@ impl Device {
         &self,
         server: &str,
         response: stint_model::api::TokenResponse,
-    ) -> Result<Credentials> {
+    ) -> Result<Account> {
         let credentials = account::remember(&self.vault, server, response)?;
         if !self.vault_announced() {
             eprintln!(
@@ -164,7 +166,7 @@ impl Device {
         }
         *self.credentials.lock().expect("credentials lock") = Some(credentials.clone());
         self.adopt_local_sessions(&credentials).await?;
-        Ok(credentials)
+        Ok(credentials.account())
     }
 
     /// Says where the login is kept, once per data directory.
@@ -219,8 +221,8 @@ impl Device {
 
     /// Who is signed in, if anyone.
     #[must_use]
-    pub fn whoami(&self) -> Option<Credentials> {
-        self.signed_in()
+    pub fn whoami(&self) -> Option<Account> {
+        self.signed_in().map(|c| c.account())
     }
 
     /// A valid access token, refreshed (and the rotated refresh token saved)
@@ -419,14 +421,50 @@ impl Device {
     }
 
     /// Sessions related to `id`, with the reasons.
-    pub async fn related(&self, id: &str, limit: usize) -> Result<Vec<Related>> {
+    pub async fn related(&self, id: &str, limit: usize) -> Result<Vec<RelatedSession>> {
         let session = self.find_session(id).await?;
-        Ok(self
+        let related = self
             .db
             .sessions()
             .related_to(session.tenant_id, session.id, limit)
-            .await?)
+            .await?;
+        Ok(related
+            .into_iter()
+            .map(|r| {
+                let mut reasons = Vec::new();
+                if !r.shared_tags.is_empty() {
+                    reasons.push(format!("shared tags: {}", r.shared_tags.join(", ")));
+                }
+                if r.same_workspace {
+                    reasons.push("same workspace".to_owned());
+                }
+                RelatedSession {
+                    session: r.session,
+                    shared_tags: r.shared_tags,
+                    same_workspace: r.same_workspace,
+                    reasons,
+                }
+            })
+            .collect())
     }
+}
+
+/// Creates the data directory, or tightens an existing one, so that only
+/// its owner can read it: it holds the login and the agent's socket.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let fail =
+        |e: std::io::Error| ClientError::Profile(format!("preparing {}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir).map_err(fail)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700))
+                .map_err(fail)?;
+        }
+    }
+    Ok(())
 }
 
 fn dir_size(dir: &Path) -> u64 {

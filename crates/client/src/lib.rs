@@ -16,18 +16,24 @@
 //! - `account.rs`: login, registration, tokens kept between runs (0600
 //!   file), refresh with the rotated token saved first, logout.
 //!
-//! The local socket of the replica's owner, and sync, come next.
+//! - `local.rs`: one owner of the replica per device: `stint agent` serves
+//!   the facade on a 0600 Unix socket; every other process reaches it
+//!   through [`connect`], or opens the replica itself when no agent runs.
+//!
+//! Sync comes next.
 
 mod account;
 mod device;
 mod error;
+mod local;
 mod profile;
 mod resume;
 pub mod scrub;
 
-pub use account::Credentials;
+pub use account::Account;
 pub use device::{Change, Device, NewSession, SessionFilter, Status};
 pub use error::{ClientError, Result};
+pub use local::{Client, connect, serve_agent};
 pub use profile::{Profile, data_dir};
 pub use resume::{OpenCommand, Resume};
-pub use stint_db::Related;
+pub use stint_model::api::RelatedSession;

@@ -1,10 +1,10 @@
 //! "Resume": what it takes to bring a workspace back.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use stint_model::WorkspaceSession;
 
 /// A session and the command lines that reopen it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resume {
     /// The whole session.
     pub session: WorkspaceSession,
@@ -14,10 +14,10 @@ pub struct Resume {
 }
 
 /// One command line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenCommand {
     /// `vscode`, `vim` or `shell`.
-    pub tool: &'static str,
+    pub tool: String,
     /// The command line.
     pub command: String,
 }
@@ -57,7 +57,7 @@ impl Resume {
                 )));
             }
             commands.push(OpenCommand {
-                tool: "vscode",
+                tool: "vscode".into(),
                 command: code.join(" "),
             });
             let first = &tabs[*order.last().expect("non-empty")];
@@ -73,7 +73,7 @@ impl Resume {
                 ));
             }
             commands.push(OpenCommand {
-                tool: "vim",
+                tool: "vim".into(),
                 command: vim,
             });
         }
@@ -83,7 +83,7 @@ impl Resume {
             .clone()
             .unwrap_or_else(|| root.to_owned());
         commands.push(OpenCommand {
-            tool: "shell",
+            tool: "shell".into(),
             command: format!("cd {}", quote(&cwd)),
         });
         Self { session, commands }

@@ -1,0 +1,403 @@
+//! One owner of the replica per device.
+//!
+//! sled lets one process open a database, so one process owns the replica:
+//! `stint agent` (or, later, the desktop app). It serves the facade's
+//! operations on a Unix socket in the data directory (`agent.sock`, mode
+//! 0600), one JSON request and one JSON reply per line. Every other process
+//! uses [`connect`]: through the agent when one answers, else by opening
+//! the replica itself (waiting a moment if another process holds it).
+//!
+//! Both paths run the same [`handle`], so a command behaves the same with
+//! and without the agent.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use stint_model::api::{RegisterRequest, RelatedSession};
+use stint_model::{ValidationError, WorkspaceSession};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Mutex;
+
+use crate::account::Account;
+use crate::device::{Change, Device, NewSession, SessionFilter, Status};
+use crate::error::{ClientError, Result};
+use crate::resume::Resume;
+
+const SOCKET: &str = "agent.sock";
+
+/// How long a process waits for another that holds the replica.
+const WAIT_FOR_REPLICA: Duration = Duration::from_secs(10);
+
+/// An operation of the facade.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub(crate) enum Request {
+    Ping,
+    StartSession {
+        session: NewSession,
+    },
+    ListSessions {
+        filter: SessionFilter,
+    },
+    FindSession {
+        id: String,
+    },
+    UpdateSession {
+        id: String,
+        changes: Vec<Change>,
+    },
+    ForkSession {
+        id: String,
+        name: String,
+    },
+    DeleteSession {
+        id: String,
+    },
+    ResumeSession {
+        id: String,
+    },
+    RecentSessions {
+        limit: usize,
+    },
+    Children {
+        id: String,
+    },
+    Related {
+        id: String,
+        limit: usize,
+    },
+    Status,
+    Whoami,
+    Login {
+        server: String,
+        email: String,
+        password: String,
+    },
+    Register {
+        server: String,
+        request: RegisterRequest,
+    },
+    Logout,
+}
+
+/// Its answer.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Reply {
+    Done(bool),
+    Session(Box<WorkspaceSession>),
+    Sessions(Vec<WorkspaceSession>),
+    Resume(Box<Resume>),
+    Related(Vec<RelatedSession>),
+    Status(Box<Status>),
+    Account(Option<Box<Account>>),
+    Error {
+        kind: String,
+        message: String,
+        field: Option<String>,
+    },
+}
+
+impl From<ClientError> for Reply {
+    fn from(e: ClientError) -> Self {
+        let (kind, field) = match &e {
+            ClientError::NotFound(_) => ("not_found", None),
+            ClientError::Ambiguous(_) => ("ambiguous", None),
+            ClientError::Invalid(v) => ("invalid", Some(v.field.clone())),
+            ClientError::Profile(_) => ("profile", None),
+            ClientError::NotSignedIn(_) => ("not_signed_in", None),
+            ClientError::Unreachable(_) => ("unreachable", None),
+            _ => ("failed", None),
+        };
+        let message = match &e {
+            ClientError::Invalid(v) => v.message.clone(),
+            ClientError::NotFound(m)
+            | ClientError::Ambiguous(m)
+            | ClientError::Profile(m)
+            | ClientError::NotSignedIn(m)
+            | ClientError::Unreachable(m)
+            | ClientError::Rejected(m) => m.clone(),
+            other => other.to_string(),
+        };
+        Self::Error {
+            kind: kind.to_owned(),
+            message,
+            field,
+        }
+    }
+}
+
+fn error_of(kind: &str, message: String, field: Option<String>) -> ClientError {
+    match kind {
+        "not_found" => ClientError::NotFound(message),
+        "ambiguous" => ClientError::Ambiguous(message),
+        "invalid" => ClientError::Invalid(ValidationError::new(field.unwrap_or_default(), message)),
+        "profile" => ClientError::Profile(message),
+        "not_signed_in" => ClientError::NotSignedIn(message),
+        "unreachable" => ClientError::Unreachable(message),
+        _ => ClientError::Rejected(message),
+    }
+}
+
+/// Runs one operation on the device.
+pub(crate) async fn handle(device: &Device, request: Request) -> Reply {
+    let reply = async {
+        Ok::<_, ClientError>(match request {
+            Request::Ping => Reply::Done(true),
+            Request::StartSession { session } => {
+                Reply::Session(Box::new(device.start_session(session).await?))
+            }
+            Request::ListSessions { filter } => {
+                Reply::Sessions(device.list_sessions(&filter).await?)
+            }
+            Request::FindSession { id } => {
+                Reply::Session(Box::new(device.find_session(&id).await?))
+            }
+            Request::UpdateSession { id, changes } => {
+                Reply::Session(Box::new(device.update_session(&id, changes).await?))
+            }
+            Request::ForkSession { id, name } => {
+                Reply::Session(Box::new(device.fork_session(&id, &name).await?))
+            }
+            Request::DeleteSession { id } => {
+                Reply::Session(Box::new(device.delete_session(&id).await?))
+            }
+            Request::ResumeSession { id } => {
+                Reply::Resume(Box::new(device.resume_session(&id).await?))
+            }
+            Request::RecentSessions { limit } => {
+                Reply::Sessions(device.recent_sessions(limit).await?)
+            }
+            Request::Children { id } => Reply::Sessions(device.children(&id).await?),
+            Request::Related { id, limit } => Reply::Related(device.related(&id, limit).await?),
+            Request::Status => Reply::Status(Box::new(device.status().await?)),
+            Request::Whoami => Reply::Account(device.whoami().map(Box::new)),
+            Request::Login {
+                server,
+                email,
+                password,
+            } => Reply::Account(Some(Box::new(
+                device.login(&server, &email, &password).await?,
+            ))),
+            Request::Register { server, request } => {
+                Reply::Account(Some(Box::new(device.register(&server, &request).await?)))
+            }
+            Request::Logout => Reply::Done(device.logout().await?),
+        })
+    }
+    .await;
+    reply.unwrap_or_else(Reply::from)
+}
+
+/// A way to the device's replica: through the agent, or opened here.
+#[derive(Debug)]
+pub enum Client {
+    /// This process owns the replica.
+    Direct(Box<Device>),
+    /// The agent owns it; requests go over its socket.
+    Agent(Mutex<BufReader<UnixStream>>),
+}
+
+fn socket_path(dir: &Path) -> PathBuf {
+    dir.join(SOCKET)
+}
+
+async fn agent_at(dir: &Path) -> Option<UnixStream> {
+    UnixStream::connect(socket_path(dir)).await.ok()
+}
+
+/// Reaches the device in `dir`: through a running agent, else directly,
+/// waiting up to 10 s while another process holds the replica.
+pub async fn connect(dir: &Path) -> Result<Client> {
+    let deadline = tokio::time::Instant::now() + WAIT_FOR_REPLICA;
+    loop {
+        if let Some(stream) = agent_at(dir).await {
+            let client = Client::Agent(Mutex::new(BufReader::new(stream)));
+            if matches!(client.call(Request::Ping).await, Ok(Reply::Done(true))) {
+                return Ok(client);
+            }
+        }
+        match Device::open(dir) {
+            Ok(device) => return Ok(Client::Direct(Box::new(device))),
+            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(25)).await,
+        }
+    }
+}
+
+impl Client {
+    /// Whether requests go through the agent.
+    #[must_use]
+    pub fn via_agent(&self) -> bool {
+        matches!(self, Self::Agent(_))
+    }
+
+    async fn call(&self, request: Request) -> Result<Reply> {
+        let reply = match self {
+            Self::Direct(device) => handle(device, request).await,
+            Self::Agent(stream) => {
+                let lost =
+                    |e: std::io::Error| ClientError::Profile(format!("the agent went away: {e}"));
+                let mut stream = stream.lock().await;
+                let mut line = serde_json::to_vec(&request).expect("a request serializes");
+                line.push(b'\n');
+                stream.get_mut().write_all(&line).await.map_err(lost)?;
+                let mut answer = String::new();
+                if stream.read_line(&mut answer).await.map_err(lost)? == 0 {
+                    return Err(ClientError::Profile(
+                        "the agent closed the connection".into(),
+                    ));
+                }
+                serde_json::from_str(&answer).map_err(|e| {
+                    ClientError::Profile(format!("the agent answered nonsense: {e}"))
+                })?
+            }
+        };
+        match reply {
+            Reply::Error {
+                kind,
+                message,
+                field,
+            } => Err(error_of(&kind, message, field)),
+            reply => Ok(reply),
+        }
+    }
+}
+
+fn unexpected(reply: &Reply) -> ClientError {
+    ClientError::Profile(format!(
+        "unexpected answer from the replica's owner: {reply:?}"
+    ))
+}
+
+macro_rules! operation {
+    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) -> $out:ty, $request:expr, $reply:pat => $value:expr) => {
+        $(#[$doc])*
+        pub async fn $name(&self, $($arg: $ty),*) -> Result<$out> {
+            match self.call($request).await? {
+                $reply => Ok($value),
+                other => Err(unexpected(&other)),
+            }
+        }
+    };
+}
+
+impl Client {
+    operation!(
+        /// See [`Device::start_session`].
+        start_session(session: NewSession) -> WorkspaceSession,
+        Request::StartSession { session }, Reply::Session(s) => *s);
+    operation!(
+        /// See [`Device::list_sessions`].
+        list_sessions(filter: SessionFilter) -> Vec<WorkspaceSession>,
+        Request::ListSessions { filter }, Reply::Sessions(v) => v);
+    operation!(
+        /// See [`Device::find_session`].
+        find_session(id: &str) -> WorkspaceSession,
+        Request::FindSession { id: id.to_owned() }, Reply::Session(s) => *s);
+    operation!(
+        /// See [`Device::update_session`].
+        update_session(id: &str, changes: Vec<Change>) -> WorkspaceSession,
+        Request::UpdateSession { id: id.to_owned(), changes }, Reply::Session(s) => *s);
+    operation!(
+        /// See [`Device::fork_session`].
+        fork_session(id: &str, name: &str) -> WorkspaceSession,
+        Request::ForkSession { id: id.to_owned(), name: name.to_owned() }, Reply::Session(s) => *s);
+    operation!(
+        /// See [`Device::delete_session`].
+        delete_session(id: &str) -> WorkspaceSession,
+        Request::DeleteSession { id: id.to_owned() }, Reply::Session(s) => *s);
+    operation!(
+        /// See [`Device::resume_session`].
+        resume_session(id: &str) -> Resume,
+        Request::ResumeSession { id: id.to_owned() }, Reply::Resume(r) => *r);
+    operation!(
+        /// See [`Device::recent_sessions`].
+        recent_sessions(limit: usize) -> Vec<WorkspaceSession>,
+        Request::RecentSessions { limit }, Reply::Sessions(v) => v);
+    operation!(
+        /// See [`Device::children`].
+        children(id: &str) -> Vec<WorkspaceSession>,
+        Request::Children { id: id.to_owned() }, Reply::Sessions(v) => v);
+    operation!(
+        /// See [`Device::related`].
+        related(id: &str, limit: usize) -> Vec<RelatedSession>,
+        Request::Related { id: id.to_owned(), limit }, Reply::Related(v) => v);
+    operation!(
+        /// See [`Device::status`].
+        status() -> Status,
+        Request::Status, Reply::Status(s) => *s);
+    operation!(
+        /// See [`Device::whoami`].
+        whoami() -> Option<Account>,
+        Request::Whoami, Reply::Account(a) => a.map(|a| *a));
+    operation!(
+        /// See [`Device::login`].
+        login(server: &str, email: &str, password: &str) -> Option<Account>,
+        Request::Login { server: server.to_owned(), email: email.to_owned(), password: password.to_owned() },
+        Reply::Account(a) => a.map(|a| *a));
+    operation!(
+        /// See [`Device::register`].
+        register(server: &str, request: RegisterRequest) -> Option<Account>,
+        Request::Register { server: server.to_owned(), request }, Reply::Account(a) => a.map(|a| *a));
+    operation!(
+        /// See [`Device::logout`].
+        logout() -> bool,
+        Request::Logout, Reply::Done(d) => d);
+}
+
+/// Runs the agent: owns the replica in `dir` and serves its socket until
+/// `shutdown` resolves. Fails if another process owns the replica.
+pub async fn serve_agent(
+    dir: &Path,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<()> {
+    let device = Arc::new(Device::open(dir)?);
+    let path = socket_path(dir);
+    // We own the replica, so a socket file left here is stale.
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path)
+        .map_err(|e| ClientError::Profile(format!("binding {}: {e}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| ClientError::Profile(format!("securing {}: {e}", path.display())))?;
+    }
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let device = Arc::clone(&device);
+                tokio::spawn(async move { serve_connection(&device, stream).await });
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+    Ok(())
+}
+
+async fn serve_connection(device: &Device, stream: UnixStream) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let reply = match serde_json::from_str::<Request>(&line) {
+            Ok(request) => handle(device, request).await,
+            Err(e) => Reply::Error {
+                kind: "failed".into(),
+                message: format!("bad request: {e}"),
+                field: None,
+            },
+        };
+        let mut out = serde_json::to_vec(&reply).expect("a reply serializes");
+        out.push(b'\n');
+        if write.write_all(&out).await.is_err() {
+            return;
+        }
+    }
+}
