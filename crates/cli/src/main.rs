@@ -63,25 +63,24 @@ fn quiet_on_closed_pipe() {}
 
 async fn run(cli: cli::Cli) -> anyhow::Result<()> {
     let dir = stint_client::data_dir(cli.data_dir.as_deref())?;
-    if let cli::Command::Agent = cli.command {
-        eprintln!("stint agent: serving {} (Ctrl-C stops)", dir.display());
-        stint_client::serve_agent(&dir, stopped()).await?;
-        eprintln!("stint agent: stopped");
-        return Ok(());
-    }
-    let device = stint_client::connect(&dir).await?;
+    let device = async || stint_client::connect(&dir).await;
     match cli.command {
-        cli::Command::Agent => unreachable!("handled above"),
-        cli::Command::Session(command) => session::run(&device, command).await,
-        cli::Command::Login(credentials) => account::login(&device, &credentials).await,
+        cli::Command::Agent => {
+            eprintln!("stint agent: serving {} (Ctrl-C stops)", dir.display());
+            stint_client::serve_agent(&dir, stopped()).await?;
+            eprintln!("stint agent: stopped");
+            Ok(())
+        }
+        cli::Command::Session(command) => session::run(&device().await?, command).await,
+        cli::Command::Login(credentials) => account::login(&device().await?, &credentials).await,
         cli::Command::Register {
             credentials,
             first_name,
             last_name,
-        } => account::register(&device, &credentials, first_name, last_name).await,
-        cli::Command::Logout => account::logout(&device).await,
-        cli::Command::Whoami { output } => account::whoami(&device, output).await,
-        cli::Command::Status { output } => account::status(&device, output).await,
+        } => account::register(&device().await?, &credentials, first_name, last_name).await,
+        cli::Command::Logout => account::logout(&device().await?).await,
+        cli::Command::Whoami { output } => account::whoami(&device().await?, output).await,
+        cli::Command::Status { output } => account::status(&device().await?, output).await,
     }
 }
 
