@@ -428,24 +428,7 @@ impl Device {
             .sessions()
             .related_to(session.tenant_id, session.id, limit)
             .await?;
-        Ok(related
-            .into_iter()
-            .map(|r| {
-                let mut reasons = Vec::new();
-                if !r.shared_tags.is_empty() {
-                    reasons.push(format!("shared tags: {}", r.shared_tags.join(", ")));
-                }
-                if r.same_workspace {
-                    reasons.push("same workspace".to_owned());
-                }
-                RelatedSession {
-                    session: r.session,
-                    shared_tags: r.shared_tags,
-                    same_workspace: r.same_workspace,
-                    reasons,
-                }
-            })
-            .collect())
+        Ok(related.into_iter().map(RelatedSession::from).collect())
     }
 }
 

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
-use stint_db::{Related, WriteCtx};
+use stint_db::WriteCtx;
 use stint_model::api::{CreateSessionRequest, ForkRequest, RelatedSession, UpdateSessionRequest};
 use stint_model::{
     AuditEventType, ErrorBody, SessionId, SessionStatus, Validate, WorkspaceSession,
@@ -67,22 +67,6 @@ struct WorkspaceQuery {
     path: String,
     /// At most this many (default 100, at most 500).
     limit: Option<usize>,
-}
-
-fn related_view(r: Related) -> RelatedSession {
-    let mut reasons = Vec::new();
-    if !r.shared_tags.is_empty() {
-        reasons.push(format!("shared tags: {}", r.shared_tags.join(", ")));
-    }
-    if r.same_workspace {
-        reasons.push("same workspace".to_owned());
-    }
-    RelatedSession {
-        session: r.session,
-        shared_tags: r.shared_tags,
-        same_workspace: r.same_workspace,
-        reasons,
-    }
 }
 
 /// Starts a session.
@@ -197,7 +181,9 @@ async fn related_by_tags(
         .sessions()
         .related_by_tags(auth.tenant, auth.user, &tags, limit(q.limit, 20))
         .await?;
-    Ok(Json(related.into_iter().map(related_view).collect()))
+    Ok(Json(
+        related.into_iter().map(RelatedSession::from).collect(),
+    ))
 }
 
 /// A session.
@@ -338,7 +324,9 @@ async fn related(
         .sessions()
         .related_to(auth.tenant, id, limit(q.limit, 20))
         .await?;
-    Ok(Json(related.into_iter().map(related_view).collect()))
+    Ok(Json(
+        related.into_iter().map(RelatedSession::from).collect(),
+    ))
 }
 
 /// Every session of a workspace folder in the tenant, newest first.

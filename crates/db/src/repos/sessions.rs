@@ -63,6 +63,25 @@ pub struct Related {
     pub same_workspace: bool,
 }
 
+/// The API's view: the same, with the reasons spelled out for people.
+impl From<Related> for stint_model::api::RelatedSession {
+    fn from(r: Related) -> Self {
+        let mut reasons = Vec::new();
+        if !r.shared_tags.is_empty() {
+            reasons.push(format!("shared tags: {}", r.shared_tags.join(", ")));
+        }
+        if r.same_workspace {
+            reasons.push("same workspace".to_owned());
+        }
+        Self {
+            session: r.session,
+            shared_tags: r.shared_tags,
+            same_workspace: r.same_workspace,
+            reasons,
+        }
+    }
+}
+
 /// The workspace sessions repository.
 #[derive(Debug, Clone, Copy)]
 pub struct Sessions<'a> {
