@@ -6,7 +6,8 @@ set -euo pipefail
 
 # C toolchain for -sys crates, and libclang for the FoundationDB bindings
 # (compile-checked in `make test`).
-APT_PACKAGES=(build-essential pkg-config libclang-dev ca-certificates curl)
+# zsh and fish: the shell hooks of `stint init` are tested in each shell.
+APT_PACKAGES=(build-essential pkg-config libclang-dev ca-certificates curl zsh fish)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -5,7 +5,10 @@
 //! or `make test`) on port 0 with temp data directories, and stops them the
 //! way an operator would.
 //!
-//! The tests live in `tests/`, one file per area.
+//! The tests live in `tests/`, one file per area. [`device`] runs the
+//! `stint` CLI and agent; [`Server`] and [`Api`] the sync server.
+
+pub mod device;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -2,61 +2,11 @@
 //! `stint` command goes through its socket, many at once; without it, they
 //! open the replica themselves, one after another.
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::Value;
 use stint_e2e::binary;
-
-fn stint(dir: &Path, args: &[&str]) -> Output {
-    Command::new(binary("stint"))
-        .args(args)
-        .env("STINT_DATA_DIR", dir)
-        .output()
-        .unwrap()
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = stint(dir, args);
-    assert!(
-        out.status.success(),
-        "stint {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn start_agent(dir: &Path) -> Child {
-    let agent = Command::new(binary("stint"))
-        .arg("agent")
-        .env("STINT_DATA_DIR", dir)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !dir.join("agent.sock").exists() {
-        assert!(Instant::now() < deadline, "the agent did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    agent
-}
-
-fn stop(mut agent: Child) {
-    let pid = agent.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = agent.wait().unwrap();
-    assert!(
-        status.success(),
-        "the agent stops cleanly on SIGTERM: {status}"
-    );
-}
+use stint_e2e::device::{Agent, ok, stint};
 
 #[test]
 fn commands_go_through_the_agent_in_parallel_then_directly_again() {
@@ -73,7 +23,7 @@ fn commands_go_through_the_agent_in_parallel_then_directly_again() {
             "/w",
         ],
     );
-    let agent = start_agent(dir);
+    let agent = Agent::start(dir);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -142,7 +92,7 @@ fn commands_go_through_the_agent_in_parallel_then_directly_again() {
         String::from_utf8_lossy(&second.stderr)
     );
 
-    stop(agent);
+    agent.stop();
     assert!(
         !dir.join("agent.sock").exists(),
         "the socket goes with the agent"

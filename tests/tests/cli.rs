@@ -2,34 +2,10 @@
 //! directory, offline, with JSON for scripts, clear errors and exit codes;
 //! and no acknowledged write lost to `kill -9`.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use serde_json::Value;
 use stint_e2e::binary;
-
-fn stint(dir: &Path, args: &[&str]) -> Output {
-    Command::new(binary("stint"))
-        .args(args)
-        .env("STINT_DATA_DIR", dir)
-        .output()
-        .expect("stint runs")
-}
-
-/// Runs `stint`, expects success, returns stdout.
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = stint(dir, args);
-    assert!(
-        out.status.success(),
-        "stint {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn json(dir: &Path, args: &[&str]) -> Value {
-    serde_json::from_str(&ok(dir, args)).unwrap()
-}
+use stint_e2e::device::{json, ok, stint};
 
 #[test]
 fn sessions_from_the_command_line_offline() {

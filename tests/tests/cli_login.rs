@@ -1,41 +1,9 @@
 //! Devices signing in: the `stint` CLI and `stint-client` against a real
 //! server on port 0.
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
 use serde_json::{Value, json};
-use stint_e2e::{Api, PASSWORD, Server, binary};
-
-/// Runs `stint` with `stdin` fed in.
-fn stint(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(binary("stint"))
-        .args(args)
-        .env("STINT_DATA_DIR", dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn ok(dir: &Path, args: &[&str], stdin: &str) -> String {
-    let out = stint(dir, args, stdin);
-    assert!(
-        out.status.success(),
-        "stint {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use stint_e2e::device::{ok_with_input as ok, stint_with_input as stint};
+use stint_e2e::{Api, PASSWORD, Server};
 
 #[tokio::test]
 async fn register_login_whoami_logout_from_the_command_line() {

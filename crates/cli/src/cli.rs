@@ -65,6 +65,43 @@ pub(crate) enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Prints the shell hook that records each command and its directory
+    /// into the active session.
+    #[command(after_help = INIT_HELP)]
+    Init {
+        /// The shell to hook into.
+        shell: ShellName,
+    },
+    /// Records one command into the active session (run by the shell hook).
+    #[command(hide = true)]
+    Hook {
+        /// The working directory after the command ran.
+        #[arg(long)]
+        cwd: String,
+        /// The session to record into [default: the session of the directory's workspace].
+        #[arg(long, env = "STINT_SESSION")]
+        session: Option<String>,
+        /// The command line.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+}
+
+const INIT_HELP: &str = "Add to your shell's startup file:
+  bash (~/.bashrc):                eval \"$(stint init bash)\"
+  zsh (~/.zshrc):                  eval \"$(stint init zsh)\"
+  fish (~/.config/fish/config.fish): stint init fish | source
+
+Commands are recorded into the session named by $STINT_SESSION, else the
+active session whose workspace folder holds the current directory. Commands
+typed with a leading space are not recorded; secrets are scrubbed.";
+
+/// The shells `stint init` supports.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ShellName {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 /// Where and as whom to sign in.

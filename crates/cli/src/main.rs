@@ -1,7 +1,7 @@
 //! # stint
 //!
 //! The command line over `stint-client`. `cli.rs` declares the commands,
-//! `session.rs` runs them (one call into the client each), and this file
+//! `session.rs`, `account.rs` and `shell.rs` run them (one call into the client each), and this file
 //! maps failures to messages and exit codes:
 //!
 //! | code | meaning |
@@ -18,6 +18,7 @@
 mod account;
 mod cli;
 mod session;
+mod shell;
 
 use std::process::ExitCode;
 
@@ -81,6 +82,12 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Logout => account::logout(&device().await?).await,
         cli::Command::Whoami { output } => account::whoami(&device().await?, output).await,
         cli::Command::Status { output } => account::status(&device().await?, output).await,
+        cli::Command::Init { shell } => shell::init(shell, cli.data_dir.as_deref()),
+        cli::Command::Hook {
+            cwd,
+            session,
+            command,
+        } => shell::hook(&dir, cwd, session, &command),
     }
 }
 

@@ -15,6 +15,7 @@ use stint_store::StoreOptions;
 
 use crate::account::{self, Account, Credentials, Server, Vault};
 use crate::error::{ClientError, Result};
+use crate::hook::{self, HookEntry};
 use crate::profile::Profile;
 use crate::resume::Resume;
 use crate::scrub;
@@ -101,6 +102,8 @@ pub struct Device {
     db: Db,
     vault: Vault,
     credentials: std::sync::Mutex<Option<Credentials>>,
+    /// One drain of the shell hook's spool at a time in this process.
+    hook_drain: tokio::sync::Mutex<()>,
 }
 
 impl Device {
@@ -125,6 +128,7 @@ impl Device {
             db: Db::new(store),
             vault,
             credentials: std::sync::Mutex::new(credentials),
+            hook_drain: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -408,6 +412,64 @@ impl Device {
     pub async fn recent_sessions(&self, limit: usize) -> Result<Vec<WorkspaceSession>> {
         let (tenant, user) = self.owner();
         Ok(self.db.sessions().recent(tenant, user, limit).await?)
+    }
+
+    /// Records what the shell hook spooled into the active sessions (see
+    /// `hook.rs`). Returns how many commands were taken from the spool.
+    pub async fn drain_hook(&self) -> Result<usize> {
+        let _one_at_a_time = self.hook_drain.lock().await;
+        hook::drain(&self.dir, async |entries| {
+            // Per session, in order: the commands, then the last cwd.
+            let mut per_session: Vec<(SessionId, Vec<String>, String)> = Vec::new();
+            for entry in entries {
+                let Some(session) = self.active_session(&entry).await? else {
+                    continue;
+                };
+                match per_session.iter_mut().find(|(id, ..)| *id == session) {
+                    Some((_, commands, cwd)) => {
+                        commands.push(entry.command);
+                        *cwd = entry.cwd;
+                    }
+                    None => per_session.push((session, vec![entry.command], entry.cwd)),
+                }
+            }
+            for (session, commands, cwd) in per_session {
+                let changes = vec![Change::History(commands), Change::Cwd(cwd)];
+                self.update_session(&session.to_string(), changes).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The session a hooked command belongs to: the one it names, else the
+    /// active session of the deepest workspace holding its directory.
+    async fn active_session(&self, entry: &HookEntry) -> Result<Option<SessionId>> {
+        if let Some(id) = &entry.session {
+            return match self.find_session(id).await {
+                Ok(session) => Ok(Some(session.id)),
+                Err(ClientError::NotFound(_) | ClientError::Ambiguous(_)) => Ok(None),
+                Err(e) => Err(e),
+            };
+        }
+        let (tenant, _) = self.owner();
+        for folder in Path::new(&entry.cwd).ancestors() {
+            let Some(folder) = folder.to_str() else {
+                continue;
+            };
+            let newest = self
+                .db
+                .sessions()
+                .by_workspace(tenant, folder, 0)
+                .await?
+                .into_iter()
+                .filter(|s| s.status == SessionStatus::Active)
+                .max_by_key(|s| s.updated_at);
+            if let Some(session) = newest {
+                return Ok(Some(session.id));
+            }
+        }
+        Ok(None)
     }
 
     /// Sessions forked from `id`.

@@ -16,6 +16,8 @@
 //! - `account.rs`: login, registration, tokens kept between runs (0600
 //!   file), refresh with the rotated token saved first, logout.
 //!
+//! - `hook.rs`: the shell hook: commands spooled by `stint hook`, drained
+//!   into the active session by the replica's owner.
 //! - `local.rs`: one owner of the replica per device: `stint agent` serves
 //!   the facade on a 0600 Unix socket; every other process reaches it
 //!   through [`connect`], or opens the replica itself when no agent runs.
@@ -25,6 +27,7 @@
 mod account;
 mod device;
 mod error;
+pub mod hook;
 mod local;
 mod profile;
 mod resume;

@@ -36,6 +36,8 @@ const WAIT_FOR_REPLICA: Duration = Duration::from_secs(10);
 #[serde(tag = "op", rename_all = "snake_case")]
 pub(crate) enum Request {
     Ping,
+    /// Sent by the shell hook: take what it spooled (every request does).
+    DrainHook,
     StartSession {
         session: NewSession,
     },
@@ -142,11 +144,15 @@ fn error_of(kind: &str, message: String, field: Option<String>) -> ClientError {
     }
 }
 
-/// Runs one operation on the device.
+/// Runs one operation on the device, after recording what the shell hook
+/// spooled, so that every answer includes the commands run so far.
 pub(crate) async fn handle(device: &Device, request: Request) -> Reply {
+    if let Err(e) = device.drain_hook().await {
+        tracing::warn!("the shell hook's commands wait for the next try: {e}");
+    }
     let reply = async {
         Ok::<_, ClientError>(match request {
-            Request::Ping => Reply::Done(true),
+            Request::Ping | Request::DrainHook => Reply::Done(true),
             Request::StartSession { session } => {
                 Reply::Session(Box::new(device.start_session(session).await?))
             }
@@ -347,6 +353,14 @@ impl Client {
         /// See [`Device::logout`].
         logout() -> bool,
         Request::Logout, Reply::Done(d) => d);
+}
+
+/// Tells the agent of `dir`, if one runs, that the shell hook spooled
+/// something. Does not wait for an answer: the hook must return at once.
+pub(crate) fn nudge(dir: &Path) {
+    if let Ok(mut stream) = std::os::unix::net::UnixStream::connect(socket_path(dir)) {
+        let _ = std::io::Write::write_all(&mut stream, b"{\"op\":\"drain_hook\"}\n");
+    }
 }
 
 /// Runs the agent: owns the replica in `dir` and serves its socket until
