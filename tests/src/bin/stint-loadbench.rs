@@ -111,7 +111,7 @@ async fn run_phase(
                 n += 1;
                 let session = &target.sessions[n % target.sessions.len()];
                 let url = format!("{url}/api/v5/sessions/{session}");
-                let write = n % 10 == 0;
+                let write = n.is_multiple_of(10);
                 let began = Instant::now();
                 let request = if write {
                     http.put(&url)
