@@ -6,7 +6,7 @@ DATA_DIR ?= data
 LISTEN   ?= 127.0.0.1:8787
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test lint test-only check-fdb bench bench-store bench-server
+.PHONY: help deps build run test lint test-only check-fdb bench bench-store bench-server bench-cli
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t16
@@ -34,7 +34,7 @@ test-only: ## Build the binaries and run every test
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
-bench: bench-store bench-server ## Every benchmark
+bench: bench-store bench-server bench-cli ## Every benchmark
 
 bench-store: deps ## Store layer vs raw sled/redb calls: ops/s and ratio
 	$(CARGO) bench -p stint-store --bench store
@@ -42,3 +42,7 @@ bench-store: deps ## Store layer vs raw sled/redb calls: ops/s and ratio
 bench-server: deps ## Sync server under load: requests/s, p50/p99, memory, with and without a login burst
 	$(CARGO) build --release -p stint-server -p stint-e2e --bins
 	./target/release/stint-loadbench
+
+bench-cli: deps ## The CLI as a user feels it: shell hook per command, session list on 10,000 sessions
+	$(CARGO) build --release -p stint -p stint-e2e --bins
+	./target/release/stint-clibench

@@ -314,24 +314,37 @@ impl Device {
     }
 
     /// Sessions, newest first.
+    ///
+    /// With a limit, only that many are read from the index (a few more
+    /// when archived ones must be skipped), so listing the newest 50 of
+    /// 10,000 sessions reads 50.
     pub async fn list_sessions(&self, filter: &SessionFilter) -> Result<Vec<WorkspaceSession>> {
         let (tenant, user) = self.owner();
-        let sessions = match (&filter.workspace, &filter.tag) {
-            (Some(path), _) => self.db.sessions().by_workspace(tenant, path, 0).await?,
-            (None, Some(tag)) => self.db.sessions().by_tag(tenant, tag, 0).await?,
-            (None, None) => self.db.sessions().list_by_user(tenant, user, 0).await?,
-        };
-        let limit = if filter.limit == 0 {
+        let wanted = if filter.limit == 0 {
             usize::MAX
         } else {
             filter.limit
         };
-        Ok(sessions
-            .into_iter()
-            .filter(|s| filter.tag.as_ref().is_none_or(|t| s.tags.contains(t)))
-            .filter(|s| filter.include_archived || s.status == SessionStatus::Active)
-            .take(limit)
-            .collect())
+        // How many to read from the index: 0 reads all.
+        let mut read = filter.limit;
+        loop {
+            let sessions = match (&filter.workspace, &filter.tag) {
+                (Some(path), _) => self.db.sessions().by_workspace(tenant, path, read).await?,
+                (None, Some(tag)) => self.db.sessions().by_tag(tenant, tag, read).await?,
+                (None, None) => self.db.sessions().list_by_user(tenant, user, read).await?,
+            };
+            let exhausted = read == 0 || sessions.len() < read;
+            let kept: Vec<_> = sessions
+                .into_iter()
+                .filter(|s| filter.tag.as_ref().is_none_or(|t| s.tags.contains(t)))
+                .filter(|s| filter.include_archived || s.status == SessionStatus::Active)
+                .take(wanted)
+                .collect();
+            if kept.len() >= wanted || exhausted {
+                return Ok(kept);
+            }
+            read = read.saturating_mul(4);
+        }
     }
 
     /// The session whose id is `id` or starts with it (at least 4

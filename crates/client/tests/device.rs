@@ -197,3 +197,55 @@ async fn bad_input_is_refused_clearly() {
         "{second}"
     );
 }
+
+#[tokio::test]
+async fn a_limited_list_skips_archived_sessions_and_still_fills_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Device::open(dir.path()).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let s = device
+            .start_session(new(&format!("s{i}"), "/w", &["t"]))
+            .await
+            .unwrap();
+        ids.push(s.id.to_string());
+    }
+    // The six newest are archived: the five newest active ones lie past
+    // the first five index entries.
+    for id in &ids[6..] {
+        device
+            .update_session(id, vec![Change::Status(SessionStatus::Archived)])
+            .await
+            .unwrap();
+    }
+    let names = |sessions: Vec<stint_model::WorkspaceSession>| -> Vec<String> {
+        sessions.into_iter().map(|s| s.name).collect()
+    };
+    let check = async |filter: SessionFilter, expected: &[&str]| {
+        let listed = device.list_sessions(&filter).await.unwrap();
+        assert_eq!(names(listed), expected, "{filter:?}");
+    };
+    let limit = |limit| SessionFilter {
+        limit,
+        ..SessionFilter::default()
+    };
+    check(limit(5), &["s5", "s4", "s3", "s2", "s1"]).await;
+    check(limit(0), &["s5", "s4", "s3", "s2", "s1", "s0"]).await;
+    check(limit(7), &["s5", "s4", "s3", "s2", "s1", "s0"]).await;
+    check(
+        SessionFilter {
+            tag: Some("t".into()),
+            ..limit(2)
+        },
+        &["s5", "s4"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            include_archived: true,
+            ..limit(2)
+        },
+        &["s11", "s10"],
+    )
+    .await;
+}

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::json;
-use stint_e2e::{Api, PASSWORD, Server, resident_kib};
+use stint_e2e::{Api, PASSWORD, Server, percentile, resident_kib};
 
 const USERS: usize = 8;
 const SESSIONS_PER_USER: usize = 20;
@@ -47,14 +47,6 @@ struct Phase {
     samples: Samples,
     logins: u64,
     max_rss_kib: u64,
-}
-
-fn percentile(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    f64::from(sorted[i]) / 1000.0
 }
 
 async fn run_phase(
