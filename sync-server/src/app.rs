@@ -74,6 +74,7 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
             config.login_per_account_per_minute,
         )),
         config: Arc::new(config.clone()),
+        changes: tokio::sync::broadcast::channel(1024).0,
     };
     jobs::spawn(state.clone(), config.job_interval);
     let app = with_layers(routes::router(state)?, &config);

@@ -115,6 +115,11 @@ impl From<DbError> for ApiError {
                 ErrorCode::ValidationFailed,
                 message,
             ),
+            DbError::CursorTooOld => Self::new(
+                StatusCode::GONE,
+                ErrorCode::Refetch,
+                "this cursor is older than the compacted change log: pull again without a cursor",
+            ),
             DbError::Store(store) if store.is_retryable() => {
                 tracing::warn!(%store, "store busy");
                 Self::new(

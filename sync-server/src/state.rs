@@ -21,9 +21,22 @@ pub(crate) struct AppState {
     pub(crate) tokens: Arc<Tokens>,
     pub(crate) passwords: Arc<Passwords>,
     pub(crate) throttle: Arc<LoginThrottle>,
+    /// Tenants with new changes, for the devices listening live.
+    pub(crate) changes: tokio::sync::broadcast::Sender<TenantId>,
 }
 
 impl AppState {
+    /// Tells the devices listening to `tenant` that it has new changes.
+    pub(crate) fn changed(&self, tenant: TenantId) {
+        // No listener is fine: devices pull when they connect.
+        let _ = self.changes.send(tenant);
+    }
+
+    /// Listens to every tenant's changes.
+    pub(crate) fn subscribe(&self) -> tokio::sync::broadcast::Receiver<TenantId> {
+        self.changes.subscribe()
+    }
+
     /// Records an audit event. A failure to record is logged, not returned:
     /// the request itself succeeded.
     pub(crate) async fn audit(

@@ -43,6 +43,9 @@ pub enum DbError {
         /// What failed.
         reason: String,
     },
+    /// A sync cursor points into the compacted part of the change log.
+    #[error("the sync cursor is older than the change log: pull everything again")]
+    CursorTooOld,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -10,7 +10,16 @@
 //! ("g", "email", email)                     → (tenant, user): login by email
 //! ("g", "refresh", sha256)                  → (tenant, auth session): refresh
 //! ("g", "tenant", tenant)                   active tenants
+//! ("t", tenant, "sync", "device", device)   → last mutation number applied
+//! ("t", tenant, "sync", "floor")            → the log position compacted up to
 //! ("m", "identity")                         the store's own identity
+//!
+//! On a device's replica only (the outbox and the sync state):
+//! ("o", number)                             a local change waiting to be pushed
+//! ("x", number)                             one the server refused, set aside
+//! ("m", "mutation")                         → the last mutation number used
+//! ("m", "cursor", tenant)                   → where the next pull starts
+//! ("m", "last_sync")                        → when a round last completed
 //! ```
 //!
 //! Every key holding tenant data starts with `("t", tenant)`, so a tenant is
@@ -70,6 +79,41 @@ pub(crate) fn active_tenants() -> Subspace {
 /// The store's identity.
 pub(crate) fn identity() -> Vec<u8> {
     ("m", "identity").pack_to_vec()
+}
+
+/// The last mutation number applied for a device, on the server.
+pub(crate) fn device_mutations(t: TenantId, device: Uuid) -> Vec<u8> {
+    tenant(t).pack(&("sync", "device", device))
+}
+
+/// The position a tenant's change log was compacted up to.
+pub(crate) fn log_floor(t: TenantId) -> Vec<u8> {
+    tenant(t).pack(&("sync", "floor"))
+}
+
+/// A device's outbox.
+pub(crate) fn outbox() -> Subspace {
+    Subspace::from_bytes("o".pack_to_vec())
+}
+
+/// What a device's server refused, set aside.
+pub(crate) fn set_aside() -> Subspace {
+    Subspace::from_bytes("x".pack_to_vec())
+}
+
+/// The last mutation number a device used.
+pub(crate) fn mutation_counter() -> Vec<u8> {
+    ("m", "mutation").pack_to_vec()
+}
+
+/// Where a device's next pull of `t` starts.
+pub(crate) fn pull_cursor(t: TenantId) -> Vec<u8> {
+    ("m", "cursor", t.as_uuid()).pack_to_vec()
+}
+
+/// When a device last completed a sync round.
+pub(crate) fn last_sync() -> Vec<u8> {
+    ("m", "last_sync").pack_to_vec()
 }
 
 /// An instant as index keys order it: microseconds since the epoch.

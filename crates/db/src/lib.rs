@@ -16,6 +16,11 @@
 //! - `repos/`: one small repository per record type (queries and the few
 //!   multi-record writes, such as adding a message and bumping its
 //!   conversation's counts), and the change log reader.
+//! - `repos/sync.rs` and `repos/outbox.rs`: the two sides of sync. The
+//!   server applies pushes once, merging field by field (a collision becomes
+//!   a `Conflict` record), serves pulls from the change log and compacts
+//!   it; a device writes each local edit and its outbox entry together, and
+//!   stores each pulled page with its cursor.
 //!
 //! ## Rules every repository keeps
 //!
@@ -34,17 +39,20 @@ mod record;
 mod repos;
 
 pub use error::{DbError, Result};
-pub use record::{Change, WriteCtx};
+pub use record::{Change, Origin, WriteCtx};
 pub use repos::agents::Agents;
 pub use repos::audit::{AuditLog, Window};
 pub use repos::auth_sessions::AuthSessions;
 pub use repos::changes::{ChangeLog, ChangePage, LogPosition};
+pub use repos::conflicts::Conflicts;
 pub use repos::conversations::{Conversations, MessagePage};
 pub use repos::files::Files;
 pub use repos::members::Members;
 pub use repos::meta::{Meta, StoreIdentity};
+pub use repos::outbox::{Outbox, OutboxCounts, SetAside};
 pub use repos::sessions::{Related, Sessions};
 pub use repos::settings::Settings;
+pub use repos::sync::{PulledPage, Sync};
 pub use repos::tenants::Tenants;
 pub use repos::users::Users;
 use stint_store::Store;
@@ -138,5 +146,23 @@ impl Db {
     #[must_use]
     pub fn changes(&self) -> ChangeLog<'_> {
         ChangeLog { store: &self.store }
+    }
+
+    /// Conflicts between devices' edits.
+    #[must_use]
+    pub fn conflicts(&self) -> Conflicts<'_> {
+        Conflicts { store: &self.store }
+    }
+
+    /// Sync, the server's side: push, pull, compaction.
+    #[must_use]
+    pub fn sync(&self) -> Sync<'_> {
+        Sync { store: &self.store }
+    }
+
+    /// Sync, a device's side: the outbox, the cursor, pulled pages.
+    #[must_use]
+    pub fn outbox(&self) -> Outbox<'_> {
+        Outbox { store: &self.store }
     }
 }

@@ -9,7 +9,7 @@
 //! is what makes a transaction body safe to run twice after a "commit
 //! unknown" (1021).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,26 @@ pub struct WriteCtx {
     pub at: Timestamp,
     /// The device that made the change, if known.
     pub device: Option<DeviceId>,
+    /// Where the write comes from, which decides its bookkeeping.
+    pub origin: Origin,
+}
+
+/// Where a write comes from.
+///
+/// The server is the authority on revisions: its writes bump them, record
+/// which revision changed each field, and go to the change log. A device's
+/// own edits keep the server revision they were based on and go to its
+/// outbox, with the fields they changed. What a device pulls is stored as
+/// the server sent it, revision included, and goes nowhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// The authoritative store (the sync server).
+    #[default]
+    Server,
+    /// An edit on a device, to be pushed.
+    Local,
+    /// A record pulled from the server, at this revision.
+    Pulled(u64),
 }
 
 impl WriteCtx {
@@ -45,6 +65,7 @@ impl WriteCtx {
         Self {
             at: stint_model::now(),
             device: None,
+            origin: Origin::Server,
         }
     }
 
@@ -54,6 +75,15 @@ impl WriteCtx {
         Self {
             device: Some(device),
             ..Self::now()
+        }
+    }
+
+    /// An edit made now on `device`, which its outbox will push.
+    #[must_use]
+    pub fn local(device: DeviceId) -> Self {
+        Self {
+            origin: Origin::Local,
+            ..Self::from_device(device)
         }
     }
 }
@@ -66,7 +96,35 @@ pub(crate) struct Stored<T> {
     pub(crate) updated_at: Timestamp,
     #[serde(default)]
     pub(crate) updated_by: Option<DeviceId>,
+    /// Per top-level field, the revision and device that last changed it
+    /// (kept by the server, to tell merges from conflicts).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) fields: BTreeMap<String, FieldRev>,
     pub(crate) body: Option<T>,
+}
+
+/// Which revision, and which device, last changed a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FieldRev {
+    pub(crate) rev: u64,
+    #[serde(default)]
+    pub(crate) by: Option<DeviceId>,
+}
+
+/// The top-level fields of `new` that differ from `old` (all of them for a
+/// new record), with their new values.
+pub(crate) fn changed_fields(
+    old: Option<&serde_json::Value>,
+    new: &serde_json::Value,
+) -> BTreeMap<String, serde_json::Value> {
+    let Some(new) = new.as_object() else {
+        return BTreeMap::new();
+    };
+    let old = old.and_then(serde_json::Value::as_object);
+    new.iter()
+        .filter(|(name, value)| old.and_then(|o| o.get(*name)) != Some(*value))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
 }
 
 /// What a record type tells the storage layer about itself.
@@ -83,7 +141,52 @@ pub(crate) trait Record:
         Vec::new()
     }
     fn check(&self) -> Result<(), ValidationError>;
+    /// The records it points to, which must exist in its tenant (a fork's
+    /// parent, a message's conversation). Checked when a device pushes it.
+    fn references(&self) -> Vec<(RecordKind, Uuid)> {
+        Vec::new()
+    }
 }
+
+/// Runs `$body` with `$R` bound to the record type of a synced `$kind`;
+/// any other kind gives `$other`. Sync handles records by kind, as data;
+/// this is where the kind becomes a type again.
+macro_rules! with_synced_type {
+    ($kind:expr, $R:ident => $body:expr, _ => $other:expr) => {
+        match $kind {
+            stint_model::RecordKind::WorkspaceSession => {
+                type $R = stint_model::WorkspaceSession;
+                $body
+            }
+            stint_model::RecordKind::Conversation => {
+                type $R = stint_model::Conversation;
+                $body
+            }
+            stint_model::RecordKind::Message => {
+                type $R = stint_model::Message;
+                $body
+            }
+            stint_model::RecordKind::File => {
+                type $R = stint_model::File;
+                $body
+            }
+            stint_model::RecordKind::Agent => {
+                type $R = stint_model::Agent;
+                $body
+            }
+            stint_model::RecordKind::Setting => {
+                type $R = stint_model::Setting;
+                $body
+            }
+            stint_model::RecordKind::Conflict => {
+                type $R = stint_model::Conflict;
+                $body
+            }
+            _ => $other,
+        }
+    };
+}
+pub(crate) use with_synced_type;
 
 /// How [`write`] treats an existing record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,21 +240,36 @@ async fn decode<R: Record>(
     id: Uuid,
     value: &[u8],
 ) -> Result<Stored<R>> {
+    decode_raw(tx, tenant, R::KIND, id, value).await
+}
+
+/// Decodes a stored value of `kind` into any shape (sync reads records as
+/// JSON, whatever their type).
+pub(crate) async fn decode_raw<T: DeserializeOwned>(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    kind: RecordKind,
+    id: Uuid,
+    value: &[u8],
+) -> Result<Stored<T>> {
+    let corrupt = |reason: &str| DbError::Corrupt {
+        kind,
+        reason: reason.to_owned(),
+    };
     let json = match value.split_first() {
         Some((&INLINE, json)) => json.to_vec(),
         Some((&CHUNKED, count)) => {
-            let count =
-                u32::from_be_bytes(count.try_into().map_err(|_| corrupt::<R>("chunk count"))?);
-            let (begin, end) = keys::chunks(tenant, R::KIND, id).range();
+            let count = u32::from_be_bytes(count.try_into().map_err(|_| corrupt("chunk count"))?);
+            let (begin, end) = keys::chunks(tenant, kind, id).range();
             let parts = tx.get_all(&begin, &end).await?;
             if parts.len() != count as usize {
-                return Err(corrupt::<R>("missing chunks"));
+                return Err(corrupt("missing chunks"));
             }
             parts.into_iter().flat_map(|(_, v)| v).collect()
         }
-        _ => return Err(corrupt::<R>("unknown value format")),
+        _ => return Err(corrupt("unknown value format")),
     };
-    serde_json::from_slice(&json).map_err(|e| corrupt::<R>(&e.to_string()))
+    serde_json::from_slice(&json).map_err(|e| corrupt(&e.to_string()))
 }
 
 fn corrupt<R: Record>(reason: &str) -> DbError {
@@ -188,9 +306,15 @@ pub(crate) async fn write<R: Record>(
     let (tenant, id) = (record.tenant(), record.id());
     let old = load::<R>(tx, tenant, id).await?;
     let old_rev = old.as_ref().map_or(0, |s| s.rev);
-    let old_body = old.and_then(|s| s.body);
+    let (old_fields, old_body) = old.map(|s| (s.fields, s.body)).unwrap_or_default();
+    let pulled_rev = match ctx.origin {
+        Origin::Pulled(rev) => Some(rev),
+        _ => None,
+    };
     match (&old_body, mode) {
-        (Some(existing), _) if existing == record => {
+        (Some(existing), _)
+            if existing == record && pulled_rev.is_none_or(|rev| rev == old_rev) =>
+        {
             return Ok(Written {
                 rev: old_rev,
                 changed: false,
@@ -229,7 +353,36 @@ pub(crate) async fn write<R: Record>(
     for (key, value) in new_global.difference(&old_global) {
         tx.set(key, value);
     }
-    let rev = old_rev + 1;
+    let mut fields = old_fields;
+    let rev = match ctx.origin {
+        Origin::Server => {
+            let rev = old_rev + 1;
+            let new_json = to_json(record)?;
+            let old_json = old_body.as_ref().map(to_json).transpose()?;
+            for name in changed_fields(old_json.as_ref(), &new_json).into_keys() {
+                fields.insert(
+                    name,
+                    FieldRev {
+                        rev,
+                        by: ctx.device,
+                    },
+                );
+            }
+            append_change::<R>(tx, tenant, id, rev, false);
+            rev
+        }
+        Origin::Local => {
+            if R::KIND.is_synced() {
+                let new_json = to_json(record)?;
+                let old_json = old_body.as_ref().map(to_json).transpose()?;
+                let changed = changed_fields(old_json.as_ref(), &new_json);
+                crate::repos::outbox::append(tx, R::KIND, tenant, id, old_rev, false, changed)
+                    .await?;
+            }
+            old_rev
+        }
+        Origin::Pulled(rev) => rev,
+    };
     put_stored(
         tx,
         tenant,
@@ -238,11 +391,15 @@ pub(crate) async fn write<R: Record>(
             rev,
             updated_at: ctx.at,
             updated_by: ctx.device,
+            fields,
             body: Some(record.clone()),
         },
     )?;
-    append_change::<R>(tx, tenant, id, rev, false);
     Ok(Written { rev, changed: true })
+}
+
+fn to_json<R: Record>(record: &R) -> Result<serde_json::Value> {
+    serde_json::to_value(record).map_err(|e| corrupt::<R>(&e.to_string()))
 }
 
 type Entries = (BTreeSet<Vec<u8>>, BTreeSet<(Vec<u8>, Vec<u8>)>);
@@ -285,7 +442,26 @@ pub(crate) async fn remove<R: Record>(
         tx.clear(key);
     }
     if R::KIND.is_synced() {
-        let rev = stored.rev + 1;
+        let rev = match ctx.origin {
+            Origin::Server => {
+                append_change::<R>(tx, tenant, id, stored.rev + 1, true);
+                stored.rev + 1
+            }
+            Origin::Local => {
+                crate::repos::outbox::append(
+                    tx,
+                    R::KIND,
+                    tenant,
+                    id,
+                    stored.rev,
+                    true,
+                    BTreeMap::new(),
+                )
+                .await?;
+                stored.rev
+            }
+            Origin::Pulled(rev) => rev,
+        };
         put_stored::<R>(
             tx,
             tenant,
@@ -294,10 +470,10 @@ pub(crate) async fn remove<R: Record>(
                 rev,
                 updated_at: ctx.at,
                 updated_by: ctx.device,
+                fields: stored.fields,
                 body: None,
             },
         )?;
-        append_change::<R>(tx, tenant, id, rev, true);
     } else {
         tx.clear(&keys::record(tenant, R::KIND, id));
         let (begin, end) = keys::chunks(tenant, R::KIND, id).range();

@@ -31,6 +31,9 @@ pub enum ErrorCode {
     Timeout,
     /// The server could not reach its store.
     Unavailable,
+    /// A sync cursor older than the compacted change log: pull everything
+    /// again, from no cursor.
+    Refetch,
     /// Something failed inside; details are in the server's log.
     Internal,
 }
@@ -50,6 +53,7 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::Timeout => "timeout",
             Self::Unavailable => "unavailable",
+            Self::Refetch => "refetch",
             Self::Internal => "internal",
         }
     }

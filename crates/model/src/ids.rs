@@ -127,6 +127,10 @@ id_type!(
     /// A device (a desktop app or CLI installation) that writes records.
     DeviceId
 );
+id_type!(
+    /// A conflict: the losing side of two edits of one field.
+    ConflictId
+);
 
 /// The namespace for deterministic setting ids (UUIDv5).
 const SETTING_NAMESPACE: Uuid = Uuid::from_u128(0x5f1e_7a2c_4d3b_4c11_9a0e_77c2_51e4_d0a1);

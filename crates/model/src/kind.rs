@@ -29,11 +29,13 @@ pub enum RecordKind {
     Agent,
     /// [`crate::Setting`]
     Setting,
+    /// [`crate::Conflict`]
+    Conflict,
 }
 
 impl RecordKind {
     /// Every kind.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Tenant,
         Self::User,
         Self::AuthSession,
@@ -44,6 +46,7 @@ impl RecordKind {
         Self::File,
         Self::Agent,
         Self::Setting,
+        Self::Conflict,
     ];
 
     /// The snake_case name, as in JSON and in keys.
@@ -60,6 +63,7 @@ impl RecordKind {
             Self::File => "file",
             Self::Agent => "agent",
             Self::Setting => "setting",
+            Self::Conflict => "conflict",
         }
     }
 
@@ -75,6 +79,7 @@ impl RecordKind {
                 | Self::File
                 | Self::Agent
                 | Self::Setting
+                | Self::Conflict
         )
     }
 }
@@ -94,6 +99,6 @@ mod tests {
         for kind in RecordKind::ALL {
             assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{kind}\""));
         }
-        assert_eq!(RecordKind::ALL.iter().filter(|k| k.is_synced()).count(), 6);
+        assert_eq!(RecordKind::ALL.iter().filter(|k| k.is_synced()).count(), 7);
     }
 }

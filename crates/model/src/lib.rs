@@ -15,10 +15,12 @@
 //!   [`tenant`] (`Tenant::new_self_tenant`, `Tenant::new_organization`),
 //!   [`user`] (`User::full_name`, roles), [`auth`] (`AuthSession::rotate`),
 //!   [`session`] (`WorkspaceSession::fork`), [`conversation`] (and messages),
-//!   [`audit`] (24 event types), [`file`] (soft delete), [`agent`], [`setting`].
+//!   [`audit`] (24 event types), [`file`] (soft delete), [`agent`], [`setting`],
+//!   [`conflict`] (the losing side of two edits of one field).
 //! - [`kind`]: the ten kinds as keys, the change log and sync name them.
 //! - [`membership`]: which users belong to which tenant, with which role.
-//! - [`api`]: the requests and responses of the HTTP API.
+//! - [`api`]: the requests and responses of the HTTP API; [`sync`]: those
+//!   of the sync protocol.
 //! - [`error`]: `{code, message, field}` as every API answers errors.
 //!
 //! Records serialize with serde in snake_case; maps are `BTreeMap` so the same
@@ -29,6 +31,7 @@ pub mod agent;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod conflict;
 pub mod conversation;
 pub mod error;
 pub mod file;
@@ -37,6 +40,7 @@ pub mod kind;
 pub mod membership;
 pub mod session;
 pub mod setting;
+pub mod sync;
 pub mod tenant;
 pub mod user;
 pub mod validate;
@@ -44,6 +48,7 @@ pub mod validate;
 pub use agent::{Agent, AgentConfig, AgentMemory, AgentType};
 pub use audit::{Audit, AuditEventType};
 pub use auth::{AuthSession, TokenLifetimes};
+pub use conflict::Conflict;
 pub use conversation::{Conversation, ConversationStatus, Message, MessageRole};
 pub use error::{ErrorBody, ErrorCode};
 pub use file::File;

@@ -10,6 +10,7 @@ mod files;
 mod health;
 mod sessions;
 mod settings;
+mod sync;
 mod tenants;
 mod users;
 
@@ -65,7 +66,8 @@ pub(crate) fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(files::routes())
         .merge(agents::routes())
         .merge(settings::routes())
-        .merge(audit::routes());
+        .merge(audit::routes())
+        .merge(sync::routes());
     OpenApiRouter::new().nest("/api/v5", api).split_for_parts()
 }
 
@@ -84,6 +86,10 @@ pub(crate) fn router(state: AppState) -> anyhow::Result<Router> {
                     .into_response()
             }),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            sync::announce_writes,
+        ))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .with_state(state))

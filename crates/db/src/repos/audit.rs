@@ -67,6 +67,7 @@ impl AuditLog<'_> {
         let ctx = WriteCtx {
             at: event.created_at,
             device: None,
+            origin: crate::record::Origin::Server,
         };
         let ctx = &ctx;
         self.store
@@ -170,6 +171,7 @@ impl AuditLog<'_> {
         let ctx = WriteCtx {
             at: before,
             device: None,
+            origin: crate::record::Origin::Server,
         };
         record::purge::<Audit>(self.store, tenant, (begin, end), batch, &ctx).await
     }

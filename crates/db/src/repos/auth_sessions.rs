@@ -238,6 +238,7 @@ impl AuthSessions<'_> {
         let ctx = WriteCtx {
             at: now,
             device: None,
+            origin: crate::record::Origin::Server,
         };
         record::purge::<AuthSession>(self.store, tenant, (begin, end), batch, &ctx).await
     }

@@ -38,19 +38,8 @@ impl ChangeLog<'_> {
         after: Option<LogPosition>,
         limit: usize,
     ) -> Result<ChangePage> {
-        let log = keys::log(tenant);
-        let (start, end) = log.range();
-        let begin = match after {
-            Some(LogPosition(stamp)) => {
-                let mut tr = [0u8; 10];
-                tr.copy_from_slice(&stamp[..10]);
-                let user = u16::from_be_bytes([stamp[10], stamp[11]]);
-                let mut key = log.bytes().to_vec();
-                key.extend((Versionstamp::complete(tr, user),).pack_to_vec());
-                stint_store::key_after(&key)
-            }
-            None => start,
-        };
+        let begin = start_after(tenant, after);
+        let (_, end) = keys::log(tenant).range();
         let (begin, end) = (&begin, &end);
         self.store
             .run(|tx| {
@@ -58,16 +47,11 @@ impl ChangeLog<'_> {
                     let page = tx
                         .get_range(RangeRequest::new(begin, end).limit(limit.max(1)))
                         .await?;
-                    let mut changes = Vec::with_capacity(page.items.len());
-                    for (key, value) in &page.items {
-                        let stamp: [u8; 12] = key[key.len() - 12..].try_into().expect("12 bytes");
-                        let change: Change =
-                            serde_json::from_slice(value).map_err(|e| DbError::Corrupt {
-                                kind: RecordKind::Tenant,
-                                reason: format!("change log entry: {e}"),
-                            })?;
-                        changes.push((LogPosition(stamp), change));
-                    }
+                    let changes = page
+                        .items
+                        .iter()
+                        .map(|(key, value)| decode(key, value))
+                        .collect::<Result<_>>()?;
                     Ok(ChangePage {
                         changes,
                         more: page.more,
@@ -76,4 +60,37 @@ impl ChangeLog<'_> {
             })
             .await
     }
+}
+
+/// The first key of `tenant`'s log after `after` (the log's start for
+/// `None`).
+pub(crate) fn start_after(tenant: TenantId, after: Option<LogPosition>) -> Vec<u8> {
+    let log = keys::log(tenant);
+    match after {
+        Some(LogPosition(stamp)) => {
+            let mut tr = [0u8; 10];
+            tr.copy_from_slice(&stamp[..10]);
+            let user = u16::from_be_bytes([stamp[10], stamp[11]]);
+            let mut key = log.bytes().to_vec();
+            key.extend((Versionstamp::complete(tr, user),).pack_to_vec());
+            stint_store::key_after(&key)
+        }
+        None => log.range().0,
+    }
+}
+
+/// One log entry: its position (the key's versionstamp) and its change.
+pub(crate) fn decode(key: &[u8], value: &[u8]) -> Result<(LogPosition, Change)> {
+    let corrupt = |reason: String| DbError::Corrupt {
+        kind: RecordKind::Tenant,
+        reason,
+    };
+    let stamp: [u8; 12] = key
+        .len()
+        .checked_sub(12)
+        .and_then(|start| key[start..].try_into().ok())
+        .ok_or_else(|| corrupt("change log key".into()))?;
+    let change =
+        serde_json::from_slice(value).map_err(|e| corrupt(format!("change log entry: {e}")))?;
+    Ok((LogPosition(stamp), change))
 }

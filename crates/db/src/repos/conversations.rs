@@ -52,6 +52,9 @@ impl Record for Message {
         );
         vec![keys::index(self.tenant_id, MESSAGES).pack(&key)]
     }
+    fn references(&self) -> Vec<(RecordKind, Uuid)> {
+        vec![(RecordKind::Conversation, self.conversation_id.as_uuid())]
+    }
     fn check(&self) -> Result<(), ValidationError> {
         self.validate()
     }

@@ -40,6 +40,12 @@ impl Record for File {
         }
         keys
     }
+    fn references(&self) -> Vec<(RecordKind, Uuid)> {
+        vec![(
+            RecordKind::WorkspaceSession,
+            self.workspace_session_id.as_uuid(),
+        )]
+    }
     fn check(&self) -> Result<(), ValidationError> {
         self.validate()
     }
@@ -215,6 +221,7 @@ impl Files<'_> {
         let ctx = WriteCtx {
             at: before,
             device: None,
+            origin: crate::record::Origin::Server,
         };
         record::purge::<File>(self.store, tenant, (begin, end), batch, &ctx).await
     }

@@ -47,6 +47,12 @@ impl Record for WorkspaceSession {
         }
         keys
     }
+    fn references(&self) -> Vec<(RecordKind, Uuid)> {
+        self.parent_session_id
+            .map(|p| (RecordKind::WorkspaceSession, p.as_uuid()))
+            .into_iter()
+            .collect()
+    }
     fn check(&self) -> Result<(), ValidationError> {
         self.validate()
     }

@@ -1,0 +1,342 @@
+//! A device's side of sync, in its replica: the outbox of local edits, the
+//! edits the server refused (set aside, never blocking the rest), the pull
+//! cursor, and pulled pages.
+//!
+//! Every local edit of a synced record writes its outbox entry in the same
+//! transaction (see `record::write` with [`Origin::Local`]), so an edit is
+//! never stored without being queued, nor queued without being stored. A
+//! pulled page and its cursor are stored in one transaction too, so a crash
+//! between them neither loses nor repeats a change.
+//!
+//! [`Origin::Local`]: crate::Origin::Local
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use stint_model::sync::{Mutation, Outcome, SyncRecord};
+use stint_model::{ErrorCode, RecordKind, TenantId, Timestamp};
+use stint_store::{Store, Tx};
+use uuid::Uuid;
+
+use crate::error::{DbError, Result};
+use crate::keys;
+use crate::record::{self, Mode, Origin, Record, WriteCtx, with_synced_type};
+
+/// How much waits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    /// Local edits not yet accepted by the server.
+    pub pending: usize,
+    /// Edits the server refused for good.
+    pub set_aside: usize,
+}
+
+/// An edit the server refused, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetAside {
+    /// The tenant it was for.
+    pub tenant: TenantId,
+    /// The edit.
+    pub mutation: Mutation,
+    /// Why, for programs.
+    pub code: ErrorCode,
+    /// Why, for people.
+    pub message: String,
+}
+
+/// An outbox entry as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Entry {
+    tenant: TenantId,
+    mutation: Mutation,
+}
+
+/// Queues a local edit, inside the edit's own transaction.
+pub(crate) async fn append(
+    tx: &mut Tx<'_>,
+    kind: RecordKind,
+    tenant: TenantId,
+    id: Uuid,
+    base_rev: u64,
+    deleted: bool,
+    fields: BTreeMap<String, serde_json::Value>,
+) -> Result<()> {
+    if !deleted && fields.is_empty() {
+        return Ok(());
+    }
+    let counter = keys::mutation_counter();
+    let number = read_u64(tx, &counter).await? + 1;
+    tx.set(&counter, &number.to_be_bytes());
+    let entry = Entry {
+        tenant,
+        mutation: Mutation {
+            number,
+            kind,
+            id,
+            base_rev,
+            deleted,
+            fields,
+        },
+    };
+    tx.set(&keys::outbox().pack(&number), &to_vec(&entry));
+    Ok(())
+}
+
+async fn read_u64(tx: &mut Tx<'_>, key: &[u8]) -> Result<u64> {
+    Ok(match tx.get(key).await? {
+        Some(v) => u64::from_be_bytes(v.try_into().map_err(|_| DbError::Corrupt {
+            kind: RecordKind::Tenant,
+            reason: "mutation counter".into(),
+        })?),
+        None => 0,
+    })
+}
+
+fn to_vec<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("outbox entries serialize")
+}
+
+fn from_slice<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| DbError::Corrupt {
+        kind: RecordKind::Tenant,
+        reason: format!("outbox entry: {e}"),
+    })
+}
+
+/// The outbox repository (device side).
+#[derive(Debug, Clone, Copy)]
+pub struct Outbox<'a> {
+    pub(crate) store: &'a Store,
+}
+
+impl Outbox<'_> {
+    /// The oldest pending edits: at most `count`, and at most `max_bytes`
+    /// of them (always at least one, if any waits).
+    pub async fn pending(
+        &self,
+        count: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(TenantId, Mutation)>> {
+        let (begin, end) = keys::outbox().range();
+        let (begin, end) = (&begin, &end);
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    let page = tx
+                        .get_range(stint_store::RangeRequest::new(begin, end).limit(count.max(1)))
+                        .await?;
+                    let mut bytes = 0;
+                    let mut out = Vec::with_capacity(page.items.len());
+                    for (_, value) in &page.items {
+                        bytes += value.len();
+                        if !out.is_empty() && bytes > max_bytes {
+                            break;
+                        }
+                        let entry: Entry = from_slice(value)?;
+                        out.push((entry.tenant, entry.mutation));
+                    }
+                    Ok(out)
+                })
+            })
+            .await
+    }
+
+    /// Takes the server's answers to a push off the outbox: accepted edits
+    /// go, refused ones are set aside with the reason.
+    pub async fn settle(&self, results: &[(u64, Outcome)]) -> Result<()> {
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    for (number, outcome) in results {
+                        let key = keys::outbox().pack(number);
+                        if let Outcome::Rejected { code, message } = outcome
+                            && let Some(value) = tx.get(&key).await?
+                        {
+                            let entry: Entry = from_slice(&value)?;
+                            let aside = SetAside {
+                                tenant: entry.tenant,
+                                mutation: entry.mutation,
+                                code: *code,
+                                message: message.clone(),
+                            };
+                            tx.set(&keys::set_aside().pack(number), &to_vec(&aside));
+                        }
+                        tx.clear(&key);
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// How many edits wait, and how many were set aside.
+    pub async fn counts(&self) -> Result<OutboxCounts> {
+        let (ob, oe) = keys::outbox().range();
+        let (xb, xe) = keys::set_aside().range();
+        let (ob, oe, xb, xe) = (&ob, &oe, &xb, &xe);
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    Ok(OutboxCounts {
+                        pending: tx.get_all(ob, oe).await?.len(),
+                        set_aside: tx.get_all(xb, xe).await?.len(),
+                    })
+                })
+            })
+            .await
+    }
+
+    /// The edits the server refused, oldest first.
+    pub async fn set_aside(&self) -> Result<Vec<SetAside>> {
+        let (begin, end) = keys::set_aside().range();
+        let (begin, end) = (&begin, &end);
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    tx.get_all(begin, end)
+                        .await?
+                        .iter()
+                        .map(|(_, v)| from_slice(v))
+                        .collect()
+                })
+            })
+            .await
+    }
+
+    /// Where the next pull of `tenant` starts, if it pulled before.
+    pub async fn cursor(&self, tenant: TenantId) -> Result<Option<String>> {
+        let key = keys::pull_cursor(tenant);
+        let key = &key;
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    Ok(tx
+                        .get(key)
+                        .await?
+                        .map(|v| String::from_utf8_lossy(&v).into_owned()))
+                })
+            })
+            .await
+    }
+
+    /// Forgets the cursor of `tenant`: the next pull starts over.
+    pub async fn forget_cursor(&self, tenant: TenantId) -> Result<()> {
+        let key = keys::pull_cursor(tenant);
+        let key = &key;
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    tx.clear(key);
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// When a sync round last completed.
+    pub async fn last_sync(&self) -> Result<Option<Timestamp>> {
+        let key = keys::last_sync();
+        let key = &key;
+        self.store
+            .run(|tx| {
+                Box::pin(async move { tx.get(key).await?.map(|v| from_slice(&v)).transpose() })
+            })
+            .await
+    }
+
+    /// Notes that a sync round completed at `at`.
+    pub async fn mark_synced(&self, at: Timestamp) -> Result<()> {
+        let key = keys::last_sync();
+        let (key, value) = (&key, &to_vec(&at));
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    tx.set(key, value);
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Stores a pulled page of `tenant` and the cursor after it, together.
+    /// Local edits still waiting in the outbox stay on top of what was
+    /// pulled: the push will settle them with the server.
+    pub async fn store_pulled(
+        &self,
+        tenant: TenantId,
+        records: &[SyncRecord],
+        cursor: &str,
+    ) -> Result<()> {
+        let (begin, end) = keys::outbox().range();
+        let cursor_key = keys::pull_cursor(tenant);
+        let (begin, end, cursor_key) = (&begin, &end, &cursor_key);
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    let mut waiting: BTreeMap<(RecordKind, Uuid), Waiting> = BTreeMap::new();
+                    for (_, value) in tx.get_all(begin, end).await? {
+                        let entry: Entry = from_slice(&value)?;
+                        let m = entry.mutation;
+                        let w = waiting.entry((m.kind, m.id)).or_default();
+                        w.deleted |= m.deleted;
+                        w.fields.extend(m.fields);
+                    }
+                    for pulled in records {
+                        let local = waiting.get(&(pulled.kind, pulled.id));
+                        with_synced_type!(pulled.kind, R => {
+                            store_one::<R>(tx, tenant, pulled, local).await?;
+                        }, _ => {})
+                    }
+                    tx.set(cursor_key, cursor.as_bytes());
+                    Ok(())
+                })
+            })
+            .await
+    }
+}
+
+/// The local edits of one record that wait in the outbox.
+#[derive(Debug, Default)]
+struct Waiting {
+    deleted: bool,
+    fields: BTreeMap<String, serde_json::Value>,
+}
+
+async fn store_one<R: Record>(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    pulled: &SyncRecord,
+    local: Option<&Waiting>,
+) -> Result<()> {
+    let ctx = WriteCtx {
+        at: pulled.updated_at,
+        device: pulled.updated_by,
+        origin: Origin::Pulled(pulled.rev),
+    };
+    if local.is_some_and(|w| w.deleted) {
+        // Deleted here; the push tells the server.
+        return Ok(());
+    }
+    let Some(body) = &pulled.body else {
+        return match record::remove::<R>(tx, tenant, pulled.id, &ctx).await {
+            Ok(()) | Err(DbError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        };
+    };
+    let mut body = body.clone();
+    if let (Some(local), Some(object)) = (local, body.as_object_mut()) {
+        object.extend(local.fields.clone());
+    }
+    let record: R = serde_json::from_value(body).map_err(|e| DbError::Corrupt {
+        kind: pulled.kind,
+        reason: format!("pulled record: {e}"),
+    })?;
+    if record.tenant() != tenant || record.id() != pulled.id {
+        return Err(DbError::Corrupt {
+            kind: pulled.kind,
+            reason: "a pulled record names another tenant or id".into(),
+        });
+    }
+    record::write(tx, &record, &ctx, Mode::Upsert).await?;
+    Ok(())
+}

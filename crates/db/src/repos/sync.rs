@@ -1,0 +1,388 @@
+//! The server's side of sync: pushes applied once and merged field by
+//! field, pulls read from the change log, and the log's compaction.
+//!
+//! A push is one transaction: every mutation of the batch, and the device's
+//! last mutation number, commit together, so a push retried after a lost
+//! answer finds its numbers applied and changes nothing.
+//!
+//! Merging: the server keeps, per field, the revision and device that last
+//! changed it. A pushed field that another device changed after the
+//! revision the edit was based on collides: the stored value stays (the
+//! first edit to reach the server wins, the same answer for every device)
+//! and the pushed one goes into a [`Conflict`] linked to the record. Every
+//! other field applies.
+
+use std::collections::BTreeMap;
+
+use stint_model::sync::{Mutation, MutationResult, Outcome, SyncRecord};
+use stint_model::{Conflict, DeviceId, ErrorCode, RecordKind, TenantId, Timestamp, UserId};
+use stint_store::{RangeRequest, Store, Tx};
+use uuid::Uuid;
+
+use crate::error::{DbError, Result};
+use crate::keys;
+use crate::record::{self, Mode, Origin, Record, Stored, WriteCtx, with_synced_type};
+use crate::repos::changes::{self, LogPosition};
+
+/// Fields a push can never change.
+const IMMUTABLE: [&str; 4] = ["id", "tenant_id", "user_id", "created_at"];
+
+/// One page of a pull.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PulledPage {
+    /// Each changed record once, at its latest change in the page.
+    pub records: Vec<SyncRecord>,
+    /// The position of the page's last change (the next cursor); `None`
+    /// when the page is empty.
+    pub last: Option<LogPosition>,
+    /// More changes follow.
+    pub more: bool,
+}
+
+/// The sync repository (server side).
+#[derive(Debug, Clone, Copy)]
+pub struct Sync<'a> {
+    pub(crate) store: &'a Store,
+}
+
+impl Sync<'_> {
+    /// Applies a device's mutations, in one transaction, once.
+    pub async fn push(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        device: DeviceId,
+        mutations: &[Mutation],
+        at: Timestamp,
+    ) -> Result<Vec<MutationResult>> {
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    let counter = keys::device_mutations(tenant, device.as_uuid());
+                    let mut last = match tx.get(&counter).await? {
+                        Some(v) => u64::from_be_bytes(v.try_into().map_err(|_| {
+                            DbError::Corrupt {
+                                kind: RecordKind::Tenant,
+                                reason: "device mutation counter".into(),
+                            }
+                        })?),
+                        None => 0,
+                    };
+                    let mut results = Vec::with_capacity(mutations.len());
+                    for m in mutations {
+                        let outcome = if m.number <= last {
+                            Outcome::Duplicate
+                        } else {
+                            last = m.number;
+                            let who = Who {
+                                tenant,
+                                user,
+                                device,
+                                at,
+                            };
+                            with_synced_type!(m.kind, R => apply::<R>(tx, who, m).await?, _ => rejected(
+                                ErrorCode::ValidationFailed,
+                                format!("{} records are not synced", m.kind),
+                            ))
+                        };
+                        results.push(MutationResult {
+                            number: m.number,
+                            outcome,
+                        });
+                    }
+                    tx.set(&counter, &last.to_be_bytes());
+                    Ok(results)
+                })
+            })
+            .await
+    }
+
+    /// The records of `tenant` changed after `after`, at most `limit`
+    /// changes. A position below the compacted part of the log is
+    /// [`DbError::CursorTooOld`]: the device must pull everything again.
+    pub async fn pull(
+        &self,
+        tenant: TenantId,
+        after: Option<LogPosition>,
+        limit: usize,
+    ) -> Result<PulledPage> {
+        let begin = changes::start_after(tenant, after);
+        let (_, end) = keys::log(tenant).range();
+        let (begin, end) = (&begin, &end);
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    if let (Some(after), Some(floor)) = (after, floor(tx, tenant).await?)
+                        && after < floor
+                    {
+                        return Err(DbError::CursorTooOld);
+                    }
+                    let page = tx
+                        .get_range(RangeRequest::new(begin, end).limit(limit.max(1)))
+                        .await?;
+                    let mut latest: BTreeMap<(RecordKind, Uuid), usize> = BTreeMap::new();
+                    let mut order = Vec::with_capacity(page.items.len());
+                    let mut last = None;
+                    for (n, (key, value)) in page.items.iter().enumerate() {
+                        let (position, change) = changes::decode(key, value)?;
+                        last = Some(position);
+                        latest.insert((change.kind, change.id), n);
+                        order.push((change.kind, change.id));
+                    }
+                    let mut records = Vec::with_capacity(latest.len());
+                    for (n, (kind, id)) in order.into_iter().enumerate() {
+                        if latest.get(&(kind, id)) != Some(&n) {
+                            continue;
+                        }
+                        let key = keys::record(tenant, kind, id);
+                        let Some(value) = tx.get(&key).await? else {
+                            // Compacted away meanwhile: nothing to tell.
+                            continue;
+                        };
+                        let stored: Stored<serde_json::Value> =
+                            record::decode_raw(tx, tenant, kind, id, &value).await?;
+                        records.push(SyncRecord {
+                            kind,
+                            id,
+                            rev: stored.rev,
+                            updated_at: stored.updated_at,
+                            updated_by: stored.updated_by,
+                            body: stored.body,
+                        });
+                    }
+                    Ok(PulledPage {
+                        records,
+                        last,
+                        more: page.more,
+                    })
+                })
+            })
+            .await
+    }
+
+    /// Compacts up to `batch` entries of a tenant's change log: entries
+    /// superseded by a later change of the same record go (a device behind
+    /// them still gets the later one), and so do tombstones older than
+    /// `forget_deleted_before`, with their log entries; the log's floor
+    /// rises past them, so a device whose cursor is older pulls everything
+    /// again. Returns how many entries went.
+    pub async fn compact(
+        &self,
+        tenant: TenantId,
+        forget_deleted_before: Timestamp,
+        batch: usize,
+    ) -> Result<usize> {
+        let (begin, end) = keys::log(tenant).range();
+        let (begin, end) = (&begin, &end);
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    let page = tx
+                        .get_range(RangeRequest::new(begin, end).limit(batch.max(1)))
+                        .await?;
+                    let mut removed = 0;
+                    let mut floor_now = floor(tx, tenant).await?;
+                    for (key, value) in &page.items {
+                        let (position, change) = changes::decode(key, value)?;
+                        let record_key = keys::record(tenant, change.kind, change.id);
+                        let stored = match tx.get(&record_key).await? {
+                            Some(v) => Some(
+                                record::decode_raw::<serde_json::Value>(
+                                    tx,
+                                    tenant,
+                                    change.kind,
+                                    change.id,
+                                    &v,
+                                )
+                                .await?,
+                            ),
+                            None => None,
+                        };
+                        match stored {
+                            Some(s) if s.rev > change.rev => {}
+                            Some(s) if s.body.is_none() && s.updated_at < forget_deleted_before => {
+                                tx.clear(&record_key);
+                                let (b, e) = keys::chunks(tenant, change.kind, change.id).range();
+                                tx.clear_range(&b, &e);
+                                floor_now = floor_now.max(Some(position));
+                            }
+                            None => floor_now = floor_now.max(Some(position)),
+                            Some(_) => continue,
+                        }
+                        tx.clear(key);
+                        removed += 1;
+                    }
+                    if let Some(LogPosition(floor)) = floor_now {
+                        tx.set(&keys::log_floor(tenant), &floor);
+                    }
+                    Ok(removed)
+                })
+            })
+            .await
+    }
+}
+
+async fn floor(tx: &mut Tx<'_>, tenant: TenantId) -> Result<Option<LogPosition>> {
+    Ok(tx
+        .get(&keys::log_floor(tenant))
+        .await?
+        .and_then(|v| <[u8; 12]>::try_from(v).ok())
+        .map(LogPosition))
+}
+
+/// Who pushes, once per push.
+#[derive(Debug, Clone, Copy)]
+struct Who {
+    tenant: TenantId,
+    user: UserId,
+    device: DeviceId,
+    at: Timestamp,
+}
+
+fn rejected(code: ErrorCode, message: String) -> Outcome {
+    Outcome::Rejected { code, message }
+}
+
+/// Applies one mutation of a record of type `R`. Refusals are outcomes,
+/// not errors: the rest of the push goes on.
+async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Outcome> {
+    let ctx = WriteCtx {
+        at: who.at,
+        device: Some(who.device),
+        origin: Origin::Server,
+    };
+    let stored = record::load::<R>(tx, who.tenant, m.id).await?;
+    let (current, fields) = match stored {
+        None if m.deleted => return Ok(Outcome::Applied { rev: 0 }),
+        None => return create::<R>(tx, who, m, &ctx).await,
+        Some(Stored {
+            body: None, rev, ..
+        }) if m.deleted => return Ok(Outcome::Applied { rev }),
+        Some(Stored { body: None, .. }) => {
+            return Ok(rejected(
+                ErrorCode::NotFound,
+                format!("{} {} was deleted on another device", m.kind, m.id),
+            ));
+        }
+        Some(Stored {
+            body: Some(_), rev, ..
+        }) if m.deleted => {
+            record::remove::<R>(tx, who.tenant, m.id, &ctx).await?;
+            return Ok(Outcome::Applied { rev: rev + 1 });
+        }
+        Some(Stored {
+            body: Some(body),
+            fields,
+            ..
+        }) => (body, fields),
+    };
+    let mut merged = serde_json::to_value(&current).map_err(|e| corrupt(m.kind, &e))?;
+    let mut losing = BTreeMap::new();
+    let object = merged.as_object_mut().ok_or_else(|| DbError::Corrupt {
+        kind: m.kind,
+        reason: "not an object".into(),
+    })?;
+    for (name, value) in &m.fields {
+        if IMMUTABLE.contains(&name.as_str()) || object.get(name) == Some(value) {
+            continue;
+        }
+        let changed_elsewhere = fields
+            .get(name)
+            .is_some_and(|f| f.rev > m.base_rev && f.by != Some(who.device));
+        if changed_elsewhere {
+            losing.insert(name.clone(), value.clone());
+        } else {
+            object.insert(name.clone(), value.clone());
+        }
+    }
+    let record: R = match serde_json::from_value(merged) {
+        Ok(r) => r,
+        Err(e) => return Ok(rejected(ErrorCode::ValidationFailed, e.to_string())),
+    };
+    let rev = match write_checked(tx, &record, &ctx, Mode::Update).await? {
+        Ok(rev) => rev,
+        Err(refused) => return Ok(refused),
+    };
+    if losing.is_empty() {
+        return Ok(Outcome::Applied { rev });
+    }
+    let conflict = Conflict::new(who.tenant, m.kind, m.id, losing, who.device);
+    record::write(tx, &conflict, &ctx, Mode::Insert).await?;
+    Ok(Outcome::Conflicted {
+        rev,
+        conflict: conflict.id,
+    })
+}
+
+/// A record new to the server: its fields are the whole record; its tenant
+/// and owner are the pusher's, whatever the fields say.
+async fn create<R: Record>(
+    tx: &mut Tx<'_>,
+    who: Who,
+    m: &Mutation,
+    ctx: &WriteCtx,
+) -> Result<Outcome> {
+    let mut body = serde_json::Map::new();
+    body.extend(m.fields.clone());
+    body.insert("id".into(), serde_json::json!(m.id));
+    body.insert("tenant_id".into(), serde_json::json!(who.tenant));
+    if body.contains_key("user_id") {
+        body.insert("user_id".into(), serde_json::json!(who.user));
+    }
+    let record: R = match serde_json::from_value(serde_json::Value::Object(body)) {
+        Ok(r) => r,
+        Err(e) => return Ok(rejected(ErrorCode::ValidationFailed, e.to_string())),
+    };
+    Ok(match write_checked(tx, &record, ctx, Mode::Insert).await? {
+        Ok(rev) => Outcome::Applied { rev },
+        Err(refused) => refused,
+    })
+}
+
+/// Writes after checking references; a refusal comes back as the outcome.
+async fn write_checked<R: Record>(
+    tx: &mut Tx<'_>,
+    record: &R,
+    ctx: &WriteCtx,
+    mode: Mode,
+) -> Result<Result<u64, Outcome>> {
+    for (kind, id) in record.references() {
+        let live = match tx.get(&keys::record(record.tenant(), kind, id)).await? {
+            Some(v) => {
+                let stored: Stored<serde_json::Value> =
+                    record::decode_raw(tx, record.tenant(), kind, id, &v).await?;
+                stored.body.is_some()
+            }
+            None => false,
+        };
+        if !live {
+            return Ok(Err(rejected(
+                ErrorCode::NotFound,
+                format!(
+                    "{} {} points to {kind} {id}, which does not exist",
+                    R::KIND,
+                    record.id()
+                ),
+            )));
+        }
+    }
+    match record::write(tx, record, ctx, mode).await {
+        Ok(written) => Ok(Ok(written.rev)),
+        Err(DbError::Invalid(v)) => Ok(Err(rejected(
+            ErrorCode::ValidationFailed,
+            format!("{}: {}", v.field, v.message),
+        ))),
+        Err(DbError::AlreadyExists { kind, id }) => Ok(Err(rejected(
+            ErrorCode::Conflict,
+            format!("{kind} {id} already exists"),
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+fn corrupt(kind: RecordKind, e: &serde_json::Error) -> DbError {
+    DbError::Corrupt {
+        kind,
+        reason: e.to_string(),
+    }
+}

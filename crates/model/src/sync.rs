@@ -1,0 +1,138 @@
+//! The sync protocol's wire types (`/api/v5/sync/*`).
+//!
+//! A device pushes *mutations*: each names a record, the server revision
+//! the device's edit was based on, and only the fields it changed, so the
+//! server can merge edits of different fields and detect edits of the same
+//! field. Each carries the device's increasing mutation number, which makes
+//! a retried push apply once. A device pulls *changes*: the current state of
+//! every record changed after its cursor, in commit order.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Timestamp;
+use crate::error::ErrorCode;
+use crate::ids::{ConflictId, DeviceId};
+use crate::kind::RecordKind;
+
+/// Most mutations in one push.
+pub const MAX_PUSH_MUTATIONS: usize = 500;
+
+/// Most changes in one pulled page.
+pub const MAX_PULL_LIMIT: usize = 1_000;
+
+/// `POST /sync/push`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushRequest {
+    /// The pushing device.
+    pub device_id: DeviceId,
+    /// In increasing `number` order.
+    pub mutations: Vec<Mutation>,
+}
+
+/// One local change of one record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Mutation {
+    /// The device's mutation number: increasing, never reused.
+    pub number: u64,
+    /// The record's kind.
+    pub kind: RecordKind,
+    /// The record's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: Uuid,
+    /// The server revision the edit was based on (0: a new record).
+    pub base_rev: u64,
+    /// The record was deleted.
+    #[serde(default)]
+    pub deleted: bool,
+    /// The changed fields and their new values (a new record: all of them).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// The answer to a push: one result per mutation, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushResponse {
+    /// Per mutation.
+    pub results: Vec<MutationResult>,
+}
+
+/// What became of one mutation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MutationResult {
+    /// The mutation's number.
+    pub number: u64,
+    /// Its outcome.
+    pub outcome: Outcome,
+}
+
+/// The outcome of one mutation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Applied; the record is at `rev`.
+    Applied {
+        /// The record's revision now.
+        rev: u64,
+    },
+    /// Applied where it did not collide; the fields another device had
+    /// changed meanwhile kept that device's values, and this device's
+    /// values were kept in a conflict for the user.
+    Conflicted {
+        /// The record's revision now.
+        rev: u64,
+        /// The conflict holding the losing values.
+        conflict: ConflictId,
+    },
+    /// Applied by an earlier push (this one is a retry).
+    Duplicate,
+    /// Refused for good (e.g. invalid, or a reference to a missing record):
+    /// the device sets it aside and goes on.
+    Rejected {
+        /// Why, for programs.
+        code: ErrorCode,
+        /// Why, for people.
+        message: String,
+    },
+}
+
+/// `GET /sync/pull`: one page of changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PullResponse {
+    /// Records changed after the cursor, each once, in commit order.
+    pub changes: Vec<SyncRecord>,
+    /// Where the next pull starts (opaque).
+    pub cursor: String,
+    /// More changes wait after this page.
+    pub more: bool,
+}
+
+/// A record as sync carries it: its envelope and its body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SyncRecord {
+    /// Its kind.
+    pub kind: RecordKind,
+    /// Its id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: Uuid,
+    /// Its server revision.
+    pub rev: u64,
+    /// When it last changed.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: Timestamp,
+    /// The device that last changed it, if one did.
+    pub updated_by: Option<DeviceId>,
+    /// The record; absent once deleted.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub body: Option<serde_json::Value>,
+}

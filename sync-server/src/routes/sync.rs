@@ -1,0 +1,241 @@
+//! Sync: devices push their edits and pull everyone's, and hear over a
+//! live channel when there is something new to pull.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::Request;
+use axum::extract::State;
+use axum::http::Method;
+use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures::Stream;
+use serde::Deserialize;
+use stint_db::LogPosition;
+use stint_model::sync::{
+    MAX_PULL_LIMIT, MAX_PUSH_MUTATIONS, PullResponse, PushRequest, PushResponse,
+};
+use stint_model::{ErrorBody, ErrorCode};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::state::AppState;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(push))
+        .routes(routes!(pull))
+        .routes(routes!(events))
+}
+
+/// Applies a device's edits, each once (a retried push changes nothing).
+#[utoipa::path(post, path = "/sync/push", tag = "sync", security(("bearer" = [])),
+    request_body = PushRequest,
+    responses(
+        (status = OK, body = PushResponse, description = "One result per mutation"),
+        (status = FORBIDDEN, body = ErrorBody, description = "Viewers cannot push"),
+        (status = UNPROCESSABLE_ENTITY, body = ErrorBody),
+    ),
+)]
+async fn push(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    auth.require_write(&state).await?;
+    if req.mutations.len() > MAX_PUSH_MUTATIONS {
+        return Err(ApiError::invalid(
+            "mutations",
+            format!("at most {MAX_PUSH_MUTATIONS} per push"),
+        ));
+    }
+    if req.mutations.windows(2).any(|w| w[0].number >= w[1].number) {
+        return Err(ApiError::invalid(
+            "mutations",
+            "mutation numbers must increase",
+        ));
+    }
+    let results = state
+        .db
+        .sync()
+        .push(
+            auth.tenant,
+            auth.user,
+            req.device_id,
+            &req.mutations,
+            stint_model::now(),
+        )
+        .await?;
+    Ok(Json(PushResponse { results }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+struct PullQuery {
+    /// Where the last pull ended; absent: from the beginning.
+    cursor: Option<String>,
+    /// Most changes in the page (1–1000, default 500).
+    limit: Option<usize>,
+}
+
+/// The tenant's records changed after the cursor, in commit order.
+#[utoipa::path(get, path = "/sync/pull", tag = "sync", security(("bearer" = [])),
+    params(PullQuery),
+    responses(
+        (status = OK, body = PullResponse),
+        (status = BAD_REQUEST, body = ErrorBody, description = "Not a cursor"),
+        (status = GONE, body = ErrorBody, description = "`refetch`: the cursor is older than the compacted log, or from another store; pull again without one"),
+    ),
+)]
+async fn pull(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(query): ApiQuery<PullQuery>,
+) -> Result<Json<PullResponse>, ApiError> {
+    let limit = query.limit.unwrap_or(500);
+    if !(1..=MAX_PULL_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("between 1 and {MAX_PULL_LIMIT}"),
+        ));
+    }
+    let after = match &query.cursor {
+        Some(cursor) => Some(Cursor::decode(cursor)?.position_in(&state)?),
+        None => None,
+    };
+    let page = state.db.sync().pull(auth.tenant, after, limit).await?;
+    let cursor = page.last.or(after).map_or_else(String::new, |position| {
+        Cursor {
+            store: state.identity.store_id,
+            position,
+        }
+        .encode()
+    });
+    Ok(Json(PullResponse {
+        changes: page.records,
+        cursor,
+        more: page.more,
+    }))
+}
+
+fn refetch(why: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::GONE,
+        ErrorCode::Refetch,
+        format!("this cursor can no longer be followed ({why}): pull again without a cursor"),
+    )
+}
+
+/// Middleware: after a successful write by a signed-in caller (a push, or
+/// any REST change), the devices listening to the caller's tenant hear of
+/// it. One place for every write, so no handler can forget.
+pub(super) async fn announce_writes(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let writes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let tenant = request
+        .headers()
+        .get(AUTHORIZATION)
+        .filter(|_| writes)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|token| state.tokens.verify(token).ok())
+        .map(|claims| claims.tid);
+    let response = next.run(request).await;
+    if let Some(tenant) = tenant
+        && response.status().is_success()
+    {
+        state.changed(tenant);
+    }
+    response
+}
+
+/// A pull cursor: the store it comes from and a position in its log.
+///
+/// Opaque to devices. The store's id makes a cursor from another store (a
+/// server moved from the embedded store to FoundationDB, whose log
+/// positions differ) answer `refetch` instead of skipping or repeating.
+struct Cursor {
+    store: uuid::Uuid,
+    position: LogPosition,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        let mut bytes = Vec::with_capacity(28);
+        bytes.extend_from_slice(self.store.as_bytes());
+        bytes.extend_from_slice(&self.position.0);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    fn decode(text: &str) -> Result<Self, ApiError> {
+        let bad = || {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                "`cursor` is not a cursor this server gave",
+            )
+        };
+        if text.is_empty() {
+            return Err(bad());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
+        let (store, position) = bytes.split_at_checked(16).ok_or_else(bad)?;
+        Ok(Self {
+            store: uuid::Uuid::from_slice(store).map_err(|_| bad())?,
+            position: LogPosition(position.try_into().map_err(|_| bad())?),
+        })
+    }
+
+    fn position_in(&self, state: &AppState) -> Result<LogPosition, ApiError> {
+        if self.store == state.identity.store_id {
+            Ok(self.position)
+        } else {
+            Err(refetch("it comes from another store"))
+        }
+    }
+}
+
+/// A live channel: an event `changed` whenever the tenant has new changes
+/// to pull (and `ready` once connected), so that devices pull at once
+/// instead of polling.
+#[utoipa::path(get, path = "/sync/events", tag = "sync", security(("bearer" = [])),
+    responses((status = OK, content_type = "text/event-stream", description = "Server-Sent Events: `ready`, then `changed`")),
+)]
+async fn events(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let receiver = state.subscribe();
+    let tenant = auth.tenant;
+    let ready = futures::stream::once(async { Ok(Event::default().event("ready").data("")) });
+    let changes = futures::stream::unfold(receiver, move |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(changed) if changed == tenant => {
+                    return Some((Ok(Event::default().event("changed").data("")), receiver));
+                }
+                Ok(_) => {}
+                // Missed some: telling once covers them all.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    return Some((Ok(Event::default().event("changed").data("")), receiver));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(futures::StreamExt::chain(ready, changes))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
