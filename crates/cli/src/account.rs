@@ -126,6 +126,14 @@ pub(crate) async fn status(device: &Client, output: Output) -> anyhow::Result<()
             "not running"
         }
     );
-    println!("sync       not yet: changes stay on this device");
+    let sync = &s.sync;
+    let last = sync.last_sync.map_or_else(
+        || "never".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    );
+    println!(
+        "sync       {} pending, {} conflicts, {} set aside; last {last}",
+        sync.pending, sync.conflicts, sync.set_aside
+    );
     Ok(())
 }

@@ -65,6 +65,27 @@ pub(crate) enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Syncs with the server: pushes this device's edits, pulls everyone's.
+    #[command(
+        after_help = "Examples:\n  stint sync            # one round\n  stint sync --watch    # keep syncing (as `stint agent` does)"
+    )]
+    Sync {
+        /// Keep syncing: at once when the server announces changes, with backoff while it is unreachable.
+        #[arg(long)]
+        watch: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Lists conflicts (values that lost to another device's edit of the same field), or resolves one.
+    #[command(
+        after_help = "Examples:\n  stint conflicts\n  stint conflicts resolve 01a2 --mine     # my values replace the record's\n  stint conflicts resolve 01a2 --theirs   # keep the record as it is"
+    )]
+    Conflicts {
+        #[command(subcommand)]
+        command: Option<ConflictCommand>,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Prints the shell hook that records each command and its directory
     /// into the active session.
     #[command(after_help = INIT_HELP)]
@@ -95,6 +116,21 @@ const INIT_HELP: &str = "Add to your shell's startup file:
 Commands are recorded into the session named by $STINT_SESSION, else the
 active session whose workspace folder holds the current directory. Commands
 typed with a leading space are not recorded; secrets are scrubbed.";
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConflictCommand {
+    /// Resolves a conflict on every device.
+    Resolve {
+        /// The conflict's id, or its first characters (at least 4).
+        id: String,
+        /// Take the conflict's values.
+        #[arg(long, conflicts_with = "theirs", required_unless_present = "theirs")]
+        mine: bool,
+        /// Keep the record as it is.
+        #[arg(long)]
+        theirs: bool,
+    },
+}
 
 /// The shells `stint init` supports.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

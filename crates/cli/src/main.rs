@@ -1,7 +1,7 @@
 //! # stint
 //!
 //! The command line over `stint-client`. `cli.rs` declares the commands,
-//! `session.rs`, `account.rs` and `shell.rs` run them (one call into the client each), and this file
+//! `session.rs`, `account.rs`, `sync.rs` and `shell.rs` run them (one call into the client each), and this file
 //! maps failures to messages and exit codes:
 //!
 //! | code | meaning |
@@ -19,6 +19,7 @@ mod account;
 mod cli;
 mod session;
 mod shell;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -82,6 +83,10 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Logout => account::logout(&device().await?).await,
         cli::Command::Whoami { output } => account::whoami(&device().await?, output).await,
         cli::Command::Status { output } => account::status(&device().await?, output).await,
+        cli::Command::Sync { watch, output } => sync::sync(&device().await?, watch, output).await,
+        cli::Command::Conflicts { command, output } => {
+            sync::conflicts(&device().await?, command, output).await
+        }
         cli::Command::Init { shell } => shell::init(shell, cli.data_dir.as_deref()),
         cli::Command::Hook {
             cwd,
@@ -92,7 +97,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn stopped() {
+pub(crate) async fn stopped() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

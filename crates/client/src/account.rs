@@ -194,6 +194,42 @@ impl Server {
             .map_err(|e| ClientError::Unreachable(format!("{}: {e}", self.base)))
     }
 
+    /// `GET /api/v5{path}` with a bearer token; the raw response.
+    pub(crate) async fn get(&self, path: &str, bearer: &str) -> Result<reqwest::Response> {
+        self.http
+            .get(format!("{}/api/v5{path}", self.base))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(format!("{}: {e}", self.base)))
+    }
+
+    /// `GET /api/v5{path}` with a bearer token, held open (no overall
+    /// timeout): for the live channel.
+    pub(crate) async fn listen(&self, path: &str, bearer: &str) -> Result<reqwest::Response> {
+        let response = reqwest::Client::new()
+            .get(format!("{}/api/v5{path}", self.base))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(format!("{}: {e}", self.base)))?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(server_error(response).await)
+        }
+    }
+
+    /// `POST /api/v5{path}` with a bearer token; the decoded answer.
+    pub(crate) async fn call<B: Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        bearer: &str,
+    ) -> Result<T> {
+        answer(self.post(path, body, Some(bearer)).await?).await
+    }
+
     async fn tokens(&self, path: &str, body: &impl Serialize) -> Result<TokenResponse> {
         let response = self.post(path, body, None).await?;
         answer(response).await
@@ -237,7 +273,9 @@ impl Server {
     }
 }
 
-async fn answer<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T> {
+pub(crate) async fn answer<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T> {
     if response.status().is_success() {
         return response.json().await.map_err(|e| {
             ClientError::Unreachable(format!("unexpected answer from the server: {e}"))
@@ -246,7 +284,7 @@ async fn answer<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> 
     Err(server_error(response).await)
 }
 
-async fn server_error(response: reqwest::Response) -> ClientError {
+pub(crate) async fn server_error(response: reqwest::Response) -> ClientError {
     let status = response.status();
     let body: Option<ErrorBody> = response.json().await.ok();
     let message = body

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use stint_db::{Db, WriteCtx};
 use stint_model::api::RelatedSession;
 use stint_model::{
-    Breakpoint, EditorState, Note, SessionId, SessionStatus, TenantId, UserId, Validate,
+    Breakpoint, Conflict, EditorState, Note, SessionId, SessionStatus, TenantId, UserId, Validate,
     WorkspaceSession, validate,
 };
 use stint_store::StoreOptions;
@@ -92,6 +92,8 @@ pub struct Status {
     pub sessions: usize,
     /// Bytes of the local replica on disk.
     pub replica_bytes: u64,
+    /// What waits to sync, conflicts, and the last sync.
+    pub sync: crate::sync::SyncStatus,
 }
 
 /// A device: its profile, its local replica, and its login.
@@ -134,6 +136,17 @@ impl Device {
 
     fn signed_in(&self) -> Option<Credentials> {
         self.credentials.lock().expect("credentials lock").clone()
+    }
+
+    /// The login, or `NotSignedIn`.
+    pub(crate) fn credentials(&self) -> Result<Credentials> {
+        self.signed_in()
+            .ok_or_else(|| ClientError::NotSignedIn("run `stint login --server URL`".into()))
+    }
+
+    /// The replica's repositories.
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Creates an account on `server` and signs in.
@@ -199,7 +212,11 @@ impl Device {
             }
             self.db
                 .sessions()
-                .delete(self.profile.local_tenant, id, &ctx)
+                .delete(
+                    self.profile.local_tenant,
+                    id,
+                    &WriteCtx::unsynced(self.profile.device_id),
+                )
                 .await?;
         }
         Ok(())
@@ -268,6 +285,7 @@ impl Device {
                 .map_or_else(|| "local".to_owned(), |c| c.tenant.name.clone()),
             sessions,
             replica_bytes: dir_size(&self.dir.join("replica")),
+            sync: self.sync_status().await?,
         })
     }
 
@@ -292,8 +310,14 @@ impl Device {
         }
     }
 
+    /// The context of a local edit: queued for sync once signed in; before
+    /// any login, sessions live in the local tenant and go nowhere.
     fn ctx(&self) -> WriteCtx {
-        WriteCtx::from_device(self.profile.device_id)
+        if self.signed_in().is_some() {
+            WriteCtx::local(self.profile.device_id)
+        } else {
+            WriteCtx::unsynced(self.profile.device_id)
+        }
     }
 
     /// Starts a session. Durable when this returns.
@@ -483,6 +507,58 @@ impl Device {
             }
         }
         Ok(None)
+    }
+
+    /// The open conflicts of the signed-in tenant: values that lost to
+    /// another device's edit of the same field.
+    pub async fn conflicts(&self) -> Result<Vec<Conflict>> {
+        let credentials = self.credentials()?;
+        Ok(self.db.conflicts().list(credentials.tenant.id).await?)
+    }
+
+    /// Settles a conflict: with `take_mine`, its values replace the
+    /// record's; either way it closes, on every device after the next sync.
+    pub async fn resolve_conflict(&self, id: &str, take_mine: bool) -> Result<Conflict> {
+        let tenant = self.credentials()?.tenant.id;
+        let conflict = self
+            .conflicts()
+            .await?
+            .into_iter()
+            .find(|c| {
+                c.id.to_string()
+                    .starts_with(&id.trim().to_ascii_lowercase())
+                    && id.len() >= 4
+            })
+            .ok_or_else(|| ClientError::NotFound(format!("no conflict `{id}`")))?;
+        let ctx = self.ctx();
+        if take_mine {
+            if conflict.kind != stint_model::RecordKind::WorkspaceSession {
+                return Err(ClientError::Rejected(format!(
+                    "this device resolves conflicts of sessions; this one is of a {}",
+                    conflict.kind
+                )));
+            }
+            let session = self
+                .db
+                .sessions()
+                .get(tenant, SessionId::from_uuid(conflict.record_id))
+                .await?;
+            let mut json = serde_json::to_value(&session).expect("a session serializes");
+            if let Some(object) = json.as_object_mut() {
+                object.extend(conflict.fields.clone());
+            }
+            let mut session: WorkspaceSession = serde_json::from_value(json).map_err(|e| {
+                ClientError::Rejected(format!("the conflict's values do not fit: {e}"))
+            })?;
+            session.updated_at = ctx.at;
+            session.validate()?;
+            self.db.sessions().update(&session, &ctx).await?;
+        }
+        self.db
+            .conflicts()
+            .delete(tenant, conflict.id, &ctx)
+            .await?;
+        Ok(conflict)
     }
 
     /// Sessions forked from `id`.

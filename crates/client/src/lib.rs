@@ -21,8 +21,9 @@
 //! - `local.rs`: one owner of the replica per device: `stint agent` serves
 //!   the facade on a 0600 Unix socket; every other process reaches it
 //!   through [`connect`], or opens the replica itself when no agent runs.
-//!
-//! Sync comes next.
+//! - `sync.rs`: the sync engine: rounds that push the outbox in bounded
+//!   batches, then pull pages with their cursor; `watch` runs them when the
+//!   server announces changes, with backoff while it is unreachable.
 
 mod account;
 mod device;
@@ -32,6 +33,7 @@ mod local;
 mod profile;
 mod resume;
 pub mod scrub;
+mod sync;
 
 pub use account::Account;
 pub use device::{Change, Device, NewSession, SessionFilter, Status};
@@ -39,4 +41,6 @@ pub use error::{ClientError, Result};
 pub use local::{Client, connect, serve_agent};
 pub use profile::{Profile, data_dir};
 pub use resume::{OpenCommand, Resume};
+pub use stint_model::Conflict;
 pub use stint_model::api::RelatedSession;
+pub use sync::{SyncReport, SyncStatus};

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use stint_model::api::{RegisterRequest, RelatedSession};
-use stint_model::{ValidationError, WorkspaceSession};
+use stint_model::{Conflict, ValidationError, WorkspaceSession};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Mutex;
@@ -25,6 +25,7 @@ use crate::account::Account;
 use crate::device::{Change, Device, NewSession, SessionFilter, Status};
 use crate::error::{ClientError, Result};
 use crate::resume::Resume;
+use crate::sync::SyncReport;
 
 const SOCKET: &str = "agent.sock";
 
@@ -83,6 +84,31 @@ pub(crate) enum Request {
         request: RegisterRequest,
     },
     Logout,
+    Sync,
+    Conflicts,
+    ResolveConflict {
+        id: String,
+        take_mine: bool,
+    },
+}
+
+impl Request {
+    /// Whether it may change the replica (the agent then syncs soon).
+    fn writes(&self) -> bool {
+        !matches!(
+            self,
+            Self::Ping
+                | Self::ListSessions { .. }
+                | Self::FindSession { .. }
+                | Self::RecentSessions { .. }
+                | Self::Children { .. }
+                | Self::Related { .. }
+                | Self::Status
+                | Self::Whoami
+                | Self::Conflicts
+                | Self::Sync
+        )
+    }
 }
 
 /// Its answer.
@@ -96,6 +122,9 @@ pub(crate) enum Reply {
     Related(Vec<RelatedSession>),
     Status(Box<Status>),
     Account(Option<Box<Account>>),
+    Synced(SyncReport),
+    Conflicts(Vec<Conflict>),
+    Conflict(Box<Conflict>),
     Error {
         kind: String,
         message: String,
@@ -192,6 +221,11 @@ pub(crate) async fn handle(device: &Device, request: Request) -> Reply {
                 Reply::Account(Some(Box::new(device.register(&server, &request).await?)))
             }
             Request::Logout => Reply::Done(device.logout().await?),
+            Request::Sync => Reply::Synced(device.sync().await?),
+            Request::Conflicts => Reply::Conflicts(device.conflicts().await?),
+            Request::ResolveConflict { id, take_mine } => {
+                Reply::Conflict(Box::new(device.resolve_conflict(&id, take_mine).await?))
+            }
         })
     }
     .await;
@@ -353,6 +387,18 @@ impl Client {
         /// See [`Device::logout`].
         logout() -> bool,
         Request::Logout, Reply::Done(d) => d);
+    operation!(
+        /// See [`Device::sync`].
+        sync() -> SyncReport,
+        Request::Sync, Reply::Synced(r) => r);
+    operation!(
+        /// See [`Device::conflicts`].
+        conflicts() -> Vec<Conflict>,
+        Request::Conflicts, Reply::Conflicts(v) => v);
+    operation!(
+        /// See [`Device::resolve_conflict`].
+        resolve_conflict(id: &str, take_mine: bool) -> Conflict,
+        Request::ResolveConflict { id: id.to_owned(), take_mine }, Reply::Conflict(c) => *c);
 }
 
 /// Tells the agent of `dir`, if one runs, that the shell hook spooled
@@ -381,6 +427,10 @@ pub async fn serve_agent(
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| ClientError::Profile(format!("securing {}: {e}", path.display())))?;
     }
+    // The agent keeps the device in sync: a round at once, after each
+    // local edit, and whenever the server announces changes.
+    let edited = Arc::new(tokio::sync::Notify::new());
+    let syncing = tokio::spawn(sync_in_background(Arc::clone(&device), Arc::clone(&edited)));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -388,20 +438,49 @@ pub async fn serve_agent(
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let device = Arc::clone(&device);
-                tokio::spawn(async move { serve_connection(&device, stream).await });
+                let edited = Arc::clone(&edited);
+                tokio::spawn(async move { serve_connection(&device, &edited, stream).await });
             }
         }
     }
+    syncing.abort();
     let _ = std::fs::remove_file(&path);
     Ok(())
 }
 
-async fn serve_connection(device: &Device, stream: UnixStream) {
+/// Syncs while signed in; waits for an edit (such as a login) otherwise.
+async fn sync_in_background(device: Arc<Device>, edited: Arc<tokio::sync::Notify>) {
+    loop {
+        if device.whoami().is_some() {
+            device
+                .watch(
+                    Duration::from_secs(60),
+                    &edited,
+                    |round| match round {
+                        Ok(report) => tracing::debug!(?report, "synced"),
+                        Err(e) => tracing::info!("sync: {e}"),
+                    },
+                    std::future::pending(),
+                )
+                .await;
+        }
+        edited.notified().await;
+    }
+}
+
+async fn serve_connection(device: &Device, edited: &tokio::sync::Notify, stream: UnixStream) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let reply = match serde_json::from_str::<Request>(&line) {
-            Ok(request) => handle(device, request).await,
+            Ok(request) => {
+                let writes = request.writes();
+                let reply = handle(device, request).await;
+                if writes {
+                    edited.notify_one();
+                }
+                reply
+            }
             Err(e) => Reply::Error {
                 kind: "failed".into(),
                 message: format!("bad request: {e}"),

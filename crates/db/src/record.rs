@@ -56,6 +56,9 @@ pub enum Origin {
     Local,
     /// A record pulled from the server, at this revision.
     Pulled(u64),
+    /// A device's edit that no other device will hear of (its sessions
+    /// before any login, in its local tenant).
+    Unsynced,
 }
 
 impl WriteCtx {
@@ -83,6 +86,15 @@ impl WriteCtx {
     pub fn local(device: DeviceId) -> Self {
         Self {
             origin: Origin::Local,
+            ..Self::from_device(device)
+        }
+    }
+
+    /// An edit made now on `device` that stays there.
+    #[must_use]
+    pub fn unsynced(device: DeviceId) -> Self {
+        Self {
+            origin: Origin::Unsynced,
             ..Self::from_device(device)
         }
     }
@@ -382,6 +394,7 @@ pub(crate) async fn write<R: Record>(
             old_rev
         }
         Origin::Pulled(rev) => rev,
+        Origin::Unsynced => old_rev,
     };
     put_stored(
         tx,
@@ -461,6 +474,7 @@ pub(crate) async fn remove<R: Record>(
                 stored.rev
             }
             Origin::Pulled(rev) => rev,
+            Origin::Unsynced => stored.rev,
         };
         put_stored::<R>(
             tx,

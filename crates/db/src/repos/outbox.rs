@@ -110,32 +110,44 @@ pub struct Outbox<'a> {
 }
 
 impl Outbox<'_> {
-    /// The oldest pending edits: at most `count`, and at most `max_bytes`
-    /// of them (always at least one, if any waits).
+    /// The oldest pending edits of `tenant`: at most `count`, and at most
+    /// `max_bytes` of them (always at least one, if any waits).
     pub async fn pending(
         &self,
+        tenant: TenantId,
         count: usize,
         max_bytes: usize,
-    ) -> Result<Vec<(TenantId, Mutation)>> {
+    ) -> Result<Vec<Mutation>> {
         let (begin, end) = keys::outbox().range();
         let (begin, end) = (&begin, &end);
         self.store
             .run(|tx| {
                 Box::pin(async move {
-                    let page = tx
-                        .get_range(stint_store::RangeRequest::new(begin, end).limit(count.max(1)))
-                        .await?;
+                    // Edits of another tenant (the user switched) wait for
+                    // a sync of that tenant.
                     let mut bytes = 0;
-                    let mut out = Vec::with_capacity(page.items.len());
-                    for (_, value) in &page.items {
-                        bytes += value.len();
-                        if !out.is_empty() && bytes > max_bytes {
-                            break;
+                    let mut out = Vec::new();
+                    let mut from = begin.clone();
+                    loop {
+                        let page = tx
+                            .get_range(stint_store::RangeRequest::new(&from, end).limit(1_000))
+                            .await?;
+                        for (_, value) in &page.items {
+                            let entry: Entry = from_slice(value)?;
+                            if entry.tenant != tenant {
+                                continue;
+                            }
+                            bytes += value.len();
+                            if out.len() == count.max(1) || (!out.is_empty() && bytes > max_bytes) {
+                                return Ok(out);
+                            }
+                            out.push(entry.mutation);
                         }
-                        let entry: Entry = from_slice(value)?;
-                        out.push((entry.tenant, entry.mutation));
+                        match page.items.last() {
+                            Some((last, _)) if page.more => from = stint_store::key_after(last),
+                            _ => return Ok(out),
+                        }
                     }
-                    Ok(out)
                 })
             })
             .await

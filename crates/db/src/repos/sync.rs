@@ -27,6 +27,22 @@ use crate::repos::changes::{self, LogPosition};
 /// Fields a push can never change.
 const IMMUTABLE: [&str; 4] = ["id", "tenant_id", "user_id", "created_at"];
 
+/// Timestamps every edit moves: they never conflict, the later one stays.
+const LATEST_WINS: [&str; 2] = ["updated_at", "last_accessed_at"];
+
+/// The later of two timestamps in JSON (the pushed one if either does not
+/// parse).
+fn later(stored: Option<&serde_json::Value>, pushed: &serde_json::Value) -> serde_json::Value {
+    let parse = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+    };
+    match (stored.and_then(parse), parse(pushed)) {
+        (Some(a), Some(b)) if a > b => stored.cloned().unwrap_or_else(|| pushed.clone()),
+        _ => pushed.clone(),
+    }
+}
+
 /// One page of a pull.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PulledPage {
@@ -284,6 +300,11 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
     })?;
     for (name, value) in &m.fields {
         if IMMUTABLE.contains(&name.as_str()) || object.get(name) == Some(value) {
+            continue;
+        }
+        if LATEST_WINS.contains(&name.as_str()) {
+            let latest = later(object.get(name), value);
+            object.insert(name.clone(), latest);
             continue;
         }
         let changed_elsewhere = fields

@@ -1,0 +1,235 @@
+//! The device's sync engine: push the outbox, then pull, in rounds.
+//!
+//! A round pushes the outbox in bounded batches (100 edits, at most 1 MB:
+//! far below what the server's store allows in one transaction), settles
+//! each batch's results (accepted edits leave the outbox, refused ones are
+//! set aside with the reason and never block the rest), then pulls pages
+//! until none is left, storing each page with its cursor in one local
+//! transaction. `watch` runs rounds whenever the server says something
+//! changed (its live channel) or the outbox has something, backing off
+//! while the server cannot be reached.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use stint_model::sync::{Outcome, PullResponse, PushRequest, PushResponse};
+use stint_model::{ErrorBody, ErrorCode, Timestamp};
+
+use crate::account::{Server, server_error};
+use crate::device::Device;
+use crate::error::{ClientError, Result};
+
+/// Most edits in one push.
+pub(crate) const PUSH_BATCH: usize = 100;
+
+/// Most bytes of edits in one push.
+pub(crate) const PUSH_BYTES: usize = 1_000_000;
+
+/// Most changes in one pulled page.
+pub(crate) const PULL_PAGE: usize = 1_000;
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// Edits the server accepted.
+    pub pushed: usize,
+    /// Of those, how many collided with another device's edit (the losing
+    /// values are kept as conflicts).
+    pub conflicts: usize,
+    /// Edits the server refused, set aside.
+    pub set_aside: usize,
+    /// Records received.
+    pub pulled: usize,
+    /// The cursor had to start over (the server compacted past it).
+    pub refetched: bool,
+}
+
+impl Device {
+    /// Runs one sync round: push everything pending, then pull everything
+    /// new.
+    pub async fn sync(&self) -> Result<SyncReport> {
+        let credentials = self.credentials()?;
+        let tenant = credentials.tenant.id;
+        let server = Server::new(&credentials.server)?;
+        let outbox = self.db().outbox();
+        let mut report = SyncReport::default();
+
+        loop {
+            let batch = outbox.pending(tenant, PUSH_BATCH, PUSH_BYTES).await?;
+            if batch.is_empty() {
+                break;
+            }
+            let request = PushRequest {
+                device_id: self.profile().device_id,
+                mutations: batch,
+            };
+            let token = self.access_token().await?;
+            let response: PushResponse = server.call("/sync/push", &request, &token).await?;
+            let mut settled = Vec::with_capacity(response.results.len());
+            for result in response.results {
+                match &result.outcome {
+                    Outcome::Applied { .. } | Outcome::Duplicate => report.pushed += 1,
+                    Outcome::Conflicted { .. } => {
+                        report.pushed += 1;
+                        report.conflicts += 1;
+                    }
+                    Outcome::Rejected { code, message } => {
+                        tracing::warn!(number = result.number, %code, %message, "edit refused");
+                        report.set_aside += 1;
+                    }
+                }
+                settled.push((result.number, result.outcome));
+            }
+            outbox.settle(&settled).await?;
+        }
+
+        loop {
+            let cursor = outbox.cursor(tenant).await?;
+            let token = self.access_token().await?;
+            let Some(page) = pull(&server, &token, cursor.as_deref()).await? else {
+                if report.refetched {
+                    return Err(ClientError::Rejected(
+                        "the server refused a pull from the beginning".into(),
+                    ));
+                }
+                report.refetched = true;
+                outbox.forget_cursor(tenant).await?;
+                continue;
+            };
+            report.pulled += page.changes.len();
+            if !page.cursor.is_empty() {
+                outbox
+                    .store_pulled(tenant, &page.changes, &page.cursor)
+                    .await?;
+            }
+            if !page.more {
+                break;
+            }
+        }
+        outbox.mark_synced(stint_model::now()).await?;
+        Ok(report)
+    }
+
+    /// What waits to sync, and when it last did.
+    pub async fn sync_status(&self) -> Result<SyncStatus> {
+        let outbox = self.db().outbox();
+        let counts = outbox.counts().await?;
+        let conflicts = match self.credentials() {
+            Ok(c) => self.db().conflicts().list(c.tenant.id).await?.len(),
+            Err(_) => 0,
+        };
+        Ok(SyncStatus {
+            pending: counts.pending,
+            set_aside: counts.set_aside,
+            conflicts,
+            last_sync: outbox.last_sync().await?,
+        })
+    }
+
+    /// Runs rounds until `stop` resolves: at once, then whenever the server
+    /// announces changes or `nudged` says a local edit waits, at least
+    /// every `every`. While the server cannot be reached it waits 1 s,
+    /// then twice as long each time, up to a minute.
+    pub async fn watch(
+        &self,
+        every: Duration,
+        nudged: &tokio::sync::Notify,
+        mut on_round: impl FnMut(&Result<SyncReport>),
+        stop: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(stop);
+        let mut backoff = Duration::from_secs(1);
+        let mut events: Option<reqwest::Response> = None;
+        loop {
+            let round = self.sync().await;
+            on_round(&round);
+            let wait = match &round {
+                Err(ClientError::Unreachable(_)) => {
+                    events = None;
+                    let wait = backoff;
+                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                    wait
+                }
+                Err(ClientError::NotSignedIn(_)) => return,
+                _ => {
+                    backoff = Duration::from_secs(1);
+                    if events.is_none() {
+                        events = self.listen().await.ok();
+                    }
+                    every
+                }
+            };
+            let announced = async {
+                match events.as_mut() {
+                    Some(stream) => match stream.chunk().await {
+                        Ok(Some(chunk)) if contains(&chunk, b"event: changed") => true,
+                        Ok(Some(_)) => false,
+                        // The channel closed: reconnect after the round.
+                        _ => {
+                            events = None;
+                            true
+                        }
+                    },
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(wait) => {}
+                () = nudged.notified() => {}
+                _ = announced => {}
+            }
+        }
+    }
+
+    /// Opens the server's live channel.
+    async fn listen(&self) -> Result<reqwest::Response> {
+        let credentials = self.credentials()?;
+        let token = self.access_token().await?;
+        Server::new(&credentials.server)?
+            .listen("/sync/events", &token)
+            .await
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// One page after `cursor`; `None` when the server says to start over.
+async fn pull(server: &Server, token: &str, cursor: Option<&str>) -> Result<Option<PullResponse>> {
+    let mut path = format!("/sync/pull?limit={PULL_PAGE}");
+    if let Some(cursor) = cursor {
+        path.push_str("&cursor=");
+        path.push_str(cursor);
+    }
+    let response = server.get(&path, token).await?;
+    if response.status() == reqwest::StatusCode::GONE {
+        let body: Option<ErrorBody> = response.json().await.ok();
+        if body.is_some_and(|b| b.code == ErrorCode::Refetch) {
+            return Ok(None);
+        }
+        return Err(ClientError::Rejected("the server refused the pull".into()));
+    }
+    if !response.status().is_success() {
+        return Err(server_error(response).await);
+    }
+    response
+        .json()
+        .await
+        .map(Some)
+        .map_err(|e| ClientError::Unreachable(format!("unexpected answer from the server: {e}")))
+}
+
+/// What `stint status` shows of sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    /// Local edits waiting to be pushed.
+    pub pending: usize,
+    /// Edits the server refused, kept aside.
+    pub set_aside: usize,
+    /// Open conflicts in the signed-in tenant.
+    pub conflicts: usize,
+    /// When a round last completed.
+    pub last_sync: Option<Timestamp>,
+}
