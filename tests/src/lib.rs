@@ -196,6 +196,14 @@ impl Api {
         }
         let response = request.send().await.expect("the server answers");
         let status = response.status().as_u16();
+        let streaming = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        if streaming {
+            // A live channel never ends: its status is the answer.
+            return (status, serde_json::Value::Null);
+        }
         let text = response.text().await.expect("a body");
         let json = if text.is_empty() {
             serde_json::Value::Null

@@ -236,6 +236,16 @@ impl World {
             ("POST", "/api/v5/auth/switch-tenant") => {
                 json!({"tenant_id": if caller == "foreign" { &self.foreign_tenant } else { &self.org }})
             }
+            ("POST", "/api/v5/sync/push") => json!({
+                "device_id": uuid_like(self.fresh.fetch_add(1, Ordering::Relaxed)),
+                "mutations": [{
+                    "number": 1, "kind": "workspace_session",
+                    "id": uuid_like(self.fresh.fetch_add(1, Ordering::Relaxed)), "base_rev": 0,
+                    "fields": {"user_id": "00000000-0000-7000-8000-000000000000", "name": "pushed",
+                               "workspace_path": "/w", "created_at": "2026-01-01T00:00:00Z",
+                               "updated_at": "2026-01-01T00:00:00Z", "last_accessed_at": "2026-01-01T00:00:00Z"}
+                }]
+            }),
             ("PUT", "/api/v5/users/me") => json!({"first_name": "Renamed"}),
             ("PUT", "/api/v5/users/me/password") => {
                 json!({"current_password": PASSWORD, "new_password": PASSWORD})
@@ -270,6 +280,11 @@ impl World {
             _ => return None,
         })
     }
+}
+
+/// A UUIDv7-shaped id that differs for each `n` (fresh devices and records).
+fn uuid_like(n: u32) -> String {
+    format!("01a20000-0000-7000-8000-{n:012x}")
 }
 
 fn query(template: &str) -> &'static str {

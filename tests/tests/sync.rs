@@ -1,0 +1,495 @@
+//! Sync between devices through a real `stint-server` on port 0: devices
+//! are `stint` processes (or, for the many random runs, `stint-client`
+//! devices in this process), each with its own data directory.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::{Value, json};
+use stint_client::{Change, Device, NewSession, SessionFilter};
+use stint_e2e::device::{json, ok, ok_with_input, stint};
+use stint_e2e::{Api, PASSWORD, Server};
+
+async fn server() -> (Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            "--login-per-account-per-minute",
+            "100000",
+            "--login-per-ip-per-minute",
+            "100000",
+        ],
+    )
+    .await
+    .unwrap();
+    (server, dir)
+}
+
+fn login(dir: &Path, server: &Server, email: &str, register: bool) {
+    let url = server.url.as_str();
+    let mut args = vec![
+        if register { "register" } else { "login" },
+        "--server",
+        url,
+        "--email",
+        email,
+        "--password-stdin",
+    ];
+    if register {
+        args.extend(["--first-name", "Ada", "--last-name", "Lovelace"]);
+    }
+    ok_with_input(dir, &args, &format!("{PASSWORD}\n"));
+}
+
+/// Every session of a device, whole, by id.
+fn sessions(dir: &Path) -> Vec<Value> {
+    let mut all = json(dir, &["session", "list", "--all", "--limit", "0", "--json"]);
+    let all = all.as_array_mut().unwrap();
+    all.sort_by_key(|s| s["id"].as_str().unwrap().to_owned());
+    all.clone()
+}
+
+fn sync(dir: &Path) -> Value {
+    json(dir, &["sync", "--json"])
+}
+
+#[tokio::test]
+async fn offline_edits_reach_another_device() {
+    let (server, _server_dir) = server().await;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (a.path(), b.path());
+
+    // Device A works before it has an account, and offline after.
+    let first = ok(
+        a,
+        &[
+            "session",
+            "start",
+            "--name",
+            "before login",
+            "--workspace",
+            "/w",
+        ],
+    );
+    login(a, &server, "ada@example.com", true);
+    let second = ok(
+        a,
+        &[
+            "session",
+            "start",
+            "--name",
+            "offline",
+            "--workspace",
+            "/w2",
+            "--tag",
+            "t",
+        ],
+    );
+    ok(a, &["session", "note", second.trim(), "a fact"]);
+    ok(a, &["session", "update", first.trim(), "--name", "renamed"]);
+    let fork = ok(a, &["session", "fork", second.trim(), "--name", "a fork"]);
+    let gone = ok(
+        a,
+        &[
+            "session",
+            "start",
+            "--name",
+            "short-lived",
+            "--workspace",
+            "/w",
+        ],
+    );
+    ok(a, &["session", "delete", gone.trim()]);
+    let status = json(a, &["status", "--json"]);
+    assert!(status["sync"]["pending"].as_u64().unwrap() >= 6, "{status}");
+
+    let report = sync(a);
+    assert_eq!(report["set_aside"], 0, "{report}");
+    assert_eq!(json(a, &["status", "--json"])["sync"]["pending"], 0);
+
+    login(b, &server, "ada@example.com", false);
+    let report = sync(b);
+    assert_eq!(
+        report["pulled"], 4,
+        "three live sessions and one tombstone: {report}"
+    );
+    assert_eq!(sessions(a), sessions(b));
+    let on_b = sessions(b);
+    let names: BTreeSet<&str> = on_b.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, BTreeSet::from(["renamed", "offline", "a fork"]));
+    let forked = on_b.iter().find(|s| s["id"] == fork.trim()).unwrap();
+    assert_eq!(forked["parent_session_id"], second.trim());
+
+    // An edit on B comes back to A; a round with nothing to do does nothing.
+    ok(b, &["session", "tag", second.trim(), "from-b"]);
+    sync(b);
+    let report = sync(a);
+    assert_eq!(
+        (report["pushed"].as_u64(), report["pulled"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(sessions(a), sessions(b));
+    let idle = sync(a);
+    assert_eq!(
+        (idle["pushed"].as_u64(), idle["pulled"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
+
+#[tokio::test]
+async fn concurrent_edits_merge_or_conflict_and_devices_converge() {
+    let (server, _server_dir) = server().await;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (a.path(), b.path());
+    login(a, &server, "ada@example.com", true);
+    login(b, &server, "ada@example.com", false);
+    let id = ok(
+        a,
+        &["session", "start", "--name", "shared", "--workspace", "/w"],
+    );
+    let id = id.trim();
+    sync(a);
+    sync(b);
+
+    // Offline on both: different fields merge; the same field collides.
+    ok(a, &["session", "update", id, "--name", "named on A"]);
+    ok(b, &["session", "update", id, "--cwd", "/w/src"]);
+    ok(b, &["session", "update", id, "--name", "named on B"]);
+    sync(a);
+    let report = sync(b);
+    assert_eq!(report["conflicts"], 1, "{report}");
+    sync(a);
+    assert_eq!(sessions(a), sessions(b), "both devices end identical");
+    let merged = &sessions(a)[0];
+    assert_eq!(
+        merged["name"], "named on A",
+        "the first edit to arrive wins"
+    );
+    assert_eq!(
+        merged["terminal_state"]["cwd"], "/w/src",
+        "the other field merged"
+    );
+
+    let conflicts = json(a, &["conflicts", "--json"]);
+    assert_eq!(conflicts, json(b, &["conflicts", "--json"]));
+    let conflicts = conflicts.as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0]["record_id"], id);
+    assert_eq!(conflicts[0]["fields"], json!({"name": "named on B"}));
+    assert!(ok(a, &["status"]).contains("1 conflicts"));
+
+    // B's user takes B's value; every device follows, the conflict closes.
+    let conflict = conflicts[0]["id"].as_str().unwrap();
+    ok(b, &["conflicts", "resolve", &conflict[..13], "--mine"]);
+    sync(b);
+    sync(a);
+    assert_eq!(sessions(a), sessions(b));
+    assert_eq!(sessions(a)[0]["name"], "named on B");
+    assert_eq!(json(a, &["conflicts", "--json"]), json!([]));
+    assert_eq!(json(b, &["conflicts", "--json"]), json!([]));
+}
+
+#[tokio::test]
+async fn sync_needs_a_login_and_a_reachable_server() {
+    let (server, _server_dir) = server().await;
+    let a = tempfile::tempdir().unwrap();
+    let a = a.path();
+    assert_eq!(stint(a, &["sync"]).status.code(), Some(6), "not signed in");
+    login(a, &server, "ada@example.com", true);
+    ok(
+        a,
+        &["session", "start", "--name", "waits", "--workspace", "/w"],
+    );
+    server.stop().await.unwrap();
+    let out = stint(a, &["sync"]);
+    assert_eq!(out.status.code(), Some(7), "unreachable");
+    assert_eq!(
+        json(a, &["status", "--json"])["sync"]["pending"],
+        1,
+        "nothing lost"
+    );
+}
+
+// ---- the protocol itself, over HTTP -------------------------------------
+
+fn session_fields(name: &str) -> Value {
+    json!({
+        "user_id": "00000000-0000-7000-8000-000000000000",
+        "name": name,
+        "workspace_path": "/w",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+        "last_accessed_at": "2026-01-01T00:00:00Z",
+    })
+}
+
+fn mutation(number: u64, id: &str, name: &str) -> Value {
+    json!({"number": number, "kind": "workspace_session", "id": id, "base_rev": 0,
+           "fields": session_fields(name)})
+}
+
+fn record_id(n: u64) -> String {
+    format!("01a20000-0000-7000-8000-{n:012x}")
+}
+
+const DEVICE: &str = "01a20000-0000-7000-8000-00000000d001";
+
+/// Pulls everything with pages of `limit`; returns the ids and the pages.
+async fn pull_all(api: &Api, limit: usize) -> (Vec<String>, usize) {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/sync/pull?limit={limit}&cursor={c}"),
+            None => format!("/sync/pull?limit={limit}"),
+        };
+        let (status, page) = api.get(&path).await;
+        assert_eq!(status, 200, "{page}");
+        pages += 1;
+        for change in page["changes"].as_array().unwrap() {
+            ids.push(change["id"].as_str().unwrap().to_owned());
+        }
+        if !page["cursor"].as_str().unwrap().is_empty() {
+            cursor = Some(page["cursor"].as_str().unwrap().to_owned());
+        }
+        if !page["more"].as_bool().unwrap() {
+            return (ids, pages);
+        }
+        assert!(pages < 100, "pagination never ends");
+    }
+}
+
+#[tokio::test]
+async fn pages_at_the_boundaries() {
+    let (server, _server_dir) = server().await;
+    let api = Api::new(&server.url);
+    const LIMIT: usize = 5;
+    let mut next = 1;
+    for (n, total) in [0usize, 1, 4, 5, 6, 10, 11].into_iter().enumerate() {
+        let (user, _) = api.register(&format!("pages{n}@example.com")).await;
+        let mutations: Vec<Value> = (0..total)
+            .map(|i| {
+                next += 1;
+                mutation(i as u64 + 1, &record_id(next), &format!("s{i}"))
+            })
+            .collect();
+        let expected: Vec<String> = mutations
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect();
+        if total > 0 {
+            let (status, answer) = user
+                .post(
+                    "/sync/push",
+                    json!({"device_id": DEVICE, "mutations": mutations}),
+                )
+                .await;
+            assert_eq!(status, 200, "{answer}");
+        }
+        let (ids, pages) = pull_all(&user, LIMIT).await;
+        assert_eq!(ids, expected, "{total} records: each once, in commit order");
+        let full_pages = total.div_ceil(LIMIT).max(1);
+        assert!(
+            pages == full_pages || pages == full_pages + 1,
+            "{total} records in {pages} pages of {LIMIT}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_retried_push_applies_once_and_tenants_stay_apart() {
+    let (server, _server_dir) = server().await;
+    let api = Api::new(&server.url);
+    let (ada, _) = api.register("ada@example.com").await;
+    let (bob, _) = api.register("bob@example.com").await;
+    let push = json!({"device_id": DEVICE, "mutations": [
+        mutation(1, &record_id(1), "first"),
+        {"number": 2, "kind": "workspace_session", "id": record_id(1), "base_rev": 1,
+         "fields": {"name": "renamed"}},
+    ]});
+    let (status, first) = ada.post("/sync/push", push.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        first["results"][1]["outcome"],
+        json!({"status": "applied", "rev": 2})
+    );
+    // The answer was lost; the device pushes the same batch again.
+    let (_, again) = ada.post("/sync/push", push).await;
+    assert_eq!(again["results"][0]["outcome"]["status"], "duplicate");
+    assert_eq!(again["results"][1]["outcome"]["status"], "duplicate");
+    let (_, page) = ada.get("/sync/pull").await;
+    let changes = page["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(
+        changes[0]["rev"], 2,
+        "applied once: two revisions, not four"
+    );
+    assert_eq!(changes[0]["body"]["name"], "renamed");
+
+    // Bob sees nothing of Ada's, and his push of the same id lands in his
+    // own tenant, leaving hers alone.
+    let (_, page) = bob.get("/sync/pull").await;
+    assert_eq!(page["changes"], json!([]));
+    let (_, answer) = bob
+        .post(
+            "/sync/push",
+            json!({"device_id": DEVICE, "mutations": [mutation(1, &record_id(1), "bob's")]}),
+        )
+        .await;
+    assert_eq!(
+        answer["results"][0]["outcome"],
+        json!({"status": "applied", "rev": 1})
+    );
+    let (_, page) = bob.get("/sync/pull").await;
+    assert_eq!(page["changes"][0]["body"]["name"], "bob's");
+    let (_, page) = ada.get("/sync/pull").await;
+    assert_eq!(page["changes"][0]["body"]["name"], "renamed");
+    assert_eq!(page["changes"].as_array().unwrap().len(), 1);
+
+    // Refusals are per mutation, with a reason; the rest applies.
+    let (_, answer) = ada
+        .post("/sync/push", json!({"device_id": DEVICE, "mutations": [
+            {"number": 3, "kind": "workspace_session", "id": record_id(2), "base_rev": 0,
+             "fields": {"name": "orphan fork", "workspace_path": "/w", "user_id": record_id(9),
+                        "parent_session_id": record_id(404),
+                        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+                        "last_accessed_at": "2026-01-01T00:00:00Z"}},
+            {"number": 4, "kind": "user", "id": record_id(3), "base_rev": 0, "fields": {}},
+            mutation(5, &record_id(4), ""),
+            mutation(6, &record_id(5), "fine"),
+        ]}))
+        .await;
+    let statuses: Vec<&str> = answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["rejected", "rejected", "rejected", "applied"],
+        "{answer}"
+    );
+
+    // Bad input is refused whole.
+    let (status, _) = ada.post("/sync/push", json!({"device_id": DEVICE})).await;
+    assert_eq!(status, 422);
+    let (status, body) = ada
+        .post(
+            "/sync/push",
+            json!({"device_id": DEVICE, "mutations": [
+            mutation(8, &record_id(6), "a"), mutation(7, &record_id(7), "b")]}),
+        )
+        .await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("mutations")));
+    for cursor in ["not-a-cursor", "AAAA", ""] {
+        let (status, body) = ada.get(&format!("/sync/pull?cursor={cursor}")).await;
+        assert_eq!(status, 400, "{cursor}: {body}");
+    }
+    let (status, _) = ada.get("/sync/pull?limit=0").await;
+    assert_eq!(status, 422);
+    // A cursor of another store (say, before a move to FoundationDB) starts over.
+    let foreign = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7u8; 28])
+    };
+    let (status, body) = ada.get(&format!("/sync/pull?cursor={foreign}")).await;
+    assert_eq!((status, body["code"].as_str()), (410, Some("refetch")));
+}
+
+// ---- many random interleavings ------------------------------------------
+
+/// A small deterministic generator, so a failing seed can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_interleavings_converge_and_lose_nothing() {
+    let (server, _server_dir) = server().await;
+    for seed in 1..=12u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let a = Device::open(da.path()).unwrap();
+        let b = Device::open(db.path()).unwrap();
+        let email = format!("seed{seed}@example.com");
+        let register = stint_model::api::RegisterRequest {
+            email: email.clone(),
+            password: PASSWORD.into(),
+            first_name: "Seed".into(),
+            last_name: seed.to_string(),
+        };
+        a.register(&server.url, &register).await.unwrap();
+        b.login(&server.url, &email, PASSWORD).await.unwrap();
+        let mut ids = Vec::new();
+        for n in 0..3 {
+            let s = a
+                .start_session(NewSession {
+                    name: format!("s{n}"),
+                    workspace: format!("/w{n}").into(),
+                    tags: vec![],
+                })
+                .await
+                .unwrap();
+            ids.push(s.id.to_string());
+        }
+        a.sync().await.unwrap();
+        b.sync().await.unwrap();
+
+        let mut tags_added = Vec::new();
+        for step in 0..40 {
+            let device = if rng.below(2) == 0 { &a } else { &b };
+            let id = &ids[rng.below(ids.len())];
+            let change = match rng.below(5) {
+                0 => Change::Name(format!("name {seed}.{step}")),
+                1 => {
+                    let tag = format!("t{seed}-{step}");
+                    tags_added.push((id.clone(), tag.clone()));
+                    Change::AddTag(tag)
+                }
+                2 => Change::Fact(format!("fact {step}")),
+                3 => Change::Cwd(format!("/w/{step}")),
+                _ => {
+                    device.sync().await.unwrap();
+                    continue;
+                }
+            };
+            device.update_session(id, vec![change]).await.unwrap();
+        }
+        for _ in 0..6 {
+            let (ra, rb) = (a.sync().await.unwrap(), b.sync().await.unwrap());
+            if ra.pushed + ra.pulled + rb.pushed + rb.pulled == 0 {
+                break;
+            }
+        }
+        let all = SessionFilter {
+            include_archived: true,
+            ..SessionFilter::default()
+        };
+        let on_a = a.list_sessions(&all).await.unwrap();
+        assert_eq!(on_a, b.list_sessions(&all).await.unwrap(), "seed {seed}");
+        let conflicts = a.conflicts().await.unwrap();
+        assert_eq!(conflicts, b.conflicts().await.unwrap(), "seed {seed}");
+        // Every tag anyone added is on its session or kept in a conflict.
+        for (id, tag) in tags_added {
+            let session = on_a.iter().find(|s| s.id.to_string() == id).unwrap();
+            let kept = session.tags.contains(&tag)
+                || conflicts.iter().any(|c| {
+                    c.record_id.to_string() == id
+                        && c.fields
+                            .get("tags")
+                            .is_some_and(|t| t.as_array().unwrap().contains(&json!(tag)))
+                });
+            assert!(kept, "seed {seed}: tag {tag} of {id} was lost");
+        }
+    }
+}
