@@ -93,6 +93,11 @@ pub(crate) struct Options {
     /// Days soft-deleted file records are kept. [default: 30]
     #[arg(long, env = "STINT_DELETED_FILE_RETENTION_DAYS")]
     pub(crate) deleted_file_retention_days: Option<i64>,
+
+    /// Days deleted records stay in the sync log for devices to hear of; a
+    /// device away longer pulls everything again. [default: 90]
+    #[arg(long, env = "STINT_SYNC_TOMBSTONE_RETENTION_DAYS")]
+    pub(crate) sync_tombstone_retention_days: Option<i64>,
 }
 
 /// The store behind the server.
@@ -124,6 +129,7 @@ pub(crate) struct Config {
     pub(crate) job_interval: Duration,
     pub(crate) audit_retention: chrono::Duration,
     pub(crate) deleted_file_retention: chrono::Duration,
+    pub(crate) sync_tombstone_retention: chrono::Duration,
 }
 
 impl Config {
@@ -165,6 +171,10 @@ impl Config {
             job_interval: Duration::from_secs(pick!(job_interval_secs, 3600)),
             audit_retention: chrono::Duration::days(pick!(audit_retention_days, 365)),
             deleted_file_retention: chrono::Duration::days(pick!(deleted_file_retention_days, 30)),
+            sync_tombstone_retention: chrono::Duration::days(pick!(
+                sync_tombstone_retention_days,
+                90
+            )),
         };
         ensure!(
             config.login_per_ip_per_minute > 0,

@@ -1,5 +1,5 @@
 //! Background jobs: purge expired logins, apply the audit retention, purge
-//! file records soft-deleted past their retention. Every `job_interval`,
+//! file records soft-deleted past their retention, compact the sync log. Every `job_interval`,
 //! for every active tenant, in small batches so no transaction grows large.
 
 use std::time::Duration;
@@ -43,15 +43,29 @@ pub(crate) async fn run_once(state: &AppState) -> anyhow::Result<()> {
     let at = now();
     let audit_cutoff = at - state.config.audit_retention;
     let file_cutoff = at - state.config.deleted_file_retention;
-    let (mut logins, mut events, mut files) = (0, 0, 0);
+    let tombstone_cutoff = at - state.config.sync_tombstone_retention;
+    let (mut logins, mut events, mut files, mut changes) = (0, 0, 0, 0);
     for tenant in state.db.tenants().list_active(0).await? {
         logins += drain!(state.db.auth_sessions().purge_expired(tenant, at, BATCH));
         events += drain!(state.db.audit().purge_before(tenant, audit_cutoff, BATCH));
         files += drain!(state.db.files().purge_deleted(tenant, file_cutoff, BATCH));
+        let mut from = None;
+        loop {
+            let done = state
+                .db
+                .sync()
+                .compact(tenant, from, tombstone_cutoff, BATCH)
+                .await?;
+            changes += done.removed;
+            match done.next {
+                Some(next) => from = Some(next),
+                None => break,
+            }
+        }
     }
     state.throttle.shrink();
-    if logins + events + files > 0 {
-        tracing::info!(logins, events, files, "purged");
+    if logins + events + files + changes > 0 {
+        tracing::info!(logins, events, files, changes, "purged");
     }
     Ok(())
 }

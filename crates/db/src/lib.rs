@@ -52,7 +52,7 @@ pub use repos::meta::{Meta, StoreIdentity};
 pub use repos::outbox::{Outbox, OutboxCounts, SetAside};
 pub use repos::sessions::{Related, Sessions};
 pub use repos::settings::Settings;
-pub use repos::sync::{PulledPage, Sync};
+pub use repos::sync::{Compacted, PulledPage, Sync};
 pub use repos::tenants::Tenants;
 pub use repos::users::Users;
 use stint_store::Store;

@@ -291,7 +291,12 @@ impl Outbox<'_> {
                         let m = entry.mutation;
                         let w = waiting.entry((m.kind, m.id)).or_default();
                         w.deleted |= m.deleted;
-                        w.fields.extend(m.fields);
+                        // A pulled record exists on the server: a waiting
+                        // create (the whole record, its id included) went
+                        // there already, so only later edits stay on top.
+                        if !m.fields.contains_key("id") {
+                            w.fields.extend(m.fields);
+                        }
                     }
                     for pulled in records {
                         let local = waiting.get(&(pulled.kind, pulled.id));

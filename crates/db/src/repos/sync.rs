@@ -55,6 +55,15 @@ pub struct PulledPage {
     pub more: bool,
 }
 
+/// What one step of compaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compacted {
+    /// Log entries removed.
+    pub removed: usize,
+    /// Where to continue, if the log goes on.
+    pub next: Option<LogPosition>,
+}
+
 /// The sync repository (server side).
 #[derive(Debug, Clone, Copy)]
 pub struct Sync<'a> {
@@ -74,28 +83,31 @@ impl Sync<'_> {
         self.store
             .run(|tx| {
                 Box::pin(async move {
-                    let counter = keys::device_mutations(tenant, device.as_uuid());
-                    let mut last = match tx.get(&counter).await? {
-                        Some(v) => u64::from_be_bytes(v.try_into().map_err(|_| {
-                            DbError::Corrupt {
-                                kind: RecordKind::Tenant,
-                                reason: "device mutation counter".into(),
-                            }
-                        })?),
-                        None => 0,
+                    let key = keys::device_mutations(tenant, device.as_uuid());
+                    let mut seen: DeviceProgress = match tx.get(&key).await? {
+                        Some(v) => serde_json::from_slice(&v).map_err(|e| DbError::Corrupt {
+                            kind: RecordKind::Tenant,
+                            reason: format!("device progress: {e}"),
+                        })?,
+                        None => DeviceProgress::default(),
+                    };
+                    let who = Who {
+                        tenant,
+                        user,
+                        device,
+                        at,
                     };
                     let mut results = Vec::with_capacity(mutations.len());
                     for m in mutations {
-                        let outcome = if m.number <= last {
-                            Outcome::Duplicate
+                        let outcome = if m.number <= seen.last {
+                            // Applied before: the same answer as then when
+                            // it was the last push (its answer was lost),
+                            // else simply "done already".
+                            seen.answers
+                                .iter()
+                                .find(|r| r.number == m.number)
+                                .map_or(Outcome::Duplicate, |r| r.outcome.clone())
                         } else {
-                            last = m.number;
-                            let who = Who {
-                                tenant,
-                                user,
-                                device,
-                                at,
-                            };
                             with_synced_type!(m.kind, R => apply::<R>(tx, who, m).await?, _ => rejected(
                                 ErrorCode::ValidationFailed,
                                 format!("{} records are not synced", m.kind),
@@ -106,7 +118,16 @@ impl Sync<'_> {
                             outcome,
                         });
                     }
-                    tx.set(&counter, &last.to_be_bytes());
+                    if let Some(newest) = mutations.iter().map(|m| m.number).max()
+                        && newest > seen.last
+                    {
+                        seen = DeviceProgress {
+                            last: newest,
+                            answers: results.clone(),
+                        };
+                    }
+                    let value = serde_json::to_vec(&seen).expect("progress serializes");
+                    tx.set(&key, &value);
                     Ok(results)
                 })
             })
@@ -176,19 +197,22 @@ impl Sync<'_> {
             .await
     }
 
-    /// Compacts up to `batch` entries of a tenant's change log: entries
+    /// Compacts up to `batch` entries of a tenant's change log after `from`
+    /// (from its start for `None`): entries
     /// superseded by a later change of the same record go (a device behind
     /// them still gets the later one), and so do tombstones older than
     /// `forget_deleted_before`, with their log entries; the log's floor
     /// rises past them, so a device whose cursor is older pulls everything
-    /// again. Returns how many entries went.
+    /// again.
     pub async fn compact(
         &self,
         tenant: TenantId,
+        from: Option<LogPosition>,
         forget_deleted_before: Timestamp,
         batch: usize,
-    ) -> Result<usize> {
-        let (begin, end) = keys::log(tenant).range();
+    ) -> Result<Compacted> {
+        let begin = changes::start_after(tenant, from);
+        let (_, end) = keys::log(tenant).range();
         let (begin, end) = (&begin, &end);
         self.store
             .run(|tx| {
@@ -198,8 +222,10 @@ impl Sync<'_> {
                         .await?;
                     let mut removed = 0;
                     let mut floor_now = floor(tx, tenant).await?;
+                    let mut last = None;
                     for (key, value) in &page.items {
                         let (position, change) = changes::decode(key, value)?;
+                        last = Some(position);
                         let record_key = keys::record(tenant, change.kind, change.id);
                         let stored = match tx.get(&record_key).await? {
                             Some(v) => Some(
@@ -231,7 +257,10 @@ impl Sync<'_> {
                     if let Some(LogPosition(floor)) = floor_now {
                         tx.set(&keys::log_floor(tenant), &floor);
                     }
-                    Ok(removed)
+                    Ok(Compacted {
+                        removed,
+                        next: last.filter(|_| page.more),
+                    })
                 })
             })
             .await
@@ -244,6 +273,16 @@ async fn floor(tx: &mut Tx<'_>, tenant: TenantId) -> Result<Option<LogPosition>>
         .await?
         .and_then(|v| <[u8; 12]>::try_from(v).ok())
         .map(LogPosition))
+}
+
+/// What the server remembers of a device: the last mutation number it
+/// applied, and its answers to the last push, so that a push retried after
+/// its answer was lost gets the same answer (a refusal must stay a
+/// refusal, or the device would drop the edit).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct DeviceProgress {
+    last: u64,
+    answers: Vec<MutationResult>,
 }
 
 /// Who pushes, once per push.

@@ -1,0 +1,324 @@
+//! Both sides of sync on every embedded backend, plainly and in "commit
+//! unknown" mode: pushes apply once and merge field by field, the log
+//! compacts, and a device's outbox and pulled pages keep local edits.
+
+mod common;
+
+use serde_json::{Value, json};
+use stint_db::{Db, DbError, WriteCtx};
+use stint_model::sync::{Mutation, Outcome, SyncRecord};
+use stint_model::{DeviceId, RecordKind, SessionId, TenantId, UserId, WorkspaceSession, now};
+use uuid::Uuid;
+
+on_every_backend!(
+    pushes_apply_once_and_merge_field_by_field,
+    compaction_keeps_the_latest_change_of_each_record,
+    local_edits_queue_and_survive_pulls,
+);
+
+fn create(number: u64, id: Uuid, name: &str) -> Mutation {
+    let session = WorkspaceSession::new(TenantId::new(), UserId::new(), name, "/w");
+    let Value::Object(fields) = serde_json::to_value(&session).unwrap() else {
+        unreachable!("a session is an object")
+    };
+    Mutation {
+        number,
+        kind: RecordKind::WorkspaceSession,
+        id,
+        base_rev: 0,
+        deleted: false,
+        fields: fields.into_iter().collect(),
+    }
+}
+
+fn edit(number: u64, id: Uuid, base_rev: u64, fields: Value) -> Mutation {
+    Mutation {
+        number,
+        kind: RecordKind::WorkspaceSession,
+        id,
+        base_rev,
+        deleted: false,
+        fields: fields.as_object().unwrap().clone().into_iter().collect(),
+    }
+}
+
+fn status(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Applied { .. } => "applied",
+        Outcome::Conflicted { .. } => "conflicted",
+        Outcome::Duplicate => "duplicate",
+        Outcome::Rejected { .. } => "rejected",
+    }
+}
+
+async fn pushed(
+    db: &Db,
+    tenant: TenantId,
+    user: UserId,
+    device: DeviceId,
+    mutations: &[Mutation],
+) -> Vec<&'static str> {
+    db.sync()
+        .push(tenant, user, device, mutations, now())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| status(&r.outcome))
+        .collect()
+}
+
+async fn pushes_apply_once_and_merge_field_by_field(db: &Db) {
+    let (tenant, user) = (TenantId::new(), UserId::new());
+    let (a, b) = (DeviceId::new(), DeviceId::new());
+    let id = Uuid::now_v7();
+    let first = [create(1, id, "start")];
+    assert_eq!(pushed(db, tenant, user, a, &first).await, ["applied"]);
+    // Its answer was lost: the retry gets the same answer, applied once.
+    assert_eq!(pushed(db, tenant, user, a, &first).await, ["applied"]);
+    let stored = db
+        .sessions()
+        .get(tenant, SessionId::from_uuid(id))
+        .await
+        .unwrap();
+    assert_eq!(
+        (stored.tenant_id, stored.user_id),
+        (tenant, user),
+        "the pusher's"
+    );
+
+    // Both devices based their edits on revision 1.
+    let by_a = [
+        edit(2, id, 1, json!({"name": "A's name"})),
+        edit(3, id, 1, json!({"name": "A's second thought"})),
+    ];
+    assert_eq!(
+        pushed(db, tenant, user, a, &by_a).await,
+        ["applied", "applied"],
+        "a device never conflicts with itself"
+    );
+    let by_b = [edit(1, id, 1, json!({"name": "B's name", "tags": ["b"]}))];
+    assert_eq!(pushed(db, tenant, user, b, &by_b).await, ["conflicted"]);
+    let merged = db
+        .sessions()
+        .get(tenant, SessionId::from_uuid(id))
+        .await
+        .unwrap();
+    assert_eq!(merged.name, "A's second thought");
+    assert_eq!(merged.tags, ["b"], "the other field merged");
+    let conflicts = db.conflicts().of_record(tenant, id).await.unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].fields["name"], json!("B's name"));
+    assert_eq!(conflicts[0].device_id, b);
+    // B's retry of the same push changes nothing more.
+    assert_eq!(pushed(db, tenant, user, b, &by_b).await, ["conflicted"]);
+    assert_eq!(db.conflicts().of_record(tenant, id).await.unwrap().len(), 1);
+    // An older push, replayed after later ones: done already.
+    assert_eq!(pushed(db, tenant, user, a, &first).await, ["duplicate"]);
+
+    // Pulled once per record, at its latest revision.
+    let page = db.sync().pull(tenant, None, 100).await.unwrap();
+    let kinds: Vec<RecordKind> = page.records.iter().map(|r| r.kind).collect();
+    assert_eq!(kinds, [RecordKind::WorkspaceSession, RecordKind::Conflict]);
+    assert_eq!(
+        page.records[0].rev, 4,
+        "four applied changes: create, A, A, B's tags"
+    );
+
+    // Deletes win over nothing and apply once; edits of a deleted record
+    // are refused with a reason.
+    let delete = Mutation {
+        deleted: true,
+        ..edit(4, id, 4, json!({}))
+    };
+    assert_eq!(pushed(db, tenant, user, a, &[delete]).await, ["applied"]);
+    assert_eq!(
+        pushed(
+            db,
+            tenant,
+            user,
+            b,
+            &[edit(2, id, 4, json!({"name": "late"}))]
+        )
+        .await,
+        ["rejected"]
+    );
+    let other = db.sync().pull(TenantId::new(), None, 100).await.unwrap();
+    assert!(other.records.is_empty(), "another tenant sees nothing");
+}
+
+async fn compaction_keeps_the_latest_change_of_each_record(db: &Db) {
+    let (tenant, user) = (TenantId::new(), UserId::new());
+    let ctx = WriteCtx::now();
+    let mut kept = WorkspaceSession::new(tenant, user, "kept", "/w");
+    db.sessions().create(&kept, &ctx).await.unwrap();
+    let gone = WorkspaceSession::new(tenant, user, "gone", "/w");
+    db.sessions().create(&gone, &ctx).await.unwrap();
+    let early = db.sync().pull(tenant, None, 1).await.unwrap().last;
+    for n in 0..3 {
+        kept.name = format!("kept {n}");
+        db.sessions().update(&kept, &ctx).await.unwrap();
+    }
+    db.sessions().delete(tenant, gone.id, &ctx).await.unwrap();
+    let before = db
+        .changes()
+        .read(tenant, None, 100)
+        .await
+        .unwrap()
+        .changes
+        .len();
+    assert_eq!(before, 6);
+
+    // Tombstones younger than the cutoff stay; superseded entries go.
+    // (Counts of removed entries are a report: after a "commit unknown",
+    // the retry finds them removed already.)
+    let log = async || {
+        let page = db.changes().read(tenant, None, 100).await.unwrap();
+        page.changes
+            .iter()
+            .map(|(_, c)| (c.id, c.rev, c.deleted))
+            .collect::<Vec<_>>()
+    };
+    let step = db
+        .sync()
+        .compact(tenant, None, now() - chrono::Duration::days(1), 100)
+        .await
+        .unwrap();
+    assert_eq!(step.next, None);
+    assert_eq!(
+        log().await,
+        [(kept.id.as_uuid(), 4, false), (gone.id.as_uuid(), 2, true)]
+    );
+    assert!(
+        db.sync().pull(tenant, early, 100).await.is_ok(),
+        "no floor yet"
+    );
+
+    // Past the retention, the tombstone and its entry go and the floor rises.
+    let step = db
+        .sync()
+        .compact(tenant, None, now() + chrono::Duration::days(1), 1)
+        .await
+        .unwrap();
+    assert!(step.next.is_some(), "one entry per step: more to do");
+    let step = db
+        .sync()
+        .compact(tenant, step.next, now() + chrono::Duration::days(1), 1)
+        .await
+        .unwrap();
+    assert_eq!(step.next, None);
+    assert_eq!(log().await, [(kept.id.as_uuid(), 4, false)]);
+    assert_eq!(
+        db.sync().pull(tenant, early, 100).await.unwrap_err(),
+        DbError::CursorTooOld
+    );
+    let fresh = db.sync().pull(tenant, None, 100).await.unwrap();
+    let names: Vec<&str> = fresh
+        .records
+        .iter()
+        .map(|r| r.body.as_ref().unwrap()["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["kept 2"]);
+}
+
+async fn local_edits_queue_and_survive_pulls(db: &Db) {
+    let (tenant, user, device) = (TenantId::new(), UserId::new(), DeviceId::new());
+    let ctx = WriteCtx::local(device);
+    let mut s = WorkspaceSession::new(tenant, user, "local", "/w");
+    db.sessions().create(&s, &ctx).await.unwrap();
+    s.name = "renamed".into();
+    db.sessions().update(&s, &ctx).await.unwrap();
+    // Before any login nothing queues.
+    let quiet = WorkspaceSession::new(tenant, user, "quiet", "/w");
+    db.sessions()
+        .create(&quiet, &WriteCtx::unsynced(device))
+        .await
+        .unwrap();
+
+    let outbox = db.outbox();
+    let pending = outbox.pending(tenant, 100, 1_000_000).await.unwrap();
+    assert_eq!(pending.len(), 2);
+    assert_eq!(pending[0].base_rev, 0);
+    assert!(
+        pending[0].fields.contains_key("workspace_path"),
+        "a create carries it all"
+    );
+    let changed: Vec<&String> = pending[1].fields.keys().collect();
+    assert_eq!(changed, ["name"], "an edit carries what changed");
+    assert!(
+        outbox
+            .pending(TenantId::new(), 100, 1_000_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(outbox.pending(tenant, 1, 1_000_000).await.unwrap().len(), 1);
+    assert_eq!(
+        outbox.pending(tenant, 100, 1).await.unwrap().len(),
+        1,
+        "at least one"
+    );
+
+    // The server's version arrives while the rename still waits: the
+    // local rename stays on top of it, and the cursor is saved with it.
+    let mut server_side = s.clone();
+    server_side.name = "server name".into();
+    server_side.tags = vec!["from-server".into()];
+    let page = [SyncRecord {
+        kind: RecordKind::WorkspaceSession,
+        id: s.id.as_uuid(),
+        rev: 7,
+        updated_at: now(),
+        updated_by: None,
+        body: Some(serde_json::to_value(&server_side).unwrap()),
+    }];
+    outbox
+        .store_pulled(tenant, &page, "cursor-1")
+        .await
+        .unwrap();
+    let local = db.sessions().get(tenant, s.id).await.unwrap();
+    assert_eq!(
+        (local.name.as_str(), local.tags.as_slice()),
+        ("renamed", &["from-server".to_owned()][..])
+    );
+    assert_eq!(
+        outbox.cursor(tenant).await.unwrap().as_deref(),
+        Some("cursor-1")
+    );
+    assert_eq!(
+        outbox.counts().await.unwrap().pending,
+        2,
+        "pulls queue nothing"
+    );
+
+    // Settled: accepted edits leave, refused ones are set aside.
+    let numbers: Vec<u64> = pending.iter().map(|m| m.number).collect();
+    outbox
+        .settle(&[
+            (numbers[0], Outcome::Applied { rev: 1 }),
+            (
+                numbers[1],
+                Outcome::Rejected {
+                    code: stint_model::ErrorCode::ValidationFailed,
+                    message: "no".into(),
+                },
+            ),
+        ])
+        .await
+        .unwrap();
+    let counts = outbox.counts().await.unwrap();
+    assert_eq!((counts.pending, counts.set_aside), (0, 1));
+    assert_eq!(outbox.set_aside().await.unwrap()[0].message, "no");
+
+    // With nothing waiting, a pulled tombstone deletes the local copy.
+    let tombstone = [SyncRecord {
+        body: None,
+        rev: 8,
+        ..page[0].clone()
+    }];
+    outbox
+        .store_pulled(tenant, &tombstone, "cursor-2")
+        .await
+        .unwrap();
+    assert!(db.sessions().get(tenant, s.id).await.is_err());
+    assert_eq!(outbox.counts().await.unwrap().pending, 0);
+}
