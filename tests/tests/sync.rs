@@ -493,3 +493,164 @@ async fn random_interleavings_converge_and_lose_nothing() {
         }
     }
 }
+
+// ---- crashes and the live channel ---------------------------------------
+
+/// Fills the replica in `dir` with `n` sessions (in this process, quickly),
+/// signed in as `email`.
+async fn filled(dir: &Path, server: &Server, email: &str, n: usize) {
+    let device = Device::open(dir).unwrap();
+    device.login(&server.url, email, PASSWORD).await.unwrap();
+    for i in 0..n {
+        device
+            .start_session(NewSession {
+                name: format!("bulk {i}"),
+                workspace: "/bulk".into(),
+                tags: vec![],
+            })
+            .await
+            .unwrap();
+    }
+}
+
+fn spawn_sync(dir: &Path) -> std::process::Child {
+    std::process::Command::new(stint_e2e::binary("stint"))
+        .args(["sync"])
+        .env("STINT_DATA_DIR", dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_sync_loses_and_repeats_nothing() {
+    const N: usize = 1_500;
+    let (server, _server_dir) = server().await;
+    let api = Api::new(&server.url);
+    let (ada, _) = api.register("ada@example.com").await;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (a.path(), b.path());
+    filled(a, &server, "ada@example.com", N).await;
+
+    // Kill A as soon as its first batch reached the server: between the
+    // server's commit and A settling its outbox, or mid-stream.
+    let mut pushing = spawn_sync(a);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, page) = ada.get("/sync/pull?limit=1").await;
+        if !page["changes"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "nothing was pushed");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    pushing.kill().unwrap();
+    pushing.wait().unwrap();
+    sync(a);
+    assert_eq!(json(a, &["status", "--json"])["sync"]["pending"], 0);
+
+    // On the server: every session once, each applied once (revision 1).
+    let mut revs = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let path = if cursor.is_empty() {
+            "/sync/pull?limit=1000".to_owned()
+        } else {
+            format!("/sync/pull?limit=1000&cursor={cursor}")
+        };
+        let (_, page) = ada.get(&path).await;
+        revs.extend(
+            page["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["rev"].as_u64().unwrap()),
+        );
+        cursor = page["cursor"].as_str().unwrap().to_owned();
+        if !page["more"].as_bool().unwrap() {
+            break;
+        }
+    }
+    assert_eq!(revs.len(), N);
+    assert!(revs.iter().all(|r| *r == 1), "a retried push applied twice");
+
+    // Kill B while it pulls (its replica grows), then let it finish.
+    login(b, &server, "ada@example.com", false);
+    let replica = b.join("replica");
+    let size = || {
+        std::fs::read_dir(&replica)
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum::<u64>()
+            })
+            .unwrap_or(0)
+    };
+    let before = size();
+    let mut pulling = spawn_sync(b);
+    while size() == before && pulling.try_wait().unwrap().is_none() {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    pulling.kill().unwrap();
+    pulling.wait().unwrap();
+    sync(b);
+    let on_b = sessions(b);
+    assert_eq!(on_b.len(), N);
+    assert_eq!(on_b, sessions(a));
+}
+
+#[tokio::test]
+async fn with_the_agent_running_an_edit_arrives_by_itself() {
+    let (server, _server_dir) = server().await;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (a.path(), b.path());
+    login(a, &server, "ada@example.com", true);
+    login(b, &server, "ada@example.com", false);
+    let id = ok(
+        a,
+        &["session", "start", "--name", "live", "--workspace", "/w"],
+    );
+    let id = id.trim().to_owned();
+    sync(a);
+    let agent = stint_e2e::device::Agent::start(b);
+    // The agent syncs at once: the session arrives without a command on B.
+    let arrived = |name: &str| {
+        let out = stint(b, &["session", "show", &id, "--json"]);
+        out.status.success()
+            && serde_json::from_slice::<Value>(&out.stdout).unwrap()["name"] == name
+    };
+    let wait_for = |name: &str| {
+        let started = std::time::Instant::now();
+        while !arrived(name) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "`{name}` never reached the device with the agent"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        started.elapsed()
+    };
+    wait_for("live");
+    ok(a, &["session", "update", &id, "--name", "edited on A"]);
+    sync(a);
+    let took = wait_for("edited on A");
+    eprintln!("an edit on A reached B's agent in {took:?}");
+    // B's own edit goes out through its agent, unasked.
+    ok(b, &["session", "tag", &id, "from-b"]);
+    let started = std::time::Instant::now();
+    loop {
+        sync(a);
+        let on_a = json(a, &["session", "show", &id, "--json"]);
+        if on_a["tags"] == json!(["from-b"]) {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "B's agent never pushed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    agent.stop();
+}
