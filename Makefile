@@ -6,7 +6,7 @@ DATA_DIR ?= data
 LISTEN   ?= 127.0.0.1:8787
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test lint test-only check-fdb bench bench-store bench-server bench-cli
+.PHONY: help deps build run test lint test-only check-fdb bench bench-store bench-server bench-cli bench-sync
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t16
@@ -34,7 +34,7 @@ test-only: ## Build the binaries and run every test
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
-bench: bench-store bench-server bench-cli ## Every benchmark
+bench: bench-store bench-server bench-cli bench-sync ## Every benchmark
 
 bench-store: deps ## Store layer vs raw sled/redb calls: ops/s and ratio
 	$(CARGO) bench -p stint-store --bench store
@@ -42,6 +42,10 @@ bench-store: deps ## Store layer vs raw sled/redb calls: ops/s and ratio
 bench-server: deps ## Sync server under load: requests/s, p50/p99, memory, with and without a login burst
 	$(CARGO) build --release -p stint-server -p stint-e2e --bins
 	./target/release/stint-loadbench
+
+bench-sync: deps ## Sync of 100,000 records: upload, fresh device, idle round, edit A→B latency
+	$(CARGO) build --release -p stint-server -p stint-e2e --bins
+	./target/release/stint-syncbench
 
 bench-cli: deps ## The CLI as a user feels it: shell hook per command, session list on 10,000 sessions
 	$(CARGO) build --release -p stint -p stint-e2e --bins

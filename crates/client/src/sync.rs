@@ -83,6 +83,8 @@ impl Device {
             outbox.settle(&settled).await?;
         }
 
+        // While pulling everything again, what the server still has.
+        let mut seen = std::collections::HashSet::new();
         loop {
             let cursor = outbox.cursor(tenant).await?;
             let token = self.access_token().await?;
@@ -97,6 +99,9 @@ impl Device {
                 continue;
             };
             report.pulled += page.changes.len();
+            if report.refetched {
+                seen.extend(page.changes.iter().map(|c| (c.kind, c.id)));
+            }
             if !page.cursor.is_empty() {
                 outbox
                     .store_pulled(tenant, &page.changes, &page.cursor)
@@ -105,6 +110,9 @@ impl Device {
             if !page.more {
                 break;
             }
+        }
+        if report.refetched {
+            outbox.forget_unseen(tenant, &seen).await?;
         }
         outbox.mark_synced(stint_model::now()).await?;
         Ok(report)

@@ -594,7 +594,7 @@ pub(crate) async fn index_ids_in(
 }
 
 /// The UUID that ends an index key (16 bytes after the tuple layer's 0x30).
-fn last_uuid(key: &[u8]) -> Result<Uuid> {
+pub(crate) fn last_uuid(key: &[u8]) -> Result<Uuid> {
     let tail = key
         .len()
         .checked_sub(17)

@@ -312,6 +312,61 @@ impl Outbox<'_> {
     }
 }
 
+impl Outbox<'_> {
+    /// After pulling everything again (the server compacted past the
+    /// cursor), removes the local copies of synced records the server no
+    /// longer has: deleted while this device was away, their tombstones
+    /// since forgotten. Records never pushed (revision 0) or with edits
+    /// waiting stay. Returns how many went.
+    pub async fn forget_unseen(
+        &self,
+        tenant: TenantId,
+        seen: &std::collections::HashSet<(RecordKind, Uuid)>,
+    ) -> Result<usize> {
+        let mut removed = 0;
+        for kind in RecordKind::ALL.into_iter().filter(|k| k.is_synced()) {
+            let (begin, end) = keys::records(tenant, kind).range();
+            let (ob, oe) = keys::outbox().range();
+            let (begin, end, ob, oe) = (&begin, &end, &ob, &oe);
+            removed += self
+                .store
+                .run(|tx| {
+                    Box::pin(async move {
+                        let mut waiting = std::collections::HashSet::new();
+                        for (_, value) in tx.get_all(ob, oe).await? {
+                            let entry: Entry = from_slice(&value)?;
+                            waiting.insert((entry.mutation.kind, entry.mutation.id));
+                        }
+                        let mut gone = Vec::new();
+                        for (key, value) in tx.get_all(begin, end).await? {
+                            let id = record::last_uuid(&key)?;
+                            let stored: record::Stored<serde_json::Value> =
+                                record::decode_raw(tx, tenant, kind, id, &value).await?;
+                            let unseen =
+                                !seen.contains(&(kind, id)) && !waiting.contains(&(kind, id));
+                            if stored.body.is_some() && stored.rev > 0 && unseen {
+                                gone.push((id, stored.rev));
+                            }
+                        }
+                        for (id, rev) in &gone {
+                            let ctx = WriteCtx {
+                                at: stint_model::now(),
+                                device: None,
+                                origin: Origin::Pulled(*rev),
+                            };
+                            with_synced_type!(kind, R => {
+                                record::remove::<R>(tx, tenant, *id, &ctx).await?;
+                            }, _ => {})
+                        }
+                        Ok(gone.len())
+                    })
+                })
+                .await?;
+        }
+        Ok(removed)
+    }
+}
+
 /// The local edits of one record that wait in the outbox.
 #[derive(Debug, Default)]
 struct Waiting {

@@ -1,0 +1,171 @@
+//! Benchmark of sync: a command, not a test.
+//!
+//! Starts a release `stint-server` on loopback, then, with devices of one
+//! user in this process (each its own sled replica in a temp dir):
+//! - device A uploads N sessions (made offline first);
+//! - a fresh device B syncs those N sessions down;
+//! - B runs a round with nothing to do;
+//! - A makes a steady stream of edits while B watches (the live channel):
+//!   the time from each edit on A to its arrival on B.
+//!
+//! Prints records/s and p50/p99 next to the targets (N = 100,000: upload
+//! ≤ 2.5 s, fresh device ≤ 2.5 s, idle round ≤ 20 ms, edit A→B p50 ≤ 100 ms
+//! and p99 ≤ 250 ms). For scale, atuin on this machine took 6 s to upload
+//! 100,000 records and 21 s to bring them to a fresh device.
+//!
+//! `make bench-sync`, or after `cargo build --release -p stint-server -p stint-e2e`:
+//! `target/release/stint-syncbench`. Environment: `STINT_BENCH_RECORDS`
+//! (default 100000), `STINT_BENCH_EDITS` (default 200).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use stint_client::{Change, Device, NewSession, SessionFilter};
+use stint_e2e::{PASSWORD, Server, percentile};
+use stint_model::api::RegisterRequest;
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "MISSED" }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let records = env("STINT_BENCH_RECORDS", 100_000);
+    let edits = env("STINT_BENCH_EDITS", 200);
+    let server_dir = tempfile::tempdir()?;
+    let server = Server::start_with(
+        server_dir.path(),
+        &["--login-per-account-per-minute", "1000"],
+    )
+    .await?;
+    let (dir_a, dir_b) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let a = Arc::new(Device::open(dir_a.path())?);
+    let email = "bench@example.com";
+    a.register(
+        &server.url,
+        &RegisterRequest {
+            email: email.into(),
+            password: PASSWORD.into(),
+            first_name: "Bench".into(),
+            last_name: "Mark".into(),
+        },
+    )
+    .await?;
+
+    let started = Instant::now();
+    for i in 0..records {
+        a.start_session(NewSession {
+            name: format!("session {i}"),
+            workspace: format!("/src/project-{}", i % 500).into(),
+            tags: vec![format!("t{}", i % 20)],
+        })
+        .await?;
+    }
+    println!(
+        "made {records} sessions offline on A in {:.1} s (not measured below)",
+        started.elapsed().as_secs_f64()
+    );
+
+    let started = Instant::now();
+    let report = a.sync().await?;
+    let upload = started.elapsed().as_secs_f64();
+    anyhow::ensure!(report.pushed == records, "pushed {}", report.pushed);
+    println!(
+        "upload from A:        {records} records in {upload:.2} s = {:>7.0} records/s   target ≤ 2.5 s: {}",
+        records as f64 / upload,
+        verdict(upload <= 2.5)
+    );
+
+    let b = Arc::new(Device::open(dir_b.path())?);
+    b.login(&server.url, email, PASSWORD).await?;
+    let started = Instant::now();
+    let report = b.sync().await?;
+    let download = started.elapsed().as_secs_f64();
+    anyhow::ensure!(report.pulled == records, "pulled {}", report.pulled);
+    println!(
+        "fresh device B:       {records} records in {download:.2} s = {:>7.0} records/s   target ≤ 2.5 s: {}",
+        records as f64 / download,
+        verdict(download <= 2.5)
+    );
+
+    let mut idle = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        b.sync().await?;
+        idle.push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+    }
+    idle.sort_unstable();
+    let idle_p50 = percentile(&idle, 0.5);
+    println!(
+        "idle round:           p50 {idle_p50:.1} ms  p99 {:.1} ms   target ≤ 20 ms: {}",
+        percentile(&idle, 0.99),
+        verdict(idle_p50 <= 20.0)
+    );
+
+    // B watches; A edits one session again and again, pushing each edit.
+    let target = a
+        .list_sessions(&SessionFilter {
+            limit: 1,
+            ..SessionFilter::default()
+        })
+        .await?
+        .pop()
+        .context("a session to edit")?;
+    let id = target.id.to_string();
+    let (arrived_tx, mut arrived) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let watcher = {
+        let b = Arc::clone(&b);
+        tokio::spawn(async move {
+            let nudge = tokio::sync::Notify::new();
+            b.watch(
+                Duration::from_secs(60),
+                &nudge,
+                |round| {
+                    if round.as_ref().is_ok_and(|r| r.pulled > 0) {
+                        let _ = arrived_tx.send(());
+                    }
+                },
+                std::future::pending(),
+            )
+            .await;
+        })
+    };
+    // The watcher's first round, and its live channel, before measuring.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    while arrived.try_recv().is_ok() {}
+    let mut latencies = Vec::with_capacity(edits);
+    for n in 0..edits {
+        let started = Instant::now();
+        a.update_session(&id, vec![Change::Name(format!("edit {n}"))])
+            .await?;
+        a.sync().await?;
+        tokio::time::timeout(Duration::from_secs(10), arrived.recv())
+            .await
+            .context("an edit never reached B")?;
+        let on_b = b.find_session(&id).await?;
+        anyhow::ensure!(on_b.name == format!("edit {n}"), "B has {}", on_b.name);
+        latencies.push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+    }
+    watcher.abort();
+    latencies.sort_unstable();
+    let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
+    println!(
+        "edit on A → on B:     p50 {p50:.1} ms  p99 {p99:.1} ms over {edits} edits   targets ≤ 100 / 250 ms: {}",
+        verdict(p50 <= 100.0 && p99 <= 250.0)
+    );
+    println!(
+        "ratio to atuin on this machine (6 s up, 21 s down for 100,000): up {:.2}×, down {:.2}×",
+        upload / (6.0 * records as f64 / 100_000.0),
+        download / (21.0 * records as f64 / 100_000.0)
+    );
+    server.stop().await?;
+    Ok(())
+}
