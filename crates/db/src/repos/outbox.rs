@@ -358,7 +358,7 @@ impl Outbox<'_> {
                                 record::remove::<R>(tx, tenant, *id, &ctx).await?;
                             }, _ => {})
                         }
-                        Ok(gone.len())
+                        Ok::<_, DbError>(gone.len())
                     })
                 })
                 .await?;
