@@ -44,7 +44,9 @@ async fn sessions_work_offline_and_survive_reopening() {
             active_tab_index: Some(0),
             layout: stint_model::EditorLayout::Single,
         };
-        let prefix = &auth.id.to_string()[..13];
+        // Sessions started within one millisecond share their first 13
+        // characters (the UUIDv7 timestamp): take the counter bits too.
+        let prefix = &auth.id.to_string()[..23];
         let updated = device
             .update_session(
                 prefix,
