@@ -109,9 +109,12 @@ pub(crate) struct Stored<T> {
     #[serde(default)]
     pub(crate) updated_by: Option<DeviceId>,
     /// Per top-level field, the revision and device that last changed it
-    /// (kept by the server, to tell merges from conflicts).
+    /// (kept by the server, to tell merges from conflicts); a field absent
+    /// here dates from the record's creation, `created`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) fields: BTreeMap<String, FieldRev>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) created: Option<FieldRev>,
     pub(crate) body: Option<T>,
 }
 
@@ -318,7 +321,9 @@ pub(crate) async fn write<R: Record>(
     let (tenant, id) = (record.tenant(), record.id());
     let old = load::<R>(tx, tenant, id).await?;
     let old_rev = old.as_ref().map_or(0, |s| s.rev);
-    let (old_fields, old_body) = old.map(|s| (s.fields, s.body)).unwrap_or_default();
+    let (old_fields, old_created, old_body) = old
+        .map(|s| (s.fields, s.created, s.body))
+        .unwrap_or_default();
     let pulled_rev = match ctx.origin {
         Origin::Pulled(rev) => Some(rev),
         _ => None,
@@ -366,19 +371,27 @@ pub(crate) async fn write<R: Record>(
         tx.set(key, value);
     }
     let mut fields = old_fields;
+    let mut created = old_created;
     let rev = match ctx.origin {
         Origin::Server => {
             let rev = old_rev + 1;
-            let new_json = to_json(record)?;
-            let old_json = old_body.as_ref().map(to_json).transpose()?;
-            for name in changed_fields(old_json.as_ref(), &new_json).into_keys() {
-                fields.insert(
-                    name,
-                    FieldRev {
-                        rev,
-                        by: ctx.device,
-                    },
-                );
+            let now = FieldRev {
+                rev,
+                by: ctx.device,
+            };
+            match &old_body {
+                // Every field of a new record dates from now: one entry
+                // says so, instead of one per field.
+                None => {
+                    fields.clear();
+                    created = Some(now);
+                }
+                Some(old) => {
+                    let changed = changed_fields(Some(&to_json(old)?), &to_json(record)?);
+                    for name in changed.into_keys() {
+                        fields.insert(name, now);
+                    }
+                }
             }
             append_change::<R>(tx, tenant, id, rev, false);
             rev
@@ -405,6 +418,7 @@ pub(crate) async fn write<R: Record>(
             updated_at: ctx.at,
             updated_by: ctx.device,
             fields,
+            created,
             body: Some(record.clone()),
         },
     )?;
@@ -485,6 +499,7 @@ pub(crate) async fn remove<R: Record>(
                 updated_at: ctx.at,
                 updated_by: ctx.device,
                 fields: stored.fields,
+                created: stored.created,
                 body: None,
             },
         )?;

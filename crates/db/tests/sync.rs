@@ -145,6 +145,20 @@ async fn pushes_apply_once_and_merge_field_by_field(db: &Db) {
     );
     let other = db.sync().pull(TenantId::new(), None, 100).await.unwrap();
     assert!(other.records.is_empty(), "another tenant sees nothing");
+
+    // The same record created on two devices (a setting's id is derived
+    // from its key): the second creation's values collide, none is lost.
+    let twin = Uuid::now_v7();
+    assert_eq!(
+        pushed(db, tenant, user, a, &[create(5, twin, "on A")]).await,
+        ["applied"]
+    );
+    assert_eq!(
+        pushed(db, tenant, user, b, &[create(3, twin, "on B")]).await,
+        ["conflicted"]
+    );
+    let kept = db.conflicts().of_record(tenant, twin).await.unwrap();
+    assert_eq!(kept[0].fields["name"], json!("on B"));
 }
 
 async fn compaction_keeps_the_latest_change_of_each_record(db: &Db) {

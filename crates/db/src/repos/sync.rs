@@ -328,8 +328,9 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
         Some(Stored {
             body: Some(body),
             fields,
+            created,
             ..
-        }) => (body, fields),
+        }) => (body, (fields, created)),
     };
     let mut merged = serde_json::to_value(&current).map_err(|e| corrupt(m.kind, &e))?;
     let mut losing = BTreeMap::new();
@@ -346,8 +347,10 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
             object.insert(name.clone(), latest);
             continue;
         }
-        let changed_elsewhere = fields
+        let (changes, created) = &fields;
+        let changed_elsewhere = changes
             .get(name)
+            .or(created.as_ref())
             .is_some_and(|f| f.rev > m.base_rev && f.by != Some(who.device));
         if changed_elsewhere {
             losing.insert(name.clone(), value.clone());
