@@ -1,6 +1,7 @@
 //! # stint-model
 //!
-//! The vocabulary of Stint: typed ids, the ten record types, their validation
+//! The vocabulary of Stint: typed ids, the ten record types (and the
+//! conflicts sync keeps), their validation
 //! rules, and the error shape of the APIs. Every other crate speaks in these
 //! types; this one does no I/O, so it compiles anywhere and tests in
 //! milliseconds.
