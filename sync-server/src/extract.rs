@@ -199,19 +199,28 @@ impl Auth {
         .await
     }
 
+    /// Records an audit event of this caller in the tenant they act in.
+    pub(crate) async fn audit(
+        &self,
+        state: &AppState,
+        event: AuditEventType,
+        data: serde_json::Value,
+    ) {
+        state
+            .audit(self.tenant, Some(self.user), event, data, &self.meta)
+            .await;
+    }
+
     async fn require(&self, state: &AppState, allowed: bool, why: &str) -> Result<(), ApiError> {
         if allowed {
             return Ok(());
         }
-        state
-            .audit(
-                self.tenant,
-                Some(self.user),
-                AuditEventType::UnauthorizedAccess,
-                serde_json::json!({"role": self.role, "reason": why}),
-                &self.meta,
-            )
-            .await;
+        self.audit(
+            state,
+            AuditEventType::UnauthorizedAccess,
+            serde_json::json!({"role": self.role, "reason": why}),
+        )
+        .await;
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::Forbidden,

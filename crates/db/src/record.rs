@@ -157,7 +157,7 @@ pub(crate) trait Record:
     }
     fn check(&self) -> Result<(), ValidationError>;
     /// The records it points to, which must exist in its tenant (a fork's
-    /// parent, a message's conversation). Checked when a device pushes it.
+    /// parent, a message's conversation): see [`check_references`].
     fn references(&self) -> Vec<(RecordKind, Uuid)> {
         Vec::new()
     }
@@ -168,35 +168,15 @@ pub(crate) trait Record:
 /// this is where the kind becomes a type again.
 macro_rules! with_synced_type {
     ($kind:expr, $R:ident => $body:expr, _ => $other:expr) => {
+        with_synced_type!(@each $kind, $R, $body, $other;
+            WorkspaceSession, Conversation, Message, File, Agent, Setting, Conflict)
+    };
+    (@each $kind:expr, $R:ident, $body:expr, $other:expr; $($T:ident),*) => {
         match $kind {
-            stint_model::RecordKind::WorkspaceSession => {
-                type $R = stint_model::WorkspaceSession;
+            $(stint_model::RecordKind::$T => {
+                type $R = stint_model::$T;
                 $body
-            }
-            stint_model::RecordKind::Conversation => {
-                type $R = stint_model::Conversation;
-                $body
-            }
-            stint_model::RecordKind::Message => {
-                type $R = stint_model::Message;
-                $body
-            }
-            stint_model::RecordKind::File => {
-                type $R = stint_model::File;
-                $body
-            }
-            stint_model::RecordKind::Agent => {
-                type $R = stint_model::Agent;
-                $body
-            }
-            stint_model::RecordKind::Setting => {
-                type $R = stint_model::Setting;
-                $body
-            }
-            stint_model::RecordKind::Conflict => {
-                type $R = stint_model::Conflict;
-                $body
-            }
+            })*
             _ => $other,
         }
     };
@@ -246,6 +226,38 @@ pub(crate) async fn load<R: Record>(
         Some(value) => decode(tx, tenant, id, &value).await.map(Some),
         None => Ok(None),
     }
+}
+
+/// Reads a record of any kind as JSON, tombstones included (sync handles
+/// records by kind, as data).
+pub(crate) async fn load_raw(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    kind: RecordKind,
+    id: Uuid,
+) -> Result<Option<Stored<serde_json::Value>>> {
+    match tx.get(&keys::record(tenant, kind, id)).await? {
+        Some(value) => decode_raw(tx, tenant, kind, id, &value).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Fails with `BrokenReference` unless every record `record` points to
+/// (see [`Record::references`]) is live in its tenant.
+pub(crate) async fn check_references<R: Record>(tx: &mut Tx<'_>, record: &R) -> Result<()> {
+    for (kind, id) in record.references() {
+        let live = load_raw(tx, record.tenant(), kind, id)
+            .await?
+            .is_some_and(|stored| stored.body.is_some());
+        if !live {
+            return Err(DbError::BrokenReference(format!(
+                "{} {} points to {kind} {id}, which does not exist",
+                R::KIND,
+                record.id()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Decodes a stored value, reading its chunks if it has any.

@@ -289,15 +289,12 @@ pub(crate) async fn logout(state: &AppState, auth: &Auth) -> Result<(), ApiError
         .auth_sessions()
         .revoke_family(auth.tenant, auth.family, &WriteCtx::now())
         .await?;
-    state
-        .audit(
-            auth.tenant,
-            Some(auth.user),
-            AuditEventType::UserLogout,
-            json!({"scope": "this_device"}),
-            &auth.meta,
-        )
-        .await;
+    auth.audit(
+        &state,
+        AuditEventType::UserLogout,
+        json!({"scope": "this_device"}),
+    )
+    .await;
     Ok(())
 }
 
@@ -322,15 +319,12 @@ async fn revoke_everywhere(
 /// Signs out every login of the user.
 pub(crate) async fn logout_all(state: &AppState, auth: &Auth) -> Result<(), ApiError> {
     let revoked = revoke_everywhere(state, auth.user, None).await?;
-    state
-        .audit(
-            auth.tenant,
-            Some(auth.user),
-            AuditEventType::UserLogout,
-            json!({"scope": "everywhere", "revoked": revoked}),
-            &auth.meta,
-        )
-        .await;
+    auth.audit(
+        &state,
+        AuditEventType::UserLogout,
+        json!({"scope": "everywhere", "revoked": revoked}),
+    )
+    .await;
     Ok(())
 }
 
@@ -362,15 +356,12 @@ pub(crate) async fn change_password(
     user.updated_at = ctx.at;
     state.db.users().update(&user, &ctx).await?;
     let revoked = revoke_everywhere(state, auth.user, Some(auth.family)).await?;
-    state
-        .audit(
-            auth.tenant,
-            Some(auth.user),
-            AuditEventType::PasswordChanged,
-            json!({"revoked": revoked}),
-            &auth.meta,
-        )
-        .await;
+    auth.audit(
+        &state,
+        AuditEventType::PasswordChanged,
+        json!({"revoked": revoked}),
+    )
+    .await;
     Ok(())
 }
 

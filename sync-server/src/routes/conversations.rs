@@ -74,15 +74,12 @@ async fn create(
         .conversations()
         .create(&conversation, &WriteCtx::now())
         .await?;
-    state
-        .audit(
-            auth.tenant,
-            Some(auth.user),
-            AuditEventType::ConversationCreated,
-            json!({"conversation_id": conversation.id}),
-            &auth.meta,
-        )
-        .await;
+    auth.audit(
+        &state,
+        AuditEventType::ConversationCreated,
+        json!({"conversation_id": conversation.id}),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(conversation)))
 }
 
@@ -187,15 +184,12 @@ async fn add_message(
         .conversations()
         .add_message(&message, &WriteCtx::now())
         .await?;
-    state
-        .audit(
-            auth.tenant,
-            Some(auth.user),
-            AuditEventType::MessageSent,
-            json!({"conversation_id": id, "message_id": message.id}),
-            &auth.meta,
-        )
-        .await;
+    auth.audit(
+        &state,
+        AuditEventType::MessageSent,
+        json!({"conversation_id": id, "message_id": message.id}),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(message)))
 }
 

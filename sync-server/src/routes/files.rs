@@ -95,15 +95,12 @@ async fn put_file(
     } else {
         AuditEventType::FileCreated
     };
-    state
-        .audit(
-            auth.tenant,
-            Some(auth.user),
-            event,
-            json!({"file_id": file.id, "path": file.file_path}),
-            &auth.meta,
-        )
-        .await;
+    auth.audit(
+        &state,
+        event,
+        json!({"file_id": file.id, "path": file.file_path}),
+    )
+    .await;
     Ok(Json(file))
 }
 
@@ -150,14 +147,7 @@ async fn get_file(
     ApiPath(id): ApiPath<FileId>,
 ) -> Result<Json<File>, ApiError> {
     let file = state.db.files().get(auth.tenant, id).await?;
-    state
-        .audit(
-            auth.tenant,
-            Some(auth.user),
-            AuditEventType::FileAccessed,
-            json!({"file_id": id}),
-            &auth.meta,
-        )
+    auth.audit(&state, AuditEventType::FileAccessed, json!({"file_id": id}))
         .await;
     Ok(Json(file))
 }
@@ -178,14 +168,7 @@ async fn soft_delete(
         .files()
         .soft_delete(auth.tenant, id, &WriteCtx::now())
         .await?;
-    state
-        .audit(
-            auth.tenant,
-            Some(auth.user),
-            AuditEventType::FileDeleted,
-            json!({"file_id": id}),
-            &auth.meta,
-        )
+    auth.audit(&state, AuditEventType::FileDeleted, json!({"file_id": id}))
         .await;
     Ok(Json(file))
 }
@@ -206,15 +189,12 @@ async fn undelete(
         .files()
         .undelete(auth.tenant, id, &WriteCtx::now())
         .await?;
-    state
-        .audit(
-            auth.tenant,
-            Some(auth.user),
-            AuditEventType::FileUpdated,
-            json!({"file_id": id, "undeleted": true}),
-            &auth.meta,
-        )
-        .await;
+    auth.audit(
+        &state,
+        AuditEventType::FileUpdated,
+        json!({"file_id": id, "undeleted": true}),
+    )
+    .await;
     Ok(Json(file))
 }
 

@@ -92,15 +92,12 @@ async fn create(
         .sessions()
         .create(&session, &WriteCtx::now())
         .await?;
-    state
-        .audit(
-            auth.tenant,
-            Some(auth.user),
-            AuditEventType::SessionCreated,
-            json!({"session_id": session.id}),
-            &auth.meta,
-        )
-        .await;
+    auth.audit(
+        &state,
+        AuditEventType::SessionCreated,
+        json!({"session_id": session.id}),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(session)))
 }
 
@@ -218,15 +215,12 @@ async fn update(
     session.updated_at = ctx.at;
     session.validate()?;
     state.db.sessions().update(&session, &ctx).await?;
-    state
-        .audit(
-            auth.tenant,
-            Some(auth.user),
-            AuditEventType::SessionUpdated,
-            json!({"session_id": id}),
-            &auth.meta,
-        )
-        .await;
+    auth.audit(
+        &state,
+        AuditEventType::SessionUpdated,
+        json!({"session_id": id}),
+    )
+    .await;
     Ok(Json(session))
 }
 
@@ -247,15 +241,12 @@ async fn delete(
         .sessions()
         .delete(auth.tenant, id, &WriteCtx::now())
         .await?;
-    state
-        .audit(
-            auth.tenant,
-            Some(auth.user),
-            AuditEventType::SessionDeleted,
-            json!({"session_id": id}),
-            &auth.meta,
-        )
-        .await;
+    auth.audit(
+        &state,
+        AuditEventType::SessionDeleted,
+        json!({"session_id": id}),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -281,15 +272,12 @@ async fn fork(
         .fork(req.name);
     child.user_id = auth.user;
     state.db.sessions().create(&child, &WriteCtx::now()).await?;
-    state
-        .audit(
-            auth.tenant,
-            Some(auth.user),
-            AuditEventType::SessionForked,
-            json!({"parent": id, "child": child.id}),
-            &auth.meta,
-        )
-        .await;
+    auth.audit(
+        &state,
+        AuditEventType::SessionForked,
+        json!({"parent": id, "child": child.id}),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(child)))
 }
 

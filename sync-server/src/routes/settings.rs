@@ -78,15 +78,12 @@ async fn put_setting(
     let setting = Setting::new(auth.tenant, auth.user, category, key, req.value);
     setting.validate()?;
     state.db.settings().set(&setting, &WriteCtx::now()).await?;
-    state
-        .audit(
-            auth.tenant,
-            Some(auth.user),
-            AuditEventType::SettingChanged,
-            json!({"category": category, "key": setting.key}),
-            &auth.meta,
-        )
-        .await;
+    auth.audit(
+        &state,
+        AuditEventType::SettingChanged,
+        json!({"category": category, "key": setting.key}),
+    )
+    .await;
     Ok(Json(setting))
 }
 
@@ -116,14 +113,11 @@ async fn delete_setting(
         .settings()
         .delete(auth.tenant, auth.user, category, &key, &WriteCtx::now())
         .await?;
-    state
-        .audit(
-            auth.tenant,
-            Some(auth.user),
-            AuditEventType::SettingChanged,
-            json!({"category": category, "key": key, "deleted": true}),
-            &auth.meta,
-        )
-        .await;
+    auth.audit(
+        &state,
+        AuditEventType::SettingChanged,
+        json!({"category": category, "key": key, "deleted": true}),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

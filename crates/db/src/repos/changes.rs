@@ -2,8 +2,8 @@
 //! commit order. Sync pulls from here.
 
 use stint_model::{RecordKind, TenantId};
-use stint_store::tuple::{TuplePack, Versionstamp};
-use stint_store::{RangeRequest, Store};
+use stint_store::tuple::Versionstamp;
+use stint_store::{RangeRequest, Store, Tx};
 
 use crate::error::{DbError, Result};
 use crate::keys;
@@ -38,45 +38,45 @@ impl ChangeLog<'_> {
         after: Option<LogPosition>,
         limit: usize,
     ) -> Result<ChangePage> {
-        let begin = start_after(tenant, after);
-        let (_, end) = keys::log(tenant).range();
-        let (begin, end) = (&begin, &end);
         self.store
-            .run(|tx| {
-                Box::pin(async move {
-                    let page = tx
-                        .get_range(RangeRequest::new(begin, end).limit(limit.max(1)))
-                        .await?;
-                    let changes = page
-                        .items
-                        .iter()
-                        .map(|(key, value)| decode(key, value))
-                        .collect::<Result<_>>()?;
-                    Ok(ChangePage {
-                        changes,
-                        more: page.more,
-                    })
-                })
-            })
+            .run(|tx| Box::pin(async move { read_page(tx, tenant, after, limit).await }))
             .await
     }
 }
 
-/// The first key of `tenant`'s log after `after` (the log's start for
-/// `None`).
-pub(crate) fn start_after(tenant: TenantId, after: Option<LogPosition>) -> Vec<u8> {
-    let log = keys::log(tenant);
-    match after {
-        Some(LogPosition(stamp)) => {
-            let mut tr = [0u8; 10];
-            tr.copy_from_slice(&stamp[..10]);
-            let user = u16::from_be_bytes([stamp[10], stamp[11]]);
-            let mut key = log.bytes().to_vec();
-            key.extend((Versionstamp::complete(tr, user),).pack_to_vec());
-            stint_store::key_after(&key)
-        }
-        None => log.range().0,
-    }
+/// Inside the caller's transaction: up to `limit` changes of `tenant`
+/// after `after` (from the beginning when `None`), oldest first.
+pub(crate) async fn read_page(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    after: Option<LogPosition>,
+    limit: usize,
+) -> Result<ChangePage> {
+    let begin = match after {
+        Some(position) => stint_store::key_after(&entry_key(tenant, position)),
+        None => keys::log(tenant).range().0,
+    };
+    let (_, end) = keys::log(tenant).range();
+    let page = tx
+        .get_range(RangeRequest::new(&begin, &end).limit(limit.max(1)))
+        .await?;
+    let changes = page
+        .items
+        .iter()
+        .map(|(key, value)| decode(key, value))
+        .collect::<Result<_>>()?;
+    Ok(ChangePage {
+        changes,
+        more: page.more,
+    })
+}
+
+/// The key of the log entry at `position`.
+pub(crate) fn entry_key(tenant: TenantId, LogPosition(stamp): LogPosition) -> Vec<u8> {
+    let mut tr = [0u8; 10];
+    tr.copy_from_slice(&stamp[..10]);
+    let user = u16::from_be_bytes([stamp[10], stamp[11]]);
+    keys::log(tenant).pack(&(Versionstamp::complete(tr, user),))
 }
 
 /// One log entry: its position (the key's versionstamp) and its change.

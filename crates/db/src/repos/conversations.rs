@@ -2,7 +2,7 @@
 
 use stint_model::{
     Conversation, ConversationId, Message, MessageId, RecordKind, SessionId, TenantId, UserId,
-    Validate, ValidationError, WorkspaceSession,
+    Validate, ValidationError,
 };
 use stint_store::Store;
 use uuid::Uuid;
@@ -30,6 +30,12 @@ impl Record for Conversation {
             keys.push(keys::index(t, BY_SESSION).pack(&(session.as_uuid(), id)));
         }
         keys
+    }
+    fn references(&self) -> Vec<(RecordKind, Uuid)> {
+        self.workspace_session_id
+            .map(|s| (RecordKind::WorkspaceSession, s.as_uuid()))
+            .into_iter()
+            .collect()
     }
     fn check(&self) -> Result<(), ValidationError> {
         self.validate()
@@ -82,19 +88,7 @@ impl Conversations<'_> {
         self.store
             .run(|tx| {
                 Box::pin(async move {
-                    if let Some(session) = conversation.workspace_session_id
-                        && record::get::<WorkspaceSession>(
-                            tx,
-                            conversation.tenant_id,
-                            session.as_uuid(),
-                        )
-                        .await?
-                        .is_none()
-                    {
-                        return Err(DbError::BrokenReference(format!(
-                            "workspace session {session} not found"
-                        )));
-                    }
+                    record::check_references(tx, conversation).await?;
                     record::write(tx, conversation, ctx, Mode::Insert).await
                 })
             })

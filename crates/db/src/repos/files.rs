@@ -2,7 +2,6 @@
 
 use stint_model::{
     File, FileId, RecordKind, SessionId, TenantId, Timestamp, Validate, ValidationError,
-    WorkspaceSession,
 };
 use stint_store::Store;
 use uuid::Uuid;
@@ -69,15 +68,7 @@ impl Files<'_> {
         self.store
             .run(|tx| {
                 Box::pin(async move {
-                    let session = file.workspace_session_id.as_uuid();
-                    if record::get::<WorkspaceSession>(tx, file.tenant_id, session)
-                        .await?
-                        .is_none()
-                    {
-                        return Err(DbError::BrokenReference(format!(
-                            "workspace session {session} not found"
-                        )));
-                    }
+                    record::check_references(tx, file).await?;
                     let holders = record::index_ids(tx, by_path, 0, false).await?;
                     if let Some(other) = holders.iter().find(|id| **id != file.id.as_uuid()) {
                         return Err(DbError::AlreadyExists {

@@ -279,25 +279,12 @@ impl Outbox<'_> {
         records: &[SyncRecord],
         cursor: &str,
     ) -> Result<()> {
-        let (begin, end) = keys::outbox().range();
         let cursor_key = keys::pull_cursor(tenant);
-        let (begin, end, cursor_key) = (&begin, &end, &cursor_key);
+        let cursor_key = &cursor_key;
         self.store
             .run(|tx| {
                 Box::pin(async move {
-                    let mut waiting: BTreeMap<(RecordKind, Uuid), Waiting> = BTreeMap::new();
-                    for (_, value) in tx.get_all(begin, end).await? {
-                        let entry: Entry = from_slice(&value)?;
-                        let m = entry.mutation;
-                        let w = waiting.entry((m.kind, m.id)).or_default();
-                        w.deleted |= m.deleted;
-                        // A pulled record exists on the server: a waiting
-                        // create (the whole record, its id included) went
-                        // there already, so only later edits stay on top.
-                        if !m.fields.contains_key("id") {
-                            w.fields.extend(m.fields);
-                        }
-                    }
+                    let waiting = waiting(tx).await?;
                     for pulled in records {
                         let local = waiting.get(&(pulled.kind, pulled.id));
                         with_synced_type!(pulled.kind, R => {
@@ -310,9 +297,7 @@ impl Outbox<'_> {
             })
             .await
     }
-}
 
-impl Outbox<'_> {
     /// After pulling everything again (the server compacted past the
     /// cursor), removes the local copies of synced records the server no
     /// longer has: deleted while this device was away, their tombstones
@@ -323,34 +308,30 @@ impl Outbox<'_> {
         tenant: TenantId,
         seen: &std::collections::HashSet<(RecordKind, Uuid)>,
     ) -> Result<usize> {
+        let at = stint_model::now();
         let mut removed = 0;
         for kind in RecordKind::ALL.into_iter().filter(|k| k.is_synced()) {
             let (begin, end) = keys::records(tenant, kind).range();
-            let (ob, oe) = keys::outbox().range();
-            let (begin, end, ob, oe) = (&begin, &end, &ob, &oe);
+            let (begin, end) = (&begin, &end);
             removed += self
                 .store
                 .run(|tx| {
                     Box::pin(async move {
-                        let mut waiting = std::collections::HashSet::new();
-                        for (_, value) in tx.get_all(ob, oe).await? {
-                            let entry: Entry = from_slice(&value)?;
-                            waiting.insert((entry.mutation.kind, entry.mutation.id));
-                        }
+                        let waiting = waiting(tx).await?;
                         let mut gone = Vec::new();
                         for (key, value) in tx.get_all(begin, end).await? {
                             let id = record::last_uuid(&key)?;
                             let stored: record::Stored<serde_json::Value> =
                                 record::decode_raw(tx, tenant, kind, id, &value).await?;
                             let unseen =
-                                !seen.contains(&(kind, id)) && !waiting.contains(&(kind, id));
+                                !seen.contains(&(kind, id)) && !waiting.contains_key(&(kind, id));
                             if stored.body.is_some() && stored.rev > 0 && unseen {
                                 gone.push((id, stored.rev));
                             }
                         }
                         for (id, rev) in &gone {
                             let ctx = WriteCtx {
-                                at: stint_model::now(),
+                                at,
                                 device: None,
                                 origin: Origin::Pulled(*rev),
                             };
@@ -372,6 +353,25 @@ impl Outbox<'_> {
 struct Waiting {
     deleted: bool,
     fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// The edits waiting in the outbox, by record.
+async fn waiting(tx: &mut Tx<'_>) -> Result<BTreeMap<(RecordKind, Uuid), Waiting>> {
+    let (begin, end) = keys::outbox().range();
+    let mut waiting: BTreeMap<(RecordKind, Uuid), Waiting> = BTreeMap::new();
+    for (_, value) in tx.get_all(&begin, &end).await? {
+        let entry: Entry = from_slice(&value)?;
+        let m = entry.mutation;
+        let w = waiting.entry((m.kind, m.id)).or_default();
+        w.deleted |= m.deleted;
+        // A pulled record exists on the server: a waiting create (the
+        // whole record, its id included) went there already, so only
+        // later edits stay on top.
+        if !m.fields.contains_key("id") {
+            w.fields.extend(m.fields);
+        }
+    }
+    Ok(waiting)
 }
 
 async fn store_one<R: Record>(

@@ -9,7 +9,7 @@ use stint_model::{
 use stint_store::Store;
 use uuid::Uuid;
 
-use crate::error::{DbError, Result};
+use crate::error::Result;
 use crate::keys::{self, micros};
 use crate::record::{self, Mode, Record, WriteCtx};
 
@@ -100,15 +100,7 @@ impl Sessions<'_> {
         self.store
             .run(|tx| {
                 Box::pin(async move {
-                    if let Some(parent) = session.parent_session_id
-                        && record::get::<WorkspaceSession>(tx, session.tenant_id, parent.as_uuid())
-                            .await?
-                            .is_none()
-                    {
-                        return Err(DbError::BrokenReference(format!(
-                            "parent session {parent} not found"
-                        )));
-                    }
+                    record::check_references(tx, session).await?;
                     record::write(tx, session, ctx, Mode::Insert).await
                 })
             })

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use stint_model::sync::{Mutation, MutationResult, Outcome, SyncRecord};
 use stint_model::{Conflict, DeviceId, ErrorCode, RecordKind, TenantId, Timestamp, UserId};
-use stint_store::{RangeRequest, Store, Tx};
+use stint_store::{Store, Tx};
 use uuid::Uuid;
 
 use crate::error::{DbError, Result};
@@ -143,9 +143,6 @@ impl Sync<'_> {
         after: Option<LogPosition>,
         limit: usize,
     ) -> Result<PulledPage> {
-        let begin = changes::start_after(tenant, after);
-        let (_, end) = keys::log(tenant).range();
-        let (begin, end) = (&begin, &end);
         self.store
             .run(|tx| {
                 Box::pin(async move {
@@ -154,30 +151,22 @@ impl Sync<'_> {
                     {
                         return Err(DbError::CursorTooOld);
                     }
-                    let page = tx
-                        .get_range(RangeRequest::new(begin, end).limit(limit.max(1)))
-                        .await?;
+                    let page = changes::read_page(tx, tenant, after, limit).await?;
+                    // Each record once, at its latest change in the page.
                     let mut latest: BTreeMap<(RecordKind, Uuid), usize> = BTreeMap::new();
-                    let mut order = Vec::with_capacity(page.items.len());
-                    let mut last = None;
-                    for (n, (key, value)) in page.items.iter().enumerate() {
-                        let (position, change) = changes::decode(key, value)?;
-                        last = Some(position);
+                    for (n, (_, change)) in page.changes.iter().enumerate() {
                         latest.insert((change.kind, change.id), n);
-                        order.push((change.kind, change.id));
                     }
                     let mut records = Vec::with_capacity(latest.len());
-                    for (n, (kind, id)) in order.into_iter().enumerate() {
+                    for (n, (_, change)) in page.changes.iter().enumerate() {
+                        let (kind, id) = (change.kind, change.id);
                         if latest.get(&(kind, id)) != Some(&n) {
                             continue;
                         }
-                        let key = keys::record(tenant, kind, id);
-                        let Some(value) = tx.get(&key).await? else {
+                        let Some(stored) = record::load_raw(tx, tenant, kind, id).await? else {
                             // Compacted away meanwhile: nothing to tell.
                             continue;
                         };
-                        let stored: Stored<serde_json::Value> =
-                            record::decode_raw(tx, tenant, kind, id, &value).await?;
                         records.push(SyncRecord {
                             kind,
                             id,
@@ -187,6 +176,7 @@ impl Sync<'_> {
                             body: stored.body,
                         });
                     }
+                    let last = page.changes.last().map(|(position, _)| *position);
                     Ok(PulledPage {
                         records,
                         last,
@@ -211,52 +201,32 @@ impl Sync<'_> {
         forget_deleted_before: Timestamp,
         batch: usize,
     ) -> Result<Compacted> {
-        let begin = changes::start_after(tenant, from);
-        let (_, end) = keys::log(tenant).range();
-        let (begin, end) = (&begin, &end);
         self.store
             .run(|tx| {
                 Box::pin(async move {
-                    let page = tx
-                        .get_range(RangeRequest::new(begin, end).limit(batch.max(1)))
-                        .await?;
+                    let page = changes::read_page(tx, tenant, from, batch).await?;
                     let mut removed = 0;
                     let mut floor_now = floor(tx, tenant).await?;
-                    let mut last = None;
-                    for (key, value) in &page.items {
-                        let (position, change) = changes::decode(key, value)?;
-                        last = Some(position);
-                        let record_key = keys::record(tenant, change.kind, change.id);
-                        let stored = match tx.get(&record_key).await? {
-                            Some(v) => Some(
-                                record::decode_raw::<serde_json::Value>(
-                                    tx,
-                                    tenant,
-                                    change.kind,
-                                    change.id,
-                                    &v,
-                                )
-                                .await?,
-                            ),
-                            None => None,
-                        };
-                        match stored {
+                    for (position, change) in &page.changes {
+                        let (kind, id) = (change.kind, change.id);
+                        match record::load_raw(tx, tenant, kind, id).await? {
                             Some(s) if s.rev > change.rev => {}
                             Some(s) if s.body.is_none() && s.updated_at < forget_deleted_before => {
-                                tx.clear(&record_key);
-                                let (b, e) = keys::chunks(tenant, change.kind, change.id).range();
+                                tx.clear(&keys::record(tenant, kind, id));
+                                let (b, e) = keys::chunks(tenant, kind, id).range();
                                 tx.clear_range(&b, &e);
-                                floor_now = floor_now.max(Some(position));
+                                floor_now = floor_now.max(Some(*position));
                             }
-                            None => floor_now = floor_now.max(Some(position)),
+                            None => floor_now = floor_now.max(Some(*position)),
                             Some(_) => continue,
                         }
-                        tx.clear(key);
+                        tx.clear(&changes::entry_key(tenant, *position));
                         removed += 1;
                     }
                     if let Some(LogPosition(floor)) = floor_now {
                         tx.set(&keys::log_floor(tenant), &floor);
                     }
+                    let last = page.changes.last().map(|(position, _)| *position);
                     Ok(Compacted {
                         removed,
                         next: last.filter(|_| page.more),
@@ -409,25 +379,10 @@ async fn write_checked<R: Record>(
     ctx: &WriteCtx,
     mode: Mode,
 ) -> Result<Result<u64, Outcome>> {
-    for (kind, id) in record.references() {
-        let live = match tx.get(&keys::record(record.tenant(), kind, id)).await? {
-            Some(v) => {
-                let stored: Stored<serde_json::Value> =
-                    record::decode_raw(tx, record.tenant(), kind, id, &v).await?;
-                stored.body.is_some()
-            }
-            None => false,
-        };
-        if !live {
-            return Ok(Err(rejected(
-                ErrorCode::NotFound,
-                format!(
-                    "{} {} points to {kind} {id}, which does not exist",
-                    R::KIND,
-                    record.id()
-                ),
-            )));
-        }
+    match record::check_references(tx, record).await {
+        Ok(()) => {}
+        Err(DbError::BrokenReference(why)) => return Ok(Err(rejected(ErrorCode::NotFound, why))),
+        Err(e) => return Err(e),
     }
     match record::write(tx, record, ctx, mode).await {
         Ok(written) => Ok(Ok(written.rev)),
