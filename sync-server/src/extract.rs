@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use stint_model::{AuditEventType, ErrorCode, TenantId, TokenFamily, UserId, UserRole};
 
 use crate::error::ApiError;
+use crate::routes::CallerTenant;
 use crate::state::AppState;
 
 /// A JSON body.
@@ -157,6 +158,9 @@ impl FromRequestParts<AppState> for Auth {
         let meta = ClientMeta::from_request_parts(parts, state)
             .await
             .unwrap_or_default();
+        if let Some(caller) = parts.extensions.get::<CallerTenant>() {
+            caller.set(claims.tid);
+        }
         Ok(Self {
             user: claims.sub,
             tenant: claims.tid,

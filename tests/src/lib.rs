@@ -55,6 +55,16 @@ pub fn resident_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// The environment variable `name` parsed, else `default` (the
+/// benchmarks' knobs).
+#[must_use]
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The `p` quantile (0..=1) of `sorted` samples in microseconds, in
 /// milliseconds; NaN when there are none. For the benchmarks' reports.
 #[must_use]
@@ -83,6 +93,18 @@ impl Server {
     /// Starts `stint-server` on a free port with its data in `data_dir`.
     pub async fn start(data_dir: &Path) -> anyhow::Result<Self> {
         Self::start_with(data_dir, &[]).await
+    }
+
+    /// Starts it with login throttling out of the way, for tests that sign
+    /// in many times and are not about throttling.
+    pub async fn start_unthrottled(data_dir: &Path) -> anyhow::Result<Self> {
+        let no_limit = [
+            "--login-per-account-per-minute",
+            "100000",
+            "--login-per-ip-per-minute",
+            "100000",
+        ];
+        Self::start_with(data_dir, &no_limit).await
     }
 
     /// Starts it with extra arguments. Its log (stderr) goes to

@@ -299,17 +299,7 @@ fn query(template: &str) -> &'static str {
 
 async fn start() -> (Server, Api, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(
-        dir.path(),
-        &[
-            "--login-per-account-per-minute",
-            "100000",
-            "--login-per-ip-per-minute",
-            "100000",
-        ],
-    )
-    .await
-    .unwrap();
+    let server = Server::start_unthrottled(dir.path()).await.unwrap();
     let api = Api::new(&server.url);
     (server, api, dir)
 }

@@ -12,17 +12,7 @@ use stint_e2e::{Api, PASSWORD, Server};
 
 async fn server() -> (Server, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(
-        dir.path(),
-        &[
-            "--login-per-account-per-minute",
-            "100000",
-            "--login-per-ip-per-minute",
-            "100000",
-        ],
-    )
-    .await
-    .unwrap();
+    let server = Server::start_unthrottled(dir.path()).await.unwrap();
     (server, dir)
 }
 

@@ -148,6 +148,8 @@ impl Vault {
 #[derive(Debug, Clone)]
 pub(crate) struct Server {
     http: reqwest::Client,
+    /// Without an overall timeout: for the live channel, held open.
+    stream: reqwest::Client,
     base: String,
 }
 
@@ -165,8 +167,13 @@ impl Server {
             .user_agent(concat!("stint/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        let stream = reqwest::Client::builder()
+            .user_agent(concat!("stint/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
         Ok(Self {
             http,
+            stream,
             base: base.to_owned(),
         })
     }
@@ -207,7 +214,8 @@ impl Server {
     /// `GET /api/v5{path}` with a bearer token, held open (no overall
     /// timeout): for the live channel.
     pub(crate) async fn listen(&self, path: &str, bearer: &str) -> Result<reqwest::Response> {
-        let response = reqwest::Client::new()
+        let response = self
+            .stream
             .get(format!("{}/api/v5{path}", self.base))
             .bearer_auth(bearer)
             .send()

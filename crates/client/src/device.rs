@@ -106,6 +106,9 @@ pub struct Device {
     credentials: std::sync::Mutex<Option<Credentials>>,
     /// One drain of the shell hook's spool at a time in this process.
     hook_drain: tokio::sync::Mutex<()>,
+    /// The HTTP client of the last server used, kept so that sync rounds
+    /// reuse its connections.
+    server: std::sync::Mutex<Option<Server>>,
 }
 
 impl Device {
@@ -131,6 +134,7 @@ impl Device {
             vault,
             credentials: std::sync::Mutex::new(credentials),
             hook_drain: tokio::sync::Mutex::new(()),
+            server: std::sync::Mutex::new(None),
         })
     }
 
@@ -144,6 +148,20 @@ impl Device {
             .ok_or_else(|| ClientError::NotSignedIn("run `stint login --server URL`".into()))
     }
 
+    /// The client of the server at `url`.
+    pub(crate) fn server(&self, url: &str) -> Result<Server> {
+        let mut cached = self.server.lock().expect("server lock");
+        if let Some(server) = cached
+            .as_ref()
+            .filter(|s| s.base() == url.trim_end_matches('/'))
+        {
+            return Ok(server.clone());
+        }
+        let server = Server::new(url)?;
+        *cached = Some(server.clone());
+        Ok(server)
+    }
+
     /// The replica's repositories.
     pub(crate) fn db(&self) -> &Db {
         &self.db
@@ -155,14 +173,14 @@ impl Device {
         server: &str,
         req: &stint_model::api::RegisterRequest,
     ) -> Result<Account> {
-        let api = Server::new(server)?;
+        let api = self.server(server)?;
         let response = api.register(req).await?;
         self.signed_in_with(api.base(), response).await
     }
 
     /// Signs in to `server` with email and password.
     pub async fn login(&self, server: &str, email: &str, password: &str) -> Result<Account> {
-        let api = Server::new(server)?;
+        let api = self.server(server)?;
         let response = api.login(email, password, self.profile.device_id).await?;
         self.signed_in_with(api.base(), response).await
     }
@@ -229,7 +247,7 @@ impl Device {
             return Ok(false);
         };
         let revoked = match account::fresh_access(&self.vault, &mut credentials).await {
-            Ok(token) => Server::new(&credentials.server)?.logout(&token).await,
+            Ok(token) => self.server(&credentials.server)?.logout(&token).await,
             Err(e) => Err(e),
         };
         self.vault.forget()?;
@@ -379,27 +397,13 @@ impl Device {
         if let Ok(full) = wanted.parse::<SessionId>() {
             return Ok(self.db.sessions().get(tenant, full).await?);
         }
-        if wanted.len() < 4 {
-            return Err(ClientError::NotFound(format!(
-                "no session `{id}`: give at least 4 characters of its id"
-            )));
-        }
         let all = self
             .list_sessions(&SessionFilter {
                 include_archived: true,
                 ..SessionFilter::default()
             })
             .await?;
-        let mut matching = all
-            .into_iter()
-            .filter(|s| s.id.to_string().starts_with(&wanted));
-        match (matching.next(), matching.next()) {
-            (Some(one), None) => Ok(one),
-            (None, _) => Err(ClientError::NotFound(format!("no session `{id}`"))),
-            (Some(_), Some(_)) => Err(ClientError::Ambiguous(format!(
-                "`{id}` matches several sessions: give more of the id"
-            ))),
-        }
+        one_by_prefix(all, |s| s.id.to_string(), id, "session")
     }
 
     /// Applies changes to a session, scrubbing terminal data of secrets.
@@ -520,16 +524,12 @@ impl Device {
     /// record's; either way it closes, on every device after the next sync.
     pub async fn resolve_conflict(&self, id: &str, take_mine: bool) -> Result<Conflict> {
         let tenant = self.credentials()?.tenant.id;
-        let conflict = self
-            .conflicts()
-            .await?
-            .into_iter()
-            .find(|c| {
-                c.id.to_string()
-                    .starts_with(&id.trim().to_ascii_lowercase())
-                    && id.len() >= 4
-            })
-            .ok_or_else(|| ClientError::NotFound(format!("no conflict `{id}`")))?;
+        let conflict = one_by_prefix(
+            self.conflicts().await?,
+            |c| c.id.to_string(),
+            id,
+            "conflict",
+        )?;
         let ctx = self.ctx();
         if take_mine {
             if conflict.kind != stint_model::RecordKind::WorkspaceSession {
@@ -580,6 +580,32 @@ impl Device {
             .related_to(session.tenant_id, session.id, limit)
             .await?;
         Ok(related.into_iter().map(RelatedSession::from).collect())
+    }
+}
+
+/// The one item whose id is `id` or starts with it (at least 4
+/// characters), as with git commits; `what` names the items in errors.
+fn one_by_prefix<T>(
+    items: Vec<T>,
+    id_of: impl Fn(&T) -> String,
+    id: &str,
+    what: &str,
+) -> Result<T> {
+    let wanted = id.trim().to_ascii_lowercase();
+    if wanted.len() < 4 {
+        return Err(ClientError::NotFound(format!(
+            "no {what} `{id}`: give at least 4 characters of its id"
+        )));
+    }
+    let mut matching = items
+        .into_iter()
+        .filter(|item| id_of(item).starts_with(&wanted));
+    match (matching.next(), matching.next()) {
+        (Some(one), None) => Ok(one),
+        (None, _) => Err(ClientError::NotFound(format!("no {what} `{id}`"))),
+        (Some(_), Some(_)) => Err(ClientError::Ambiguous(format!(
+            "`{id}` matches several {what}s: give more of the id"
+        ))),
     }
 }
 

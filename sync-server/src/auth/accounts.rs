@@ -290,7 +290,7 @@ pub(crate) async fn logout(state: &AppState, auth: &Auth) -> Result<(), ApiError
         .revoke_family(auth.tenant, auth.family, &WriteCtx::now())
         .await?;
     auth.audit(
-        &state,
+        state,
         AuditEventType::UserLogout,
         json!({"scope": "this_device"}),
     )
@@ -320,7 +320,7 @@ async fn revoke_everywhere(
 pub(crate) async fn logout_all(state: &AppState, auth: &Auth) -> Result<(), ApiError> {
     let revoked = revoke_everywhere(state, auth.user, None).await?;
     auth.audit(
-        &state,
+        state,
         AuditEventType::UserLogout,
         json!({"scope": "everywhere", "revoked": revoked}),
     )
@@ -357,7 +357,7 @@ pub(crate) async fn change_password(
     state.db.users().update(&user, &ctx).await?;
     let revoked = revoke_everywhere(state, auth.user, Some(auth.family)).await?;
     auth.audit(
-        &state,
+        state,
         AuditEventType::PasswordChanged,
         json!({"revoked": revoked}),
     )

@@ -14,6 +14,8 @@ mod sync;
 mod tenants;
 mod users;
 
+pub(crate) use sync::CallerTenant;
+
 use std::sync::Arc;
 
 use axum::Router;

@@ -2,6 +2,7 @@
 //! live channel when there is something new to pull.
 
 use std::convert::Infallible;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Json;
@@ -9,7 +10,6 @@ use axum::extract::Request;
 use axum::extract::State;
 use axum::http::Method;
 use axum::http::StatusCode;
-use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -21,7 +21,7 @@ use stint_db::LogPosition;
 use stint_model::sync::{
     MAX_PULL_LIMIT, MAX_PUSH_MUTATIONS, PullResponse, PushRequest, PushResponse,
 };
-use stint_model::{ErrorBody, ErrorCode};
+use stint_model::{ErrorBody, ErrorCode, TenantId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -138,28 +138,41 @@ fn refetch(why: &str) -> ApiError {
 /// it. One place for every write, so no handler can forget.
 pub(super) async fn announce_writes(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let writes = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    let tenant = request
-        .headers()
-        .get(AUTHORIZATION)
-        .filter(|_| writes)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .and_then(|token| state.tokens.verify(token).ok())
-        .map(|claims| claims.tid);
+    if !writes {
+        return next.run(request).await;
+    }
+    let caller = CallerTenant::default();
+    request.extensions_mut().insert(caller.clone());
     let response = next.run(request).await;
-    if let Some(tenant) = tenant
+    if let Some(tenant) = caller.get()
         && response.status().is_success()
     {
         state.changed(tenant);
     }
     response
+}
+
+/// Where the `Auth` extractor leaves the tenant of the caller it
+/// authenticated, for `announce_writes` to read once the handler is done:
+/// the token is verified once, by `Auth`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallerTenant(Arc<OnceLock<TenantId>>);
+
+impl CallerTenant {
+    pub(crate) fn set(&self, tenant: TenantId) {
+        let _ = self.0.set(tenant);
+    }
+
+    fn get(&self) -> Option<TenantId> {
+        self.0.get().copied()
+    }
 }
 
 /// A pull cursor: the store it comes from and a position in its log.

@@ -22,14 +22,7 @@ use std::time::Instant;
 use anyhow::{Context, ensure};
 use stint_client::{Device, NewSession};
 use stint_e2e::device::Agent;
-use stint_e2e::{binary, percentile};
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use stint_e2e::{binary, env_or, percentile};
 
 /// Wall time of `runs` runs of `program args`, sorted, in microseconds.
 fn time_runs(runs: usize, program: &Path, args: &[&str], dir: &Path) -> anyhow::Result<Vec<u32>> {
@@ -85,8 +78,8 @@ async fn fill(dir: &Path, sessions: usize, workspace: &Path) -> anyhow::Result<(
 }
 
 fn main() -> anyhow::Result<()> {
-    let sessions = env("STINT_BENCH_SESSIONS", 10_000);
-    let runs = env("STINT_BENCH_RUNS", 200);
+    let sessions = env_or("STINT_BENCH_SESSIONS", 10_000);
+    let runs = env_or("STINT_BENCH_RUNS", 200);
     let dir = tempfile::tempdir()?;
     let workspace = tempfile::tempdir()?;
     let ws = workspace.path().to_str().context("a UTF-8 temp dir")?;

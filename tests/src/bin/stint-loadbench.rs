@@ -18,17 +18,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::json;
-use stint_e2e::{Api, PASSWORD, Server, percentile, resident_kib};
+use stint_e2e::{Api, PASSWORD, Server, env_or, percentile, resident_kib};
 
 const USERS: usize = 8;
 const SESSIONS_PER_USER: usize = 20;
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 struct Target {
     token: String,
@@ -168,9 +161,9 @@ fn print_phase(name: &str, p: &Phase) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let secs = env("STINT_BENCH_SECS", 10);
-    let clients = env("STINT_BENCH_CLIENTS", 32);
-    let login_clients = env("STINT_BENCH_LOGIN_CLIENTS", 4);
+    let secs = env_or("STINT_BENCH_SECS", 10);
+    let clients = env_or("STINT_BENCH_CLIENTS", 32);
+    let login_clients = env_or("STINT_BENCH_LOGIN_CLIENTS", 4);
     let dir = tempfile::tempdir()?;
     let server = Server::start_with(
         dir.path(),

@@ -22,15 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use stint_client::{Change, Device, NewSession, SessionFilter};
-use stint_e2e::{PASSWORD, Server, percentile};
+use stint_e2e::{PASSWORD, Server, env_or, percentile};
 use stint_model::api::RegisterRequest;
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "MISSED" }
@@ -38,8 +31,8 @@ fn verdict(met: bool) -> &'static str {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let records = env("STINT_BENCH_RECORDS", 100_000);
-    let edits = env("STINT_BENCH_EDITS", 200);
+    let records = env_or("STINT_BENCH_RECORDS", 100_000);
+    let edits = env_or("STINT_BENCH_EDITS", 200);
     let server_dir = tempfile::tempdir()?;
     let server = Server::start_with(
         server_dir.path(),
