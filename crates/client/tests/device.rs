@@ -44,9 +44,10 @@ async fn sessions_work_offline_and_survive_reopening() {
             active_tab_index: Some(0),
             layout: stint_model::EditorLayout::Single,
         };
-        // Sessions started within one millisecond share their first 13
-        // characters (the UUIDv7 timestamp): take the counter bits too.
-        let prefix = &auth.id.to_string()[..23];
+        // Sessions started within one millisecond share the UUIDv7's
+        // timestamp and most of its counter: a prefix reaching into the
+        // random tail is unique.
+        let prefix = &auth.id.to_string()[..32];
         let updated = device
             .update_session(
                 prefix,
