@@ -7,7 +7,10 @@ set -euo pipefail
 # C toolchain for -sys crates, and libclang for the FoundationDB bindings
 # (compile-checked in `make test`).
 # zsh and fish: the shell hooks of `stint init` are tested in each shell.
-APT_PACKAGES=(build-essential pkg-config libclang-dev ca-certificates curl zsh fish)
+# dbus, gnome-keyring and secret-tool: the login in the OS keyring is tested
+# against a private Secret Service.
+APT_PACKAGES=(build-essential pkg-config libclang-dev ca-certificates curl zsh fish
+  dbus-daemon dbus-bin gnome-keyring libsecret-tools)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

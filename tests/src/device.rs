@@ -9,15 +9,25 @@ use std::time::{Duration, Instant};
 
 use crate::binary;
 
-/// Runs `stint ARGS` on the device in `dir`, with `stdin` fed in.
+/// `stint` on the device in `dir`, ready for arguments. Tests keep the
+/// login out of any OS keyring (`STINT_KEYRING=off`), so that a developer's
+/// own keyring is never touched; the keyring's test turns it back on.
+#[must_use]
+pub fn command(dir: &Path) -> Command {
+    let mut command = Command::new(binary("stint"));
+    command
+        .env("STINT_DATA_DIR", dir)
+        .env("STINT_KEYRING", "off");
+    command
+}
+
+/// Runs a `stint` command with `stdin` fed in.
 ///
 /// # Panics
 /// If the binary cannot be started.
 #[must_use]
-pub fn stint_with_input(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(binary("stint"))
-        .args(args)
-        .env("STINT_DATA_DIR", dir)
+pub fn run(mut command: Command, stdin: &str) -> Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -30,6 +40,17 @@ pub fn stint_with_input(dir: &Path, args: &[&str], stdin: &str) -> Output {
         .write_all(stdin.as_bytes())
         .expect("stint reads its input");
     child.wait_with_output().expect("stint ends")
+}
+
+/// Runs `stint ARGS` on the device in `dir`, with `stdin` fed in.
+///
+/// # Panics
+/// If the binary cannot be started.
+#[must_use]
+pub fn stint_with_input(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut command = command(dir);
+    command.args(args);
+    run(command, stdin)
 }
 
 /// Runs `stint ARGS` on the device in `dir`.
@@ -80,9 +101,8 @@ impl Agent {
     /// If it does not start within 10 s.
     #[must_use]
     pub fn start(dir: &Path) -> Self {
-        let child = Command::new(binary("stint"))
+        let child = command(dir)
             .arg("agent")
-            .env("STINT_DATA_DIR", dir)
             .stderr(Stdio::null())
             .spawn()
             .expect("stint agent starts");

@@ -116,6 +116,9 @@ pub(crate) async fn status(device: &Client, output: Output) -> anyhow::Result<()
         (Some(who), Some(server)) => println!("signed in  {who} on {server} (tenant {})", s.tenant),
         _ => println!("signed in  no (sessions stay on this device until `stint login`)"),
     }
+    if let Some(kept) = &s.login_kept_in {
+        println!("login in   {kept}");
+    }
     println!("sessions   {}", s.sessions);
     println!("replica    {:.1} KB", s.replica_bytes as f64 / 1024.0);
     println!(

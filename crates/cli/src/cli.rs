@@ -29,6 +29,10 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Session(SessionCommand),
     /// Signs in to a sync server; sessions started before move into your account.
+    ///
+    /// The login's refresh token goes to the OS keyring when one answers
+    /// (`STINT_KEYRING=off` keeps it out), else to a file in the data
+    /// directory readable by you only; `stint status` says which.
     #[command(
         after_help = "Examples:\n  stint login --server https://stint.example.com\n  echo \"$PASSWORD\" | stint login --server http://127.0.0.1:8787 --email ada@example.com --password-stdin"
     )]

@@ -2,11 +2,20 @@
 //! the server, tokens kept between runs, access tokens refreshed when they
 //! expire, logout.
 //!
-//! The refresh token is a secret: it is kept in `credentials.json` in the
-//! data directory, readable by its owner only (mode 0600), and the device
-//! says so once, as gh does where no OS keyring is reachable. A rotated
-//! refresh token is saved *before* the new access token is used, so a crash
-//! never leaves the device holding a token the server has already replaced.
+//! The refresh token is the one long-lived secret: it goes to the OS keyring
+//! (the Secret Service on Linux, Keychain on macOS, the Credential Manager
+//! on Windows) when one answers. Everything else of the login — who, which
+//! server and tenant, the short-lived access token — is in
+//! `credentials.json` in the data directory, readable by its owner only
+//! (mode 0600). Where no keyring answers (a headless machine, as in CI, or
+//! `STINT_KEYRING=off`), the refresh token joins the rest in that file and
+//! the device says so once, as gh does.
+//!
+//! The keyring is read only when the access token must be refreshed, so
+//! an ordinary command never waits on it (nor on an unlock prompt). A
+//! rotated refresh token is saved *before* the new access token is used,
+//! so a crash never leaves the device holding a token the server has
+//! already replaced.
 
 use std::path::{Path, PathBuf};
 
@@ -40,7 +49,10 @@ pub(crate) struct Credentials {
     pub(crate) role: UserRole,
     access_token: String,
     access_expires_at: Timestamp,
-    refresh_token: String,
+    /// Absent from the file when the OS keyring keeps it; read from there
+    /// when a refresh needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -64,13 +76,22 @@ impl Credentials {
         }
     }
 
+    /// Where the refresh token is kept.
+    pub(crate) fn kept(&self) -> Kept {
+        if self.refresh_token.is_none() {
+            Kept::Keyring
+        } else {
+            Kept::File
+        }
+    }
+
     fn from_response(server: &str, r: TokenResponse) -> Self {
         Self {
             server: server.trim_end_matches('/').to_owned(),
             access_expires_at: now()
                 + chrono::Duration::seconds(i64::try_from(r.expires_in).unwrap_or(0)),
             access_token: r.access_token,
-            refresh_token: r.refresh_token,
+            refresh_token: Some(r.refresh_token),
             user: r.user,
             tenant: r.tenant,
             role: r.role,
@@ -78,16 +99,57 @@ impl Credentials {
     }
 }
 
-/// Where the credentials live.
+/// Where the refresh token was put.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kept {
+    Keyring,
+    File,
+}
+
+/// Where the credentials live: `credentials.json`, and the OS keyring for
+/// the refresh token when one answers.
 #[derive(Debug)]
 pub(crate) struct Vault {
     path: PathBuf,
+    /// This data directory's entry in the OS keyring; `None` when the
+    /// keyring is switched off or there is none.
+    keyring: Option<Keyring>,
+}
+
+/// One entry of the OS keyring, named after the data directory so that two
+/// devices side by side (two data directories) keep two logins.
+struct Keyring(keyring::Entry);
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keyring")
+    }
+}
+
+impl Keyring {
+    const SERVICE: &str = "stint";
+
+    fn for_dir(dir: &Path) -> Option<Self> {
+        if std::env::var("STINT_KEYRING").is_ok_and(|v| v == "off" || v == "0") {
+            return None;
+        }
+        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+        let user = format!("refresh-token:{}", dir.display());
+        keyring::Entry::new(Self::SERVICE, &user).ok().map(Self)
+    }
+
+    fn unreachable(e: &keyring::Error) -> ClientError {
+        ClientError::NotSignedIn(format!(
+            "the OS keyring that keeps this login did not answer ({e}): unlock it, or sign in again"
+        ))
+    }
 }
 
 impl Vault {
     pub(crate) fn new(dir: &Path) -> Self {
         Self {
             path: dir.join(FILE),
+            keyring: Keyring::for_dir(dir),
         }
     }
 
@@ -95,6 +157,8 @@ impl Vault {
         &self.path
     }
 
+    /// The login in the file; its refresh token stays in the keyring until
+    /// [`Vault::refresh_token`] needs it.
     pub(crate) fn load(&self) -> Result<Option<Credentials>> {
         match std::fs::read(&self.path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
@@ -111,8 +175,38 @@ impl Vault {
         }
     }
 
-    /// Writes atomically, mode 0600 from the first byte.
-    pub(crate) fn save(&self, credentials: &Credentials) -> Result<()> {
+    /// The refresh token, from memory or else from the keyring.
+    pub(crate) fn refresh_token(&self, credentials: &Credentials) -> Result<String> {
+        if let Some(token) = &credentials.refresh_token {
+            return Ok(token.clone());
+        }
+        let keyring = self.keyring.as_ref().ok_or_else(|| {
+            ClientError::NotSignedIn(
+                "this login's refresh token is in the OS keyring, which is switched off or absent here: sign in again".into(),
+            )
+        })?;
+        keyring
+            .0
+            .get_password()
+            .map_err(|e| Keyring::unreachable(&e))
+    }
+
+    /// Saves a login: the refresh token to the keyring when it answers
+    /// (and then out of memory too, so that memory and disk agree), the
+    /// rest, and otherwise the refresh token too, to the file, written
+    /// atomically and mode 0600 from the first byte. A login whose refresh
+    /// token is already in the keyring only rewrites the file.
+    pub(crate) fn save(&self, credentials: &mut Credentials) -> Result<()> {
+        if let (Some(token), Some(keyring)) = (&credentials.refresh_token, &self.keyring) {
+            match keyring.0.set_password(token) {
+                Ok(()) => credentials.refresh_token = None,
+                Err(e) => tracing::debug!("no OS keyring: {e}"),
+            }
+        }
+        self.write_file(credentials)
+    }
+
+    fn write_file(&self, credentials: &Credentials) -> Result<()> {
         let io = |e: std::io::Error| {
             ClientError::Profile(format!("writing {}: {e}", self.path.display()))
         };
@@ -132,7 +226,14 @@ impl Vault {
         std::fs::rename(&tmp, &self.path).map_err(io)
     }
 
+    /// Forgets the login: the file and the keyring entry.
     pub(crate) fn forget(&self) -> Result<()> {
+        if let Some(keyring) = &self.keyring {
+            match keyring.0.delete_credential() {
+                Ok(()) | Err(keyring::Error::NoEntry) => {}
+                Err(e) => tracing::debug!("keyring entry not removed: {e}"),
+            }
+        }
         match std::fs::remove_file(&self.path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -319,11 +420,10 @@ pub(crate) async fn fresh_access(vault: &Vault, credentials: &mut Credentials) -
         return Ok(credentials.access_token.clone());
     }
     let server = Server::new(&credentials.server)?;
-    let renewed = Credentials::from_response(
-        &credentials.server,
-        server.refresh(&credentials.refresh_token).await?,
-    );
-    vault.save(&renewed)?;
+    let refresh_token = vault.refresh_token(credentials)?;
+    let mut renewed =
+        Credentials::from_response(&credentials.server, server.refresh(&refresh_token).await?);
+    vault.save(&mut renewed)?;
     *credentials = renewed;
     Ok(credentials.access_token.clone())
 }
@@ -334,8 +434,8 @@ pub(crate) fn remember(
     server: &str,
     response: TokenResponse,
 ) -> Result<Credentials> {
-    let credentials = Credentials::from_response(server, response);
-    vault.save(&credentials)?;
+    let mut credentials = Credentials::from_response(server, response);
+    vault.save(&mut credentials)?;
     Ok(credentials)
 }
 

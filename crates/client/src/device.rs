@@ -13,7 +13,7 @@ use stint_model::{
 };
 use stint_store::StoreOptions;
 
-use crate::account::{self, Account, Credentials, Server, Vault};
+use crate::account::{self, Account, Credentials, Kept, Server, Vault};
 use crate::error::{ClientError, Result};
 use crate::hook::{self, HookEntry};
 use crate::profile::Profile;
@@ -86,6 +86,9 @@ pub struct Status {
     pub server: Option<String>,
     /// Who is signed in, if anyone.
     pub signed_in_as: Option<String>,
+    /// Where the login's refresh token is kept: `"OS keyring"` or the
+    /// credentials file's path.
+    pub login_kept_in: Option<String>,
     /// The tenant sessions are written in (`local` before any login).
     pub tenant: String,
     /// Sessions on this device (archived included).
@@ -193,7 +196,7 @@ impl Device {
         response: stint_model::api::TokenResponse,
     ) -> Result<Account> {
         let credentials = account::remember(&self.vault, server, response)?;
-        if !self.vault_announced() {
+        if credentials.kept() == Kept::File && !self.vault_announced() {
             eprintln!(
                 "stint: no OS keyring reachable here; the login is kept in {} (readable by you only)",
                 self.vault.path().display()
@@ -298,6 +301,10 @@ impl Device {
             device_id: self.profile.device_id,
             server: credentials.as_ref().map(|c| c.server.clone()),
             signed_in_as: credentials.as_ref().map(|c| c.user.email.clone()),
+            login_kept_in: credentials.as_ref().map(|c| match c.kept() {
+                Kept::Keyring => "OS keyring".to_owned(),
+                Kept::File => self.vault.path().display().to_string(),
+            }),
             tenant: credentials
                 .as_ref()
                 .map_or_else(|| "local".to_owned(), |c| c.tenant.name.clone()),

@@ -13,8 +13,9 @@
 //! - `scrub.rs`: secrets (tokens, keys, passwords) removed from terminal
 //!   history, environment and notes before they are stored.
 //! - `resume.rs`: the command lines that bring a workspace back.
-//! - `account.rs`: login, registration, tokens kept between runs (0600
-//!   file), refresh with the rotated token saved first, logout.
+//! - `account.rs`: login, registration, tokens kept between runs (the
+//!   refresh token in the OS keyring, else a 0600 file), refresh with the
+//!   rotated token saved first, logout.
 //!
 //! - `hook.rs`: the shell hook: commands spooled by `stint hook`, drained
 //!   into the active session by the replica's owner.
