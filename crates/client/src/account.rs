@@ -111,9 +111,11 @@ pub(crate) enum Kept {
 #[derive(Debug)]
 pub(crate) struct Vault {
     path: PathBuf,
-    /// This data directory's entry in the OS keyring; `None` when the
-    /// keyring is switched off or there is none.
-    keyring: Option<Keyring>,
+    dir: PathBuf,
+    /// This data directory's entry in the OS keyring, looked up on first
+    /// use (a connection to the keyring costs a few round trips that most
+    /// commands never need); `None` when it is switched off or absent.
+    keyring: std::sync::OnceLock<Option<Keyring>>,
 }
 
 /// One entry of the OS keyring, named after the data directory so that two
@@ -149,8 +151,15 @@ impl Vault {
     pub(crate) fn new(dir: &Path) -> Self {
         Self {
             path: dir.join(FILE),
-            keyring: Keyring::for_dir(dir),
+            dir: dir.to_owned(),
+            keyring: std::sync::OnceLock::new(),
         }
+    }
+
+    fn keyring(&self) -> Option<&Keyring> {
+        self.keyring
+            .get_or_init(|| Keyring::for_dir(&self.dir))
+            .as_ref()
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -180,7 +189,7 @@ impl Vault {
         if let Some(token) = &credentials.refresh_token {
             return Ok(token.clone());
         }
-        let keyring = self.keyring.as_ref().ok_or_else(|| {
+        let keyring = self.keyring().ok_or_else(|| {
             ClientError::NotSignedIn(
                 "this login's refresh token is in the OS keyring, which is switched off or absent here: sign in again".into(),
             )
@@ -197,7 +206,7 @@ impl Vault {
     /// atomically and mode 0600 from the first byte. A login whose refresh
     /// token is already in the keyring only rewrites the file.
     pub(crate) fn save(&self, credentials: &mut Credentials) -> Result<()> {
-        if let (Some(token), Some(keyring)) = (&credentials.refresh_token, &self.keyring) {
+        if let (Some(token), Some(keyring)) = (&credentials.refresh_token, self.keyring()) {
             match keyring.0.set_password(token) {
                 Ok(()) => credentials.refresh_token = None,
                 Err(e) => tracing::debug!("no OS keyring: {e}"),
@@ -228,7 +237,7 @@ impl Vault {
 
     /// Forgets the login: the file and the keyring entry.
     pub(crate) fn forget(&self) -> Result<()> {
-        if let Some(keyring) = &self.keyring {
+        if let Some(keyring) = self.keyring() {
             match keyring.0.delete_credential() {
                 Ok(()) | Err(keyring::Error::NoEntry) => {}
                 Err(e) => tracing::debug!("keyring entry not removed: {e}"),
