@@ -1,0 +1,46 @@
+//! # stint-watch
+//!
+//! Keeps, for every file of a workspace folder, its size, modification
+//! time and SHA-256 — current while the folder changes, cheap to bring up
+//! to date after a restart. It knows files and folders only: no sessions,
+//! no records, no database. The device (`stint-client`) persists what it
+//! reports and turns it into File records.
+//!
+//! ## Layout
+//!
+//! - `index.rs`: the [`Index`] — what is known of each file ([`Entry`]:
+//!   its [`Stat`] and checksum) and of each folder walked — and the
+//!   [`Change`]s a scan makes to it.
+//! - `walk.rs`: which files belong to the workspace: `.gitignore`,
+//!   `.ignore` and `.stintignore` honoured, `.git/`, `target/` and
+//!   `node_modules/` skipped, symlinks not followed unless asked.
+//! - `hash.rs`: one file's SHA-256, streamed through a reused buffer (no
+//!   whole-file read, no mmap), checked against a second look at the file
+//!   so that a file written while it is read is hashed again.
+//! - `scan.rs`: a full or partial scan — walk, compare with the index,
+//!   hash what changed on every core, report [`Progress`] and
+//!   [`Problem`]s. A file is hashed again only if its size, modification
+//!   time (ns), inode or ctime changed, or if it was modified so close to
+//!   its last hash that a later write could hide in the same clock tick.
+//! - `watcher.rs`: the live [`Watcher`]: notify events debounced (about
+//!   50 ms), then the folders they touched reconciled — the same code as a
+//!   scan, so the index always ends as a fresh full scan would leave it.
+//!
+//! ## Why folders, not single events
+//!
+//! Events are hints. A burst, a rename, a folder created with files
+//! already in it, or a lost event all end the same way: the folders the
+//! events name are listed again and compared with the index. What was lost
+//! entirely (the kernel's queue overflowed) is caught by a full rescan,
+//! which only hashes what changed.
+
+mod hash;
+mod index;
+mod scan;
+mod walk;
+mod watcher;
+
+pub use index::{Change, Entry, Index, Stat};
+pub use scan::{Options, Problem, ProblemKind, Progress, Report, scan};
+pub use walk::IGNORE_FILE;
+pub use watcher::{Event, WatchError, Watcher};
