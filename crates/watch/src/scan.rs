@@ -274,9 +274,16 @@ fn reconcile(
             Hashed::Done(entry) => {
                 report.files_hashed += 1;
                 report.bytes_hashed += entry.stat.size;
+                // A racy entry hashed again to the same content and stat
+                // is no news: only its hash time moves on.
+                let news = index
+                    .get(&path)
+                    .is_none_or(|old| old.stat != entry.stat || old.sha256 != entry.sha256);
                 let change = Change::Upsert(path, entry);
                 index.apply(&change);
-                report.changes.push(change);
+                if news {
+                    report.changes.push(change);
+                }
             }
             Hashed::Vanished => {
                 if index.get(&path).is_some() {
