@@ -6,7 +6,7 @@ DATA_DIR ?= data
 LISTEN   ?= 127.0.0.1:8787
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test lint test-only check-fdb bench bench-store bench-server bench-cli bench-sync
+.PHONY: help deps build run test lint test-only check-fdb bench bench-store bench-server bench-cli bench-sync bench-watch
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t16
@@ -36,7 +36,7 @@ test-only: ## Build the binaries and run every test
 	$(CARGO) build --workspace --bins
 	STINT_KEYRING=off $(CARGO) test --workspace
 
-bench: bench-store bench-server bench-cli bench-sync ## Every benchmark
+bench: bench-store bench-server bench-cli bench-sync bench-watch ## Every benchmark
 
 bench-store: deps ## Store layer vs raw sled/redb calls: ops/s and ratio
 	$(CARGO) bench -p stint-store --bench store
@@ -52,3 +52,7 @@ bench-sync: deps ## Sync of 100,000 records: upload, fresh device, idle round, e
 bench-cli: deps ## The CLI as a user feels it: shell hook per command, session list on 10,000 sessions
 	$(CARGO) build --release -p stint -p stint-e2e --bins
 	./target/release/stint-clibench
+
+bench-watch: deps ## Workspace watcher on 50,000 files / 1.5 GB: index warm and cold, rescan, vs sha256sum; write → checksum
+	$(CARGO) build --release -p stint-e2e --bins
+	./target/release/stint-watchbench

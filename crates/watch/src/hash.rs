@@ -29,12 +29,16 @@ pub(crate) enum Hashed {
 /// Hashes files through one reused buffer.
 pub(crate) struct Hasher {
     buf: Vec<u8>,
+    /// Whether files may be opened without updating their access time
+    /// (allowed for one's own files): a read that dirties no inode.
+    noatime: bool,
 }
 
 impl Hasher {
     pub(crate) fn new() -> Self {
         Self {
             buf: vec![0; BUFFER],
+            noatime: cfg!(target_os = "linux"),
         }
     }
 
@@ -46,7 +50,7 @@ impl Hasher {
         let mut before = seen;
         for attempt in 0..ATTEMPTS {
             let started = now_ns();
-            let mut file = match std::fs::File::open(path) {
+            let mut file = match self.open(path) {
                 Ok(file) => file,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Hashed::Vanished,
                 Err(e) => return Hashed::Failed(e),
@@ -58,10 +62,16 @@ impl Hasher {
                 }
             }
             let mut sha = Sha256::new();
-            loop {
+            let mut read = 0_u64;
+            // Up to the size seen: a file that grew or shrank since shows
+            // it in the stat after, and is hashed again.
+            while read < before.size {
                 match file.read(&mut self.buf) {
                     Ok(0) => break,
-                    Ok(n) => sha.update(&self.buf[..n]),
+                    Ok(n) => {
+                        sha.update(&self.buf[..n]);
+                        read += n as u64;
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(e) => return Hashed::Failed(e),
                 }
@@ -79,6 +89,22 @@ impl Hasher {
             }
         }
         Hashed::Changing
+    }
+
+    fn open(&mut self, path: &Path) -> std::io::Result<std::fs::File> {
+        #[cfg(target_os = "linux")]
+        if self.noatime {
+            use std::os::unix::fs::OpenOptionsExt;
+            match std::fs::File::options()
+                .read(true)
+                .custom_flags(libc::O_NOATIME)
+                .open(path)
+            {
+                Err(e) if e.raw_os_error() == Some(libc::EPERM) => self.noatime = false,
+                other => return other,
+            }
+        }
+        std::fs::File::open(path)
     }
 }
 

@@ -154,7 +154,7 @@ pub fn scan(
     options: &Options,
     progress: &mut dyn FnMut(Progress),
 ) -> Report {
-    let walked = walk::walk(root, "", false, options.follow_links);
+    let walked = walk::walk(root, "", false, options.follow_links, options.threads);
     reconcile(root, index, "", false, walked, options, progress)
 }
 
@@ -170,7 +170,7 @@ pub(crate) fn rescan_dirs(
 ) -> Report {
     let mut report = Report::default();
     for dir in dirs {
-        let walked = walk::walk(root, dir, true, options.follow_links);
+        let walked = walk::walk(root, dir, true, options.follow_links, 1);
         let fresh: Vec<String> = walked
             .dirs
             .iter()
@@ -179,7 +179,7 @@ pub(crate) fn rescan_dirs(
             .collect();
         report.absorb(reconcile(root, index, dir, true, walked, options, progress));
         for new in fresh {
-            let walked = walk::walk(root, &new, false, options.follow_links);
+            let walked = walk::walk(root, &new, false, options.follow_links, options.threads);
             report.absorb(reconcile(
                 root, index, &new, false, walked, options, progress,
             ));
@@ -267,7 +267,7 @@ fn reconcile(
         .filter(|(path, stat)| !index.get(path).is_some_and(|e| e.is_current(stat)))
         .collect();
     // Largest first, so that no core is left with a big file at the end.
-    jobs.sort_unstable_by(|a, b| b.1.size.cmp(&a.1.size));
+    jobs.sort_unstable_by_key(|(_, stat)| std::cmp::Reverse(stat.size));
     let hashed = hash_all(root, &jobs, options, report.files_seen, progress);
     for ((path, _), outcome) in jobs.into_iter().zip(hashed) {
         match outcome {

@@ -39,9 +39,35 @@ pub(crate) fn in_skipped_dir(rel: &str) -> bool {
     rel.split('/').any(|c| SKIPPED_DIRS.contains(&c))
 }
 
+/// One entry of a walk, classified.
+enum Found {
+    File(String, Stat),
+    Dir(String),
+    Problem(Problem),
+    Nothing,
+}
+
+impl Walked {
+    fn add(&mut self, found: Found) {
+        match found {
+            Found::File(path, stat) => self.files.push((path, stat)),
+            Found::Dir(path) => self.dirs.push(path),
+            Found::Problem(problem) => self.problems.push(problem),
+            Found::Nothing => {}
+        }
+    }
+}
+
 /// Walks `root/sub` (all of it, or only its direct entries when
-/// `shallow`), with the workspace's ignore rules.
-pub(crate) fn walk(root: &Path, sub: &str, shallow: bool, follow_links: bool) -> Walked {
+/// `shallow`), with the workspace's ignore rules; a whole tree on
+/// `threads` threads.
+pub(crate) fn walk(
+    root: &Path,
+    sub: &str,
+    shallow: bool,
+    follow_links: bool,
+    threads: usize,
+) -> Walked {
     let mut walked = Walked::default();
     let start = if sub.is_empty() {
         root.to_owned()
@@ -71,42 +97,61 @@ pub(crate) fn walk(root: &Path, sub: &str, shallow: bool, follow_links: bool) ->
     if shallow {
         builder.max_depth(Some(1));
     }
-    for result in builder.build() {
-        let entry = match result {
-            Ok(entry) => entry,
-            Err(e) => {
-                walked.problems.push(Problem::from_walk(root, &e));
-                continue;
-            }
-        };
-        let Some(file_type) = entry.file_type() else {
-            continue;
-        };
-        let rel = match entry.path().strip_prefix(root) {
-            Ok(rel) => rel,
-            Err(_) => continue,
-        };
-        let Some(rel) = rel.to_str() else {
-            walked.problems.push(Problem::new(
-                entry.path(),
-                ProblemKind::NotUtf8,
-                "the name is not UTF-8; the file is left out",
-            ));
-            continue;
-        };
-        if file_type.is_dir() {
-            walked.dirs.push(rel.to_owned());
-        } else if file_type.is_file() {
-            match entry.metadata() {
-                Ok(meta) => walked.files.push((rel.to_owned(), Stat::of(&meta))),
-                // Gone between the listing and the stat: as if never seen.
-                Err(e)
-                    if e.io_error()
-                        .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) => {}
-                Err(e) => walked.problems.push(Problem::from_walk(root, &e)),
-            }
+    if shallow || threads <= 1 {
+        for result in builder.build() {
+            walked.add(classify(root, result));
         }
-        // Symlinks (not followed), sockets, fifos, devices: not content.
+    } else {
+        let (tx, rx) = std::sync::mpsc::channel();
+        builder.threads(threads).build_parallel().run(|| {
+            let tx = tx.clone();
+            Box::new(move |result| {
+                let _ = tx.send(classify(root, result));
+                ignore::WalkState::Continue
+            })
+        });
+        drop(tx);
+        for found in rx {
+            walked.add(found);
+        }
     }
     walked
+}
+
+fn classify(root: &Path, result: Result<ignore::DirEntry, ignore::Error>) -> Found {
+    let entry = match result {
+        Ok(entry) => entry,
+        Err(e) => return Found::Problem(Problem::from_walk(root, &e)),
+    };
+    let Some(file_type) = entry.file_type() else {
+        return Found::Nothing;
+    };
+    let Ok(rel) = entry.path().strip_prefix(root) else {
+        return Found::Nothing;
+    };
+    let Some(rel) = rel.to_str() else {
+        return Found::Problem(Problem::new(
+            entry.path(),
+            ProblemKind::NotUtf8,
+            "the name is not UTF-8; the file is left out",
+        ));
+    };
+    if file_type.is_dir() {
+        Found::Dir(rel.to_owned())
+    } else if file_type.is_file() {
+        match entry.metadata() {
+            Ok(meta) => Found::File(rel.to_owned(), Stat::of(&meta)),
+            // Gone between the listing and the stat: as if never seen.
+            Err(e)
+                if e.io_error()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
+            {
+                Found::Nothing
+            }
+            Err(e) => Found::Problem(Problem::from_walk(root, &e)),
+        }
+    } else {
+        // Symlinks (not followed), sockets, fifos, devices: not content.
+        Found::Nothing
+    }
 }

@@ -186,7 +186,6 @@ fn a_file_rewritten_while_hashed_ends_with_its_last_content() {
     let w = Watched::start(|_| {});
     let big = w.path("big.bin");
     let writer = {
-        let big = big.clone();
         std::thread::spawn(move || {
             for round in 0..20_u8 {
                 // Replaced (a new inode) and rewritten in place, in turns.
