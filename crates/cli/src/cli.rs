@@ -90,6 +90,47 @@ pub(crate) enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Indexes a workspace folder (every file's size, time and SHA-256) and keeps it current.
+    ///
+    /// The agent (or the desktop app) watches it from then on, and again
+    /// after a restart; without them, this command watches in the
+    /// foreground until Ctrl-C. Only files that changed since the last run
+    /// are hashed again. `.gitignore`, `.ignore` and `.stintignore` are
+    /// honoured; `.git/`, `target/` and `node_modules/` are skipped.
+    #[command(
+        after_help = "Examples:\n  stint watch                 # the current directory\n  stint watch ~/src/app --once\n  stint watch ~/src/app --stop"
+    )]
+    Watch {
+        /// The workspace folder [default: the current directory].
+        path: Option<PathBuf>,
+        /// The session to index it for [default: the newest active session of that workspace, started if there is none].
+        #[arg(long)]
+        session: Option<String>,
+        /// Index, then exit (without an agent, the default is to keep watching).
+        #[arg(long)]
+        once: bool,
+        /// Stop watching this workspace.
+        #[arg(long, conflicts_with = "once")]
+        stop: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Lists a session's files with their checksums, or which sessions touched a file.
+    #[command(
+        after_help = "Examples:\n  stint files --json\n  stint files --session 01a2 --changed-since 2026-11-01\n  stint files which-sessions src/main.rs\n  stint files which-sessions 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    )]
+    Files {
+        #[command(subcommand)]
+        command: Option<FilesCommand>,
+        /// The session [default: the newest active session whose workspace holds the current directory].
+        #[arg(long)]
+        session: Option<String>,
+        /// Only files changed at or after this time (RFC 3339, or a date: 2026-11-01).
+        #[arg(long)]
+        changed_since: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Prints the shell hook that records each command and its directory
     /// into the active session.
     #[command(after_help = INIT_HELP)]
@@ -120,6 +161,17 @@ const INIT_HELP: &str = "Add to your shell's startup file:
 Commands are recorded into the session named by $STINT_SESSION, else the
 active session whose workspace folder holds the current directory. Commands
 typed with a leading space are not recorded; secrets are scrubbed.";
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FilesCommand {
+    /// Which sessions touched a file (by path) or a content (by SHA-256): from this device and, signed in, from the server.
+    WhichSessions {
+        /// A path (absolute, or relative to the current directory), or a SHA-256 in hex.
+        target: String,
+        #[command(flatten)]
+        output: Output,
+    },
+}
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ConflictCommand {

@@ -1,7 +1,7 @@
 //! # stint
 //!
 //! The command line over `stint-client`. `cli.rs` declares the commands,
-//! `session.rs`, `account.rs`, `sync.rs` and `shell.rs` run them (one call into the client each), and this file
+//! `session.rs`, `account.rs`, `sync.rs`, `files.rs` and `shell.rs` run them (one call into the client each), and this file
 //! maps failures to messages and exit codes:
 //!
 //! | code | meaning |
@@ -17,6 +17,7 @@
 
 mod account;
 mod cli;
+mod files;
 mod session;
 mod shell;
 mod sync;
@@ -87,6 +88,19 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Conflicts { command, output } => {
             sync::conflicts(&device().await?, command, output).await
         }
+        cli::Command::Watch {
+            path,
+            session,
+            once,
+            stop,
+            output,
+        } => files::watch(&device().await?, path, session, once, stop, output).await,
+        cli::Command::Files {
+            command,
+            session,
+            changed_since,
+            output,
+        } => files::files(&device().await?, command, session, changed_since, output).await,
         cli::Command::Init { shell } => shell::init(shell, cli.data_dir.as_deref()),
         cli::Command::Hook {
             cwd,

@@ -112,6 +112,8 @@ pub struct Device {
     /// The HTTP client of the last server used, kept so that sync rounds
     /// reuse its connections.
     server: std::sync::Mutex<Option<Server>>,
+    /// The workspaces this process watches.
+    pub(crate) watches: crate::watch::Watches,
 }
 
 impl Device {
@@ -138,6 +140,7 @@ impl Device {
             credentials: std::sync::Mutex::new(credentials),
             hook_drain: tokio::sync::Mutex::new(()),
             server: std::sync::Mutex::new(None),
+            watches: crate::watch::Watches::default(),
         })
     }
 
@@ -204,6 +207,12 @@ impl Device {
         }
         *self.credentials.lock().expect("credentials lock") = Some(credentials.clone());
         self.adopt_local_sessions(&credentials).await?;
+        // The watched sessions may have moved into the account's tenant:
+        // their watches start again there.
+        if !self.watch_statuses().is_empty() {
+            self.stop_watches().await;
+            self.resume_watches().await;
+        }
         Ok(credentials.account())
     }
 
@@ -328,7 +337,7 @@ impl Device {
 
     /// The tenant and user sessions are written for: the local ones until
     /// a login, then the signed-in user's.
-    fn owner(&self) -> (TenantId, UserId) {
+    pub(crate) fn owner(&self) -> (TenantId, UserId) {
         match self.signed_in() {
             Some(c) => (c.tenant.id, c.user.id),
             None => (self.profile.local_tenant, self.profile.local_user),
@@ -337,7 +346,7 @@ impl Device {
 
     /// The context of a local edit: queued for sync once signed in; before
     /// any login, sessions live in the local tenant and go nowhere.
-    fn ctx(&self) -> WriteCtx {
+    pub(crate) fn ctx(&self) -> WriteCtx {
         if self.signed_in().is_some() {
             WriteCtx::local(self.profile.device_id)
         } else {

@@ -35,6 +35,7 @@ mod profile;
 mod resume;
 pub mod scrub;
 mod sync;
+mod watch;
 
 pub use account::Account;
 pub use device::{Change, Device, NewSession, SessionFilter, Status};
@@ -45,3 +46,4 @@ pub use resume::{OpenCommand, Resume};
 pub use stint_model::Conflict;
 pub use stint_model::api::RelatedSession;
 pub use sync::{SyncReport, SyncStatus};
+pub use watch::{FileMatch, FileQuery, WatchState, WatchStatus};

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use stint_model::api::{RegisterRequest, RelatedSession};
-use stint_model::{Conflict, ValidationError, WorkspaceSession};
+use stint_model::{Conflict, File, Timestamp, ValidationError, WorkspaceSession};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Mutex;
@@ -26,6 +26,7 @@ use crate::device::{Change, Device, NewSession, SessionFilter, Status};
 use crate::error::{ClientError, Result};
 use crate::resume::Resume;
 use crate::sync::SyncReport;
+use crate::watch::{FileMatch, FileQuery, WatchStatus};
 
 const SOCKET: &str = "agent.sock";
 
@@ -90,6 +91,20 @@ pub(crate) enum Request {
         id: String,
         take_mine: bool,
     },
+    WatchWorkspace {
+        id: String,
+    },
+    UnwatchWorkspace {
+        id: String,
+    },
+    WatchStatuses,
+    Files {
+        id: String,
+        changed_since: Option<Timestamp>,
+    },
+    WhichSessions {
+        query: FileQuery,
+    },
 }
 
 impl Request {
@@ -107,6 +122,9 @@ impl Request {
                 | Self::Whoami
                 | Self::Conflicts
                 | Self::Sync
+                | Self::WatchStatuses
+                | Self::Files { .. }
+                | Self::WhichSessions { .. }
         )
     }
 }
@@ -125,6 +143,10 @@ pub(crate) enum Reply {
     Synced(SyncReport),
     Conflicts(Vec<Conflict>),
     Conflict(Box<Conflict>),
+    Watch(Box<WatchStatus>),
+    Watches(Vec<WatchStatus>),
+    Files(Vec<File>),
+    FileMatches(Vec<FileMatch>),
     Error {
         kind: String,
         message: String,
@@ -225,6 +247,17 @@ pub(crate) async fn handle(device: &Device, request: Request) -> Reply {
             Request::Conflicts => Reply::Conflicts(device.conflicts().await?),
             Request::ResolveConflict { id, take_mine } => {
                 Reply::Conflict(Box::new(device.resolve_conflict(&id, take_mine).await?))
+            }
+            Request::WatchWorkspace { id } => {
+                Reply::Watch(Box::new(device.watch_workspace(&id).await?))
+            }
+            Request::UnwatchWorkspace { id } => Reply::Done(device.unwatch_workspace(&id).await?),
+            Request::WatchStatuses => Reply::Watches(device.watch_statuses()),
+            Request::Files { id, changed_since } => {
+                Reply::Files(device.files(&id, changed_since).await?)
+            }
+            Request::WhichSessions { query } => {
+                Reply::FileMatches(device.which_sessions(&query).await?)
             }
         })
     }
@@ -399,6 +432,34 @@ impl Client {
         /// See [`Device::resolve_conflict`].
         resolve_conflict(id: &str, take_mine: bool) -> Conflict,
         Request::ResolveConflict { id: id.to_owned(), take_mine }, Reply::Conflict(c) => *c);
+    operation!(
+        /// See [`Device::watch_workspace`].
+        watch_workspace(id: &str) -> WatchStatus,
+        Request::WatchWorkspace { id: id.to_owned() }, Reply::Watch(w) => *w);
+    operation!(
+        /// See [`Device::unwatch_workspace`].
+        unwatch_workspace(id: &str) -> bool,
+        Request::UnwatchWorkspace { id: id.to_owned() }, Reply::Done(d) => d);
+    operation!(
+        /// See [`Device::watch_statuses`].
+        watch_statuses() -> Vec<WatchStatus>,
+        Request::WatchStatuses, Reply::Watches(v) => v);
+    operation!(
+        /// See [`Device::files`].
+        files(id: &str, changed_since: Option<Timestamp>) -> Vec<File>,
+        Request::Files { id: id.to_owned(), changed_since }, Reply::Files(v) => v);
+    operation!(
+        /// See [`Device::which_sessions`].
+        which_sessions(query: FileQuery) -> Vec<FileMatch>,
+        Request::WhichSessions { query }, Reply::FileMatches(v) => v);
+
+    /// Stops the watches this process runs (none when the agent runs
+    /// them), writing what they reported first.
+    pub async fn stop_watches(&self) {
+        if let Self::Direct(device) = self {
+            device.stop_watches().await;
+        }
+    }
 }
 
 /// Tells the agent of `dir`, if one runs, that the shell hook spooled
@@ -431,6 +492,8 @@ pub async fn serve_agent(
     // local edit, and whenever the server announces changes.
     let edited = Arc::new(tokio::sync::Notify::new());
     let syncing = tokio::spawn(sync_in_background(Arc::clone(&device), Arc::clone(&edited)));
+    // And watches the workspaces it was asked to watch.
+    device.resume_watches().await;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -444,6 +507,7 @@ pub async fn serve_agent(
         }
     }
     syncing.abort();
+    device.stop_watches().await;
     let _ = std::fs::remove_file(&path);
     Ok(())
 }

@@ -12,6 +12,9 @@
 //! ("g", "tenant", tenant)                   active tenants
 //! ("t", tenant, "sync", "device", device)   → last mutation number applied
 //! ("t", tenant, "sync", "floor")            → the log position compacted up to
+//! ("t", tenant, "local", "file_stat", session, path)
+//!                                           → the stat a file's checksum belongs
+//!                                             to (a device's watcher; never synced)
 //! ("m", "identity")                         the store's own identity
 //!
 //! On a device's replica only (the outbox and the sync state):
@@ -54,6 +57,12 @@ pub(crate) fn index(t: TenantId, name: &str) -> Subspace {
 /// The subspace of the chunks of one record.
 pub(crate) fn chunks(t: TenantId, kind: RecordKind, id: Uuid) -> Subspace {
     tenant(t).subspace(&("chunk", kind.as_str(), id))
+}
+
+/// The stats a device's watcher keeps for the files of a session (local
+/// data: no record, no index, no change log).
+pub(crate) fn file_stats(t: TenantId, session: Uuid) -> Subspace {
+    tenant(t).subspace(&("local", "file_stat", session))
 }
 
 /// The subspace of a tenant's change log.

@@ -46,7 +46,7 @@ pub use repos::auth_sessions::AuthSessions;
 pub use repos::changes::{ChangeLog, ChangePage, LogPosition};
 pub use repos::conflicts::Conflicts;
 pub use repos::conversations::{Conversations, MessagePage};
-pub use repos::files::Files;
+pub use repos::files::{FileStat, FileUpdate, Files, ScanApplied, file_id};
 pub use repos::members::Members;
 pub use repos::meta::{Meta, StoreIdentity};
 pub use repos::outbox::{Outbox, OutboxCounts, SetAside};

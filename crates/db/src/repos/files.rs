@@ -2,6 +2,7 @@
 
 use stint_model::{
     File, FileId, RecordKind, SessionId, TenantId, Timestamp, Validate, ValidationError,
+    WorkspaceSession,
 };
 use stint_store::Store;
 use uuid::Uuid;
@@ -50,6 +51,110 @@ impl Record for File {
     }
 }
 
+/// What a device's watcher knows of a file beyond its record: the stat its
+/// checksum belongs to, so that a restart hashes only what changed. Kept in
+/// the replica only; never synced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    /// Bytes.
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i64,
+    /// Status change time, ns since the epoch.
+    pub ctime_ns: i64,
+    /// Inode number.
+    pub ino: u64,
+    /// When the hash began, ns since the epoch.
+    pub hashed_at_ns: i64,
+    /// The content's SHA-256.
+    pub sha256: [u8; 32],
+}
+
+impl FileStat {
+    const LEN: usize = 8 * 5 + 32;
+
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::LEN);
+        out.extend_from_slice(&self.size.to_be_bytes());
+        out.extend_from_slice(&self.mtime_ns.to_be_bytes());
+        out.extend_from_slice(&self.ctime_ns.to_be_bytes());
+        out.extend_from_slice(&self.ino.to_be_bytes());
+        out.extend_from_slice(&self.hashed_at_ns.to_be_bytes());
+        out.extend_from_slice(&self.sha256);
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != Self::LEN {
+            return None;
+        }
+        let word = |i: usize| -> [u8; 8] { bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes") };
+        Some(Self {
+            size: u64::from_be_bytes(word(0)),
+            mtime_ns: i64::from_be_bytes(word(1)),
+            ctime_ns: i64::from_be_bytes(word(2)),
+            ino: u64::from_be_bytes(word(3)),
+            hashed_at_ns: i64::from_be_bytes(word(4)),
+            sha256: bytes[40..].try_into().expect("32 bytes"),
+        })
+    }
+
+    /// The modification time as a timestamp (µs are what records keep).
+    fn modified_at(&self) -> Option<Timestamp> {
+        chrono::DateTime::from_timestamp_nanos(self.mtime_ns).into()
+    }
+}
+
+/// What [`Files::apply_scan`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanApplied {
+    /// Records written.
+    pub written: usize,
+    /// Files that became live (new, or back).
+    pub added: usize,
+    /// Files marked deleted.
+    pub removed: usize,
+}
+
+/// A watcher's news of one file of a session's workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileUpdate {
+    /// The file at this relative path exists with this stat and checksum.
+    Seen(String, FileStat),
+    /// The file at this relative path is gone.
+    Gone(String),
+}
+
+/// The id of the record of `path` in `session`: derived from both, so
+/// that devices watching the same workspace name the file alike.
+#[must_use]
+pub fn file_id(session: SessionId, path: &str) -> FileId {
+    FileId::from_uuid(Uuid::new_v5(&session.as_uuid(), path.as_bytes()))
+}
+
+/// A MIME type from the file name, for the few kinds worth telling apart.
+fn mime_type(path: &str) -> &'static str {
+    let ext = path.rsplit_once('.').map_or("", |(_, e)| e);
+    match ext.to_ascii_lowercase().as_str() {
+        "rs" => "text/x-rust",
+        "md" | "markdown" => "text/markdown",
+        "toml" => "application/toml",
+        "json" => "application/json",
+        "js" | "mjs" | "cjs" => "text/javascript",
+        "ts" | "tsx" => "text/typescript",
+        "py" => "text/x-python",
+        "go" => "text/x-go",
+        "html" | "htm" => "text/html",
+        "css" => "text/css",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "txt" | "log" | "c" | "h" | "cpp" | "hpp" | "java" | "sh" | "yml" | "yaml" | "lock"
+        | "csv" => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
+
 /// The files repository.
 #[derive(Debug, Clone, Copy)]
 pub struct Files<'a> {
@@ -81,6 +186,139 @@ impl Files<'_> {
             })
             .await
             .map(drop)
+    }
+
+    /// Applies a watcher's news to a session's file records and to the
+    /// device's stats, in one transaction: a seen file gets its record (or
+    /// an update of it, brought back if it was deleted) when its checksum,
+    /// size or modification time differ; a gone one is marked deleted.
+    /// Keep batches to a few hundred.
+    pub async fn apply_scan(
+        &self,
+        session: &WorkspaceSession,
+        updates: &[FileUpdate],
+        ctx: &WriteCtx,
+    ) -> Result<ScanApplied> {
+        let (tenant, sid) = (session.tenant_id, session.id);
+        let stats = keys::file_stats(tenant, sid.as_uuid());
+        let stats = &stats;
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    let live = record::get::<WorkspaceSession>(tx, tenant, sid.as_uuid())
+                        .await?
+                        .is_some();
+                    if !live {
+                        return Err(DbError::not_found(
+                            RecordKind::WorkspaceSession,
+                            sid.as_uuid(),
+                        ));
+                    }
+                    let mut applied = ScanApplied::default();
+                    for update in updates {
+                        let (path, seen) = match update {
+                            FileUpdate::Seen(path, stat) => (path, Some(stat)),
+                            FileUpdate::Gone(path) => (path, None),
+                        };
+                        let id = file_id(sid, path);
+                        let old = record::load::<File>(tx, tenant, id.as_uuid())
+                            .await?
+                            .and_then(|s| s.body);
+                        let was_live = old.as_ref().is_some_and(|f| !f.is_deleted);
+                        let new = match (old, seen) {
+                            (None, None) => None,
+                            (Some(mut file), None) => {
+                                tx.clear(&stats.pack(&path.as_str()));
+                                (!file.is_deleted).then(|| {
+                                    file.soft_delete(ctx.at);
+                                    file
+                                })
+                            }
+                            (old, Some(stat)) => {
+                                tx.set(&stats.pack(&path.as_str()), &stat.encode());
+                                let checksum = Some(hex(&stat.sha256));
+                                let modified_at = stat.modified_at();
+                                match old {
+                                    Some(file)
+                                        if !file.is_deleted
+                                            && file.checksum == checksum
+                                            && file.file_size == stat.size
+                                            && file.modified_at.map(keys::micros)
+                                                == modified_at.map(keys::micros) =>
+                                    {
+                                        None
+                                    }
+                                    Some(mut file) => {
+                                        if file.is_deleted {
+                                            file.undelete(ctx.at);
+                                        }
+                                        file.checksum = checksum;
+                                        file.file_size = stat.size;
+                                        file.modified_at = modified_at;
+                                        file.updated_at = ctx.at;
+                                        Some(file)
+                                    }
+                                    None => Some(File {
+                                        id,
+                                        tenant_id: tenant,
+                                        workspace_session_id: sid,
+                                        workspace_path: session.workspace_path.clone(),
+                                        file_path: path.clone(),
+                                        file_size: stat.size,
+                                        mime_type: mime_type(path).to_owned(),
+                                        checksum,
+                                        modified_at,
+                                        created_at: ctx.at,
+                                        updated_at: ctx.at,
+                                        last_accessed_at: None,
+                                        is_deleted: false,
+                                        deleted_at: None,
+                                    }),
+                                }
+                            }
+                        };
+                        if let Some(file) = new {
+                            record::write(tx, &file, ctx, Mode::Upsert).await?;
+                            applied.written += 1;
+                            match (was_live, file.is_deleted) {
+                                (false, false) => applied.added += 1,
+                                (true, true) => applied.removed += 1,
+                                _ => {}
+                            }
+                        }
+                    }
+                    Ok(applied)
+                })
+            })
+            .await
+    }
+
+    /// The stats the device's watcher kept for a session's files, by path.
+    pub async fn stats(
+        &self,
+        tenant: TenantId,
+        session: SessionId,
+    ) -> Result<Vec<(String, FileStat)>> {
+        let (begin, end) = keys::file_stats(tenant, session.as_uuid()).range();
+        let (begin, end) = (&begin, &end);
+        let subspace = keys::file_stats(tenant, session.as_uuid());
+        let subspace = &subspace;
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    let mut out = Vec::new();
+                    for (key, value) in tx.get_all(begin, end).await? {
+                        let Ok(path) = subspace.unpack::<String>(&key) else {
+                            continue;
+                        };
+                        if let Some(stat) = FileStat::decode(&value) {
+                            out.push((path, stat));
+                        }
+                    }
+                    Ok(out)
+                })
+            })
+            .await
     }
 
     /// A file record by id (soft-deleted ones included).
@@ -216,4 +454,12 @@ impl Files<'_> {
         };
         record::purge::<File>(self.store, tenant, (begin, end), batch, &ctx).await
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }

@@ -1,0 +1,501 @@
+//! Watching workspaces: the device's side of `stint-watch`.
+//!
+//! The owner of the replica (the agent, the desktop app, or `stint watch`
+//! in the foreground) watches the workspace of each session it was asked
+//! to watch. The watcher's news goes through one channel to a task that
+//! writes it to the replica in batches — the File records (synced like any
+//! edit) and the stats their checksums belong to (local, so that the next
+//! start hashes only what changed). The status a user sees (indexing
+//! progress, problems, watching) is updated by that task, so "ready" means
+//! "in the replica", not only "hashed".
+//!
+//! Which sessions are watched is kept in `watching.json` in the data
+//! directory, so an owner that starts again watches them again.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use stint_db::{Db, FileStat, FileUpdate, WriteCtx};
+use stint_model::{File, SessionId, Timestamp, WorkspaceSession};
+use stint_watch::{Change, Entry, Event, Index, Options, Stat, Watcher};
+
+use crate::device::Device;
+use crate::error::{ClientError, Result};
+
+/// Records written per local transaction: large enough that an initial
+/// index of 50,000 files is a few hundred commits, small enough to stay
+/// far below the store's limits.
+const BATCH: usize = 250;
+
+/// Problems kept for the status (the newest).
+const PROBLEMS_KEPT: usize = 20;
+
+const WATCHING_FILE: &str = "watching.json";
+
+/// Where a watch is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchState {
+    /// The initial index is being built (or brought up to date).
+    Indexing,
+    /// Every file is indexed; changes are followed live.
+    Watching,
+    /// Indexed, but followed by periodic rescans only (see `message`).
+    Degraded,
+    /// Stopped after an error (see `message`).
+    Failed,
+}
+
+/// What a user sees of one watched workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchStatus {
+    /// The session.
+    pub session_id: SessionId,
+    /// Its workspace root.
+    pub workspace: String,
+    /// Where the watch is.
+    pub state: WatchState,
+    /// Files in the index (in the replica).
+    pub files: usize,
+    /// Files the current scan found.
+    pub files_seen: usize,
+    /// Files the current scan must hash.
+    pub files_to_hash: usize,
+    /// Of those, hashed.
+    pub files_hashed: usize,
+    /// Bytes the current scan must hash.
+    pub bytes_to_hash: u64,
+    /// Of those, hashed.
+    pub bytes_hashed: u64,
+    /// Files left out, and why (the newest few).
+    pub problems: Vec<String>,
+    /// Said for a person: why a watch is degraded or failed.
+    pub message: Option<String>,
+}
+
+/// A file that matched "which sessions touched this?", and where the
+/// answer came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileMatch {
+    /// The file record.
+    pub file: File,
+    /// The session's name, when the session is on this device.
+    pub session_name: Option<String>,
+    /// `"replica"` or `"server"`.
+    pub source: String,
+}
+
+/// What to look for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileQuery {
+    /// A file by its absolute path.
+    Path(PathBuf),
+    /// A content by its SHA-256 (hex).
+    Checksum(String),
+}
+
+impl FileQuery {
+    /// A SHA-256 in hex is a checksum; anything else a path, absolute or
+    /// relative to `cwd`.
+    #[must_use]
+    pub fn parse(text: &str, cwd: &Path) -> Self {
+        if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Self::Checksum(text.to_ascii_lowercase());
+        }
+        let path = cwd.join(text);
+        Self::Path(path.canonicalize().unwrap_or(path))
+    }
+}
+
+/// The watches of this process.
+#[derive(Debug, Default)]
+pub(crate) struct Watches {
+    running: Mutex<HashMap<SessionId, Watching>>,
+}
+
+#[derive(Debug)]
+struct Watching {
+    watcher: Watcher,
+    status: Arc<Mutex<WatchStatus>>,
+    persister: tokio::task::JoinHandle<()>,
+}
+
+impl Watches {
+    fn status(&self, id: SessionId) -> Option<WatchStatus> {
+        let running = self.running.lock().expect("watches lock");
+        running
+            .get(&id)
+            .map(|w| w.status.lock().expect("status lock").clone())
+    }
+
+    /// Stops every watch, once what they reported is in the replica.
+    async fn stop_all(&self) {
+        let stopped: Vec<Watching> = self
+            .running
+            .lock()
+            .expect("watches lock")
+            .drain()
+            .map(|(_, w)| w)
+            .collect();
+        for w in stopped {
+            // Stopping the watcher closes its channel: the persister
+            // writes what is left and ends.
+            drop(w.watcher.stop());
+            let _ = w.persister.await;
+        }
+    }
+}
+
+impl Device {
+    /// Watches the workspace of session `id`: indexes it (only what changed
+    /// since the last run is hashed), then follows its changes, writing
+    /// File records as it goes. Remembered: the owner watches it again
+    /// when it starts. Returns the status at once; see
+    /// [`Device::watch_statuses`] for progress.
+    pub async fn watch_workspace(&self, id: &str) -> Result<WatchStatus> {
+        let session = self.find_session(id).await?;
+        if let Some(status) = self.watches.status(session.id) {
+            return Ok(status);
+        }
+        let root = PathBuf::from(&session.workspace_path);
+        let known = self
+            .db()
+            .files()
+            .stats(session.tenant_id, session.id)
+            .await?;
+        let index = Index::from_files(known.into_iter().map(|(path, s)| (path, entry_of(&s))));
+        let status = Arc::new(Mutex::new(WatchStatus {
+            session_id: session.id,
+            workspace: session.workspace_path.clone(),
+            state: WatchState::Indexing,
+            files: index.len(),
+            files_seen: 0,
+            files_to_hash: 0,
+            files_hashed: 0,
+            bytes_to_hash: 0,
+            bytes_hashed: 0,
+            problems: Vec::new(),
+            message: None,
+        }));
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let watcher = Watcher::start(&root, index, Options::default(), move |event| {
+            let _ = tx.send(event);
+        })
+        .map_err(|e| {
+            ClientError::Invalid(stint_model::ValidationError::new(
+                "workspace",
+                e.to_string(),
+            ))
+        })?;
+        let persister = tokio::spawn(persist(
+            self.db().clone(),
+            session.clone(),
+            self.ctx(),
+            Arc::clone(&status),
+            rx,
+        ));
+        let now = status.lock().expect("status lock").clone();
+        self.watches.running.lock().expect("watches lock").insert(
+            session.id,
+            Watching {
+                watcher,
+                status,
+                persister,
+            },
+        );
+        self.remember_watched(session.id, true)?;
+        Ok(now)
+    }
+
+    /// Stops watching session `id`'s workspace and forgets to watch it.
+    pub async fn unwatch_workspace(&self, id: &str) -> Result<bool> {
+        let session = self.find_session(id).await?;
+        let running = self
+            .watches
+            .running
+            .lock()
+            .expect("watches lock")
+            .remove(&session.id);
+        self.remember_watched(session.id, false)?;
+        Ok(running.is_some_and(|w| {
+            drop(w.watcher.stop());
+            true
+        }))
+    }
+
+    /// Stops every watch of this process, once what they reported is in
+    /// the replica (what an owner does before it exits).
+    pub async fn stop_watches(&self) {
+        self.watches.stop_all().await;
+    }
+
+    /// The watches of this process, with their progress.
+    #[must_use]
+    pub fn watch_statuses(&self) -> Vec<WatchStatus> {
+        let running = self.watches.running.lock().expect("watches lock");
+        let mut all: Vec<WatchStatus> = running
+            .values()
+            .map(|w| w.status.lock().expect("status lock").clone())
+            .collect();
+        all.sort_by(|a, b| a.workspace.cmp(&b.workspace));
+        all
+    }
+
+    /// Watches again every session this device was asked to watch (what an
+    /// owner does when it starts); sessions gone or archived are skipped.
+    pub async fn resume_watches(&self) {
+        for id in self.watched() {
+            let active = self
+                .find_session(&id.to_string())
+                .await
+                .is_ok_and(|s| s.status == stint_model::SessionStatus::Active);
+            if !active {
+                continue;
+            }
+            if let Err(e) = self.watch_workspace(&id.to_string()).await {
+                tracing::warn!("not watching session {id}: {e}");
+            }
+        }
+    }
+
+    /// The files of session `id` (live ones), in path order; only those
+    /// changed at or after `changed_since` when given.
+    pub async fn files(&self, id: &str, changed_since: Option<Timestamp>) -> Result<Vec<File>> {
+        let session = self.find_session(id).await?;
+        let mut files = self
+            .db()
+            .files()
+            .list_by_session(session.tenant_id, session.id, false)
+            .await?;
+        if let Some(since) = changed_since {
+            files.retain(|f| f.updated_at >= since);
+        }
+        Ok(files)
+    }
+
+    /// Which sessions touched a file (by path) or a content (by checksum):
+    /// from the replica, and from the server when signed in and reachable.
+    pub async fn which_sessions(&self, query: &FileQuery) -> Result<Vec<FileMatch>> {
+        let (tenant, _) = self.owner();
+        let files = self.db().files();
+        let (local, remote_query) = match query {
+            FileQuery::Checksum(sum) => (
+                files.by_checksum(tenant, sum).await?,
+                format!("checksum={sum}"),
+            ),
+            FileQuery::Path(path) => {
+                let path = path.to_str().ok_or_else(|| {
+                    ClientError::Invalid(stint_model::ValidationError::new(
+                        "path",
+                        "must be valid UTF-8",
+                    ))
+                })?;
+                let Some((workspace, rel)) = self.workspace_of(path).await? else {
+                    return Ok(Vec::new());
+                };
+                (
+                    files.by_path(tenant, &workspace, &rel).await?,
+                    format!(
+                        "workspace_path={}&file_path={}",
+                        encode(&workspace),
+                        encode(&rel)
+                    ),
+                )
+            }
+        };
+        let mut matches = Vec::new();
+        for file in local {
+            matches.push(self.file_match(file, "replica").await);
+        }
+        if self.whoami().is_some() {
+            match self.search_server(&remote_query).await {
+                Ok(remote) => {
+                    for file in remote {
+                        if !matches.iter().any(|m| m.file.id == file.id) {
+                            matches.push(self.file_match(file, "server").await);
+                        }
+                    }
+                }
+                Err(e) => tracing::info!("the server was not asked: {e}"),
+            }
+        }
+        Ok(matches)
+    }
+
+    async fn file_match(&self, file: File, source: &str) -> FileMatch {
+        let session_name = self
+            .db()
+            .sessions()
+            .get(file.tenant_id, file.workspace_session_id)
+            .await
+            .ok()
+            .map(|s| s.name);
+        FileMatch {
+            file,
+            session_name,
+            source: source.to_owned(),
+        }
+    }
+
+    async fn search_server(&self, query: &str) -> Result<Vec<File>> {
+        let token = self.access_token().await?;
+        let server = self.server(&self.credentials()?.server)?;
+        crate::account::answer(
+            server
+                .get(&format!("/files/search?{query}"), &token)
+                .await?,
+        )
+        .await
+    }
+
+    /// The deepest workspace of this device's sessions that holds `path`,
+    /// and `path` relative to it.
+    async fn workspace_of(&self, path: &str) -> Result<Option<(String, String)>> {
+        let all = crate::device::SessionFilter {
+            include_archived: true,
+            ..crate::device::SessionFilter::default()
+        };
+        let sessions = self.list_sessions(&all).await?;
+        Ok(sessions
+            .iter()
+            .filter_map(|s| {
+                let rel = Path::new(path).strip_prefix(&s.workspace_path).ok()?;
+                Some((s.workspace_path.clone(), rel.to_str()?.to_owned()))
+            })
+            .filter(|(_, rel)| !rel.is_empty())
+            .max_by_key(|(workspace, _)| workspace.len()))
+    }
+
+    fn watched(&self) -> Vec<SessionId> {
+        std::fs::read(self.dir().join(WATCHING_FILE))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    fn remember_watched(&self, id: SessionId, watched: bool) -> Result<()> {
+        let mut ids = self.watched();
+        ids.retain(|i| *i != id);
+        if watched {
+            ids.push(id);
+        }
+        let path = self.dir().join(WATCHING_FILE);
+        let tmp = path.with_extension("json.tmp");
+        let io =
+            |e: std::io::Error| ClientError::Profile(format!("writing {}: {e}", path.display()));
+        std::fs::write(&tmp, serde_json::to_vec(&ids).expect("ids serialize")).map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn entry_of(s: &FileStat) -> Entry {
+    Entry {
+        stat: Stat {
+            size: s.size,
+            mtime_ns: s.mtime_ns,
+            ctime_ns: s.ctime_ns,
+            ino: s.ino,
+        },
+        sha256: s.sha256,
+        hashed_at_ns: s.hashed_at_ns,
+    }
+}
+
+fn update_of(change: Change) -> FileUpdate {
+    match change {
+        Change::Upsert(path, e) => FileUpdate::Seen(
+            path,
+            FileStat {
+                size: e.stat.size,
+                mtime_ns: e.stat.mtime_ns,
+                ctime_ns: e.stat.ctime_ns,
+                ino: e.stat.ino,
+                hashed_at_ns: e.hashed_at_ns,
+                sha256: e.sha256,
+            },
+        ),
+        Change::Remove(path) => FileUpdate::Gone(path),
+    }
+}
+
+/// Writes a watcher's news to the replica, in batches, and keeps the
+/// status current. Ends when the watcher stops.
+async fn persist(
+    db: Db,
+    session: WorkspaceSession,
+    ctx: WriteCtx,
+    status: Arc<Mutex<WatchStatus>>,
+    mut events: tokio::sync::mpsc::UnboundedReceiver<Event>,
+) {
+    let set = |f: &dyn Fn(&mut WatchStatus)| f(&mut status.lock().expect("status lock"));
+    while let Some(event) = events.recv().await {
+        match event {
+            Event::Changes(changes) => {
+                let updates: Vec<FileUpdate> = changes.into_iter().map(update_of).collect();
+                for chunk in updates.chunks(BATCH) {
+                    let ctx = WriteCtx {
+                        at: stint_model::now(),
+                        ..ctx
+                    };
+                    match db.files().apply_scan(&session, chunk, &ctx).await {
+                        Ok(applied) => set(&|s| {
+                            s.files = (s.files + applied.added).saturating_sub(applied.removed);
+                        }),
+                        Err(e) => {
+                            tracing::warn!(
+                                "file records of {} not written: {e}",
+                                session.workspace_path
+                            );
+                            set(&|s| {
+                                s.state = WatchState::Failed;
+                                s.message =
+                                    Some(format!("the replica refused the file records: {e}"));
+                            });
+                            return;
+                        }
+                    }
+                }
+            }
+            Event::Progress(p) => set(&|s| {
+                s.files_seen = p.files_seen;
+                s.files_to_hash = p.files_to_hash;
+                s.files_hashed = p.files_hashed;
+                s.bytes_to_hash = p.bytes_to_hash;
+                s.bytes_hashed = p.bytes_hashed;
+            }),
+            Event::Problem(problem) => set(&|s| {
+                s.problems.push(problem.to_string());
+                if s.problems.len() > PROBLEMS_KEPT {
+                    s.problems.remove(0);
+                }
+            }),
+            Event::Ready { files, .. } => set(&|s| {
+                s.files = files;
+                if s.state == WatchState::Indexing {
+                    s.state = WatchState::Watching;
+                }
+            }),
+            Event::Degraded(message) => set(&|s| {
+                s.state = WatchState::Degraded;
+                s.message = Some(message.clone());
+            }),
+            Event::Rescanned => {}
+        }
+    }
+}
