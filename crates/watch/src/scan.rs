@@ -340,37 +340,53 @@ fn hash_all(
         progress(total);
         return Vec::new();
     }
+    // A few small files (what a watcher's batch usually holds) are hashed
+    // here: starting threads would cost more than it saves.
+    let bytes: u64 = jobs.iter().map(|(_, s)| s.size).sum();
+    if jobs.len() <= 4 && bytes <= 4 * 1024 * 1024 {
+        let mut hasher = Hasher::new();
+        let hashed = jobs
+            .iter()
+            .map(|(path, stat)| hasher.hash(&root.join(path), *stat))
+            .collect();
+        progress(Progress {
+            files_hashed: jobs.len(),
+            bytes_hashed: bytes,
+            ..total
+        });
+        return hashed;
+    }
     let threads = options.threads.clamp(1, jobs.len());
     let caller = std::thread::current();
+    let finished = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                let caller = caller.clone();
-                scope.spawn(|| {
-                    let _wake = Wake(caller);
-                    let mut hasher = Hasher::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((path, stat)) = jobs.get(i) else {
-                            break;
-                        };
-                        let outcome = hasher.hash(&root.join(path), *stat);
-                        *results[i].lock().expect("result slot") = Some(outcome);
-                        done_bytes.fetch_add(stat.size, Ordering::Relaxed);
-                        done_files.fetch_add(1, Ordering::Relaxed);
-                    }
-                })
-            })
-            .collect();
+        for _ in 0..threads {
+            let caller = caller.clone();
+            let finished = &finished;
+            scope.spawn(|| {
+                let _wake = Wake { caller, finished };
+                let mut hasher = Hasher::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((path, stat)) = jobs.get(i) else {
+                        break;
+                    };
+                    let outcome = hasher.hash(&root.join(path), *stat);
+                    *results[i].lock().expect("result slot") = Some(outcome);
+                    done_bytes.fetch_add(stat.size, Ordering::Relaxed);
+                    done_files.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
         let report = || Progress {
             files_hashed: done_files.load(Ordering::Relaxed),
             bytes_hashed: done_bytes.load(Ordering::Relaxed),
             ..total
         };
-        while !workers
-            .iter()
-            .all(std::thread::ScopedJoinHandle::is_finished)
-        {
+        // Counted by the workers themselves: a thread's own "finished"
+        // flag is set only after its last unpark, which would leave this
+        // loop parked for a whole period.
+        while finished.load(Ordering::SeqCst) < threads {
             progress(report());
             std::thread::park_timeout(Duration::from_millis(100));
         }
@@ -382,11 +398,16 @@ fn hash_all(
         .collect()
 }
 
-/// Wakes the scanning thread when a worker ends, however it ends.
-struct Wake(std::thread::Thread);
+/// Counts a worker as finished and wakes the scanning thread when the
+/// worker ends, however it ends.
+struct Wake<'a> {
+    caller: std::thread::Thread,
+    finished: &'a AtomicUsize,
+}
 
-impl Drop for Wake {
+impl Drop for Wake<'_> {
     fn drop(&mut self) {
-        self.0.unpark();
+        self.finished.fetch_add(1, Ordering::SeqCst);
+        self.caller.unpark();
     }
 }
