@@ -109,10 +109,7 @@ impl Keys {
 /// The key id: the first 8 bytes of the key's SHA-256, in hex. It names the
 /// key without revealing it, and changes when the key does.
 fn kid_of(secret: &[u8; 32]) -> String {
-    Sha256::digest(secret)[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&Sha256::digest(secret)[..8])
 }
 
 #[cfg(test)]

@@ -161,11 +161,7 @@ fn wait_for_file(dir: &Path, session: &str, rel: &str, sha: Option<&str>) {
 
 fn sha(content: &[u8]) -> String {
     use sha2::Digest;
-    hex(&sha2::Sha256::digest(content))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(sha2::Sha256::digest(content))
 }
 
 #[test]

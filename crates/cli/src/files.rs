@@ -186,29 +186,31 @@ pub(crate) async fn files(
 }
 
 /// The newest active session whose workspace is `path` (`exact`) or holds
-/// it (the deepest such workspace).
+/// it (the deepest such workspace): one indexed lookup per folder.
 async fn session_of(
     device: &Client,
     path: &Path,
     exact: bool,
 ) -> anyhow::Result<Option<WorkspaceSession>> {
-    let sessions = device.list_sessions(SessionFilter::default()).await?;
-    Ok(sessions
-        .into_iter()
-        .filter(|s| s.status == SessionStatus::Active)
-        .filter(|s| {
-            let workspace = Path::new(&s.workspace_path);
-            if exact {
-                workspace == path
-            } else {
-                path.starts_with(workspace)
-            }
-        })
-        // Newest first already: keep the first of the deepest.
-        .fold(None, |best: Option<WorkspaceSession>, s| match &best {
-            Some(b) if b.workspace_path.len() >= s.workspace_path.len() => best,
-            _ => Some(s),
-        }))
+    let folders = path.ancestors().take(if exact { 1 } else { usize::MAX });
+    for folder in folders {
+        let Some(folder) = folder.to_str() else {
+            continue;
+        };
+        let filter = SessionFilter {
+            workspace: Some(folder.to_owned()),
+            ..SessionFilter::default()
+        };
+        let newest = device
+            .list_sessions(filter)
+            .await?
+            .into_iter()
+            .find(|s| s.status == SessionStatus::Active);
+        if newest.is_some() {
+            return Ok(newest);
+        }
+    }
+    Ok(None)
 }
 
 fn folder(path: Option<PathBuf>) -> anyhow::Result<PathBuf> {

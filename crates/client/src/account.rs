@@ -111,7 +111,6 @@ pub(crate) enum Kept {
 #[derive(Debug)]
 pub(crate) struct Vault {
     path: PathBuf,
-    dir: PathBuf,
     /// This data directory's entry in the OS keyring, looked up on first
     /// use (a connection to the keyring costs a few round trips that most
     /// commands never need); `None` when it is switched off or absent.
@@ -151,14 +150,13 @@ impl Vault {
     pub(crate) fn new(dir: &Path) -> Self {
         Self {
             path: dir.join(FILE),
-            dir: dir.to_owned(),
             keyring: std::sync::OnceLock::new(),
         }
     }
 
     fn keyring(&self) -> Option<&Keyring> {
         self.keyring
-            .get_or_init(|| Keyring::for_dir(&self.dir))
+            .get_or_init(|| Keyring::for_dir(self.path.parent().unwrap_or(&self.path)))
             .as_ref()
     }
 

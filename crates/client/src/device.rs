@@ -509,8 +509,24 @@ impl Device {
                 Err(e) => Err(e),
             };
         }
+        let session = self
+            .deepest_session(Path::new(&entry.cwd).ancestors(), |s| {
+                s.status == SessionStatus::Active
+            })
+            .await?;
+        Ok(session.map(|s| s.id))
+    }
+
+    /// The most recently updated session that `keep` accepts, of the first
+    /// of `folders` (innermost first) that is the workspace of one: each
+    /// folder is one lookup in the by-workspace index.
+    pub(crate) async fn deepest_session<'p>(
+        &self,
+        folders: impl Iterator<Item = &'p Path>,
+        keep: impl Fn(&WorkspaceSession) -> bool,
+    ) -> Result<Option<WorkspaceSession>> {
         let (tenant, _) = self.owner();
-        for folder in Path::new(&entry.cwd).ancestors() {
+        for folder in folders {
             let Some(folder) = folder.to_str() else {
                 continue;
             };
@@ -520,10 +536,10 @@ impl Device {
                 .by_workspace(tenant, folder, 0)
                 .await?
                 .into_iter()
-                .filter(|s| s.status == SessionStatus::Active)
+                .filter(&keep)
                 .max_by_key(|s| s.updated_at);
-            if let Some(session) = newest {
-                return Ok(Some(session.id));
+            if newest.is_some() {
+                return Ok(newest);
             }
         }
         Ok(None)

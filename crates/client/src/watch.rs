@@ -141,11 +141,17 @@ impl Watches {
             .map(|(_, w)| w)
             .collect();
         for w in stopped {
-            // Stopping the watcher closes its channel: the persister
-            // writes what is left and ends.
-            drop(w.watcher.stop());
-            let _ = w.persister.await;
+            w.stop().await;
         }
+    }
+}
+
+impl Watching {
+    /// Stops the watcher, which closes its channel: the persister writes
+    /// what is left and ends.
+    async fn stop(self) {
+        drop(self.watcher.stop());
+        let _ = self.persister.await;
     }
 }
 
@@ -220,10 +226,11 @@ impl Device {
             .expect("watches lock")
             .remove(&session.id);
         self.remember_watched(session.id, false)?;
-        Ok(running.is_some_and(|w| {
-            drop(w.watcher.stop());
-            true
-        }))
+        let Some(watching) = running else {
+            return Ok(false);
+        };
+        watching.stop().await;
+        Ok(true)
     }
 
     /// Stops every watch of this process, once what they reported is in
@@ -351,22 +358,21 @@ impl Device {
         .await
     }
 
-    /// The deepest workspace of this device's sessions that holds `path`,
-    /// and `path` relative to it.
+    /// The deepest workspace of this device's sessions that holds `path`
+    /// (archived sessions too), and `path` relative to it.
     async fn workspace_of(&self, path: &str) -> Result<Option<(String, String)>> {
-        let all = crate::device::SessionFilter {
-            include_archived: true,
-            ..crate::device::SessionFilter::default()
-        };
-        let sessions = self.list_sessions(&all).await?;
-        Ok(sessions
-            .iter()
-            .filter_map(|s| {
-                let rel = Path::new(path).strip_prefix(&s.workspace_path).ok()?;
-                Some((s.workspace_path.clone(), rel.to_str()?.to_owned()))
-            })
-            .filter(|(_, rel)| !rel.is_empty())
-            .max_by_key(|(workspace, _)| workspace.len()))
+        let path = Path::new(path);
+        let session = self
+            .deepest_session(path.ancestors().skip(1), |_| true)
+            .await?;
+        Ok(session.and_then(|s| {
+            let rel = path
+                .strip_prefix(&s.workspace_path)
+                .ok()?
+                .to_str()?
+                .to_owned();
+            Some((s.workspace_path, rel))
+        }))
     }
 
     fn watched(&self) -> Vec<SessionId> {

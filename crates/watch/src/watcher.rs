@@ -197,10 +197,12 @@ impl notify::EventHandler for Forward {
 }
 
 fn limit_advice() -> String {
-    "the limit of inotify watches is reached, so changes are picked up by a rescan every 30 s; \
-     raise it with `sudo sysctl fs.inotify.max_user_watches=524288` \
-     (and in /etc/sysctl.d/ to keep it)"
-        .to_owned()
+    format!(
+        "the limit of inotify watches is reached, so changes are picked up by a rescan every {} s; \
+         raise it with `sudo sysctl fs.inotify.max_user_watches=524288` \
+         (and in /etc/sysctl.d/ to keep it)",
+        FALLBACK_RESCAN.as_secs()
+    )
 }
 
 /// The watcher's thread.

@@ -133,10 +133,7 @@ impl Tokens {
 
 /// How a refresh token is stored: hex SHA-256.
 pub(crate) fn hash_refresh_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]

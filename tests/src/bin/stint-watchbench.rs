@@ -166,7 +166,7 @@ fn write_latency(root: &Path, writes: usize) -> anyhow::Result<()> {
     for i in 0..writes {
         let rel = format!("d{:02}/e{:02}/w{i}.txt", i % 50, i % 7);
         let content = format!("write {i} at {:?}", Instant::now());
-        let expected = hex(&sha2::Sha256::digest(content.as_bytes()));
+        let expected = hex::encode(sha2::Sha256::digest(content.as_bytes()));
         let written = Instant::now();
         std::fs::write(root.join(&rel), &content)?;
         loop {
@@ -198,10 +198,6 @@ fn write_latency(root: &Path, writes: usize) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(root.join(format!("d{:02}/e{:02}/w{i}.txt", i % 50, i % 7)));
     }
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One core's SHA-256 throughput in bytes/s, on a buffer in memory.

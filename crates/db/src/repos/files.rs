@@ -236,7 +236,7 @@ impl Files<'_> {
                             }
                             (old, Some(stat)) => {
                                 tx.set(&stats.pack(&path.as_str()), &stat.encode());
-                                let checksum = Some(hex(&stat.sha256));
+                                let checksum = Some(hex::encode(stat.sha256));
                                 let modified_at = stat.modified_at();
                                 match old {
                                     Some(file)
@@ -454,12 +454,4 @@ impl Files<'_> {
         };
         record::purge::<File>(self.store, tenant, (begin, end), batch, &ctx).await
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
