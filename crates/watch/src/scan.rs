@@ -135,6 +135,19 @@ pub struct Report {
 }
 
 impl Report {
+    /// Makes `change` to the index and records it.
+    fn change(&mut self, index: &mut Index, change: Change) {
+        index.apply(&change);
+        self.changes.push(change);
+    }
+
+    /// Removes `path` from the index, if it is there.
+    fn remove(&mut self, index: &mut Index, path: String) {
+        if index.get(&path).is_some() {
+            self.change(index, Change::Remove(path));
+        }
+    }
+
     fn absorb(&mut self, other: Self) {
         self.changes.extend(other.changes);
         self.problems.extend(other.problems);
@@ -208,9 +221,7 @@ fn reconcile(
         // The folder is gone: so is everything the index had under it.
         let gone: Vec<String> = index.files_under(dir).map(str::to_owned).collect();
         for path in gone {
-            let change = Change::Remove(path);
-            index.apply(&change);
-            report.changes.push(change);
+            report.remove(index, path);
         }
         index.forget_dirs(dir);
         return report;
@@ -255,9 +266,7 @@ fn reconcile(
         walked.files.iter().map(|(p, _)| p.as_str()).collect();
     for path in before {
         if !seen.contains(path.as_str()) {
-            let change = Change::Remove(path);
-            index.apply(&change);
-            report.changes.push(change);
+            report.remove(index, path);
         }
     }
 
@@ -279,37 +288,28 @@ fn reconcile(
                 let news = index
                     .get(&path)
                     .is_none_or(|old| old.stat != entry.stat || old.sha256 != entry.sha256);
-                let change = Change::Upsert(path, entry);
-                index.apply(&change);
                 if news {
-                    report.changes.push(change);
+                    report.change(index, Change::Upsert(path, entry));
+                } else {
+                    index.apply(&Change::Upsert(path, entry));
                 }
             }
-            Hashed::Vanished => {
-                if index.get(&path).is_some() {
-                    let change = Change::Remove(path);
-                    index.apply(&change);
-                    report.changes.push(change);
-                }
+            Hashed::Vanished => report.remove(index, path),
+            Hashed::Changing => {
+                report.problems.push(Problem::new(
+                    &root.join(&path),
+                    ProblemKind::KeptChanging,
+                    "kept changing while it was read; it will be hashed when it settles",
+                ));
+                report.remove(index, path);
             }
-            other => {
-                let (kind, message) = match other {
-                    Hashed::Changing => (
-                        ProblemKind::KeptChanging,
-                        "kept changing while it was read; it will be hashed when it settles"
-                            .to_owned(),
-                    ),
-                    Hashed::Failed(e) => (ProblemKind::Unreadable, e.to_string()),
-                    Hashed::Done(_) | Hashed::Vanished => unreachable!("handled above"),
-                };
-                report
-                    .problems
-                    .push(Problem::new(&root.join(&path), kind, message));
-                if index.get(&path).is_some() {
-                    let change = Change::Remove(path);
-                    index.apply(&change);
-                    report.changes.push(change);
-                }
+            Hashed::Failed(e) => {
+                report.problems.push(Problem::new(
+                    &root.join(&path),
+                    ProblemKind::Unreadable,
+                    e.to_string(),
+                ));
+                report.remove(index, path);
             }
         }
     }
