@@ -99,6 +99,10 @@ pub struct Status {
     pub sync: crate::sync::SyncStatus,
 }
 
+/// News kept for a subscriber that is slow to read: watch progress comes
+/// a few times a second, so this is seconds of it.
+const NEWS_KEPT: usize = 256;
+
 /// A device: its profile, its local replica, and its login.
 #[derive(Debug)]
 pub struct Device {
@@ -114,6 +118,8 @@ pub struct Device {
     server: std::sync::Mutex<Option<Server>>,
     /// The workspaces this process watches.
     pub(crate) watches: crate::watch::Watches,
+    /// What happens to the replica, for the owner's subscribers.
+    pub(crate) news: tokio::sync::broadcast::Sender<crate::owner::News>,
 }
 
 impl Device {
@@ -141,7 +147,13 @@ impl Device {
             hook_drain: tokio::sync::Mutex::new(()),
             server: std::sync::Mutex::new(None),
             watches: crate::watch::Watches::default(),
+            news: tokio::sync::broadcast::channel(NEWS_KEPT).0,
         })
+    }
+
+    /// Tells the owner's subscribers, if any listen.
+    pub(crate) fn tell(&self, news: crate::owner::News) {
+        let _ = self.news.send(news);
     }
 
     fn signed_in(&self) -> Option<Credentials> {

@@ -35,6 +35,40 @@ pub enum ClientError {
     Replica(DbError),
 }
 
+impl ClientError {
+    /// A stable, machine-readable name of the error's kind, for the faces
+    /// that pass errors on (the agent's socket, the desktop app's UI).
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "not_found",
+            Self::Ambiguous(_) => "ambiguous",
+            Self::Invalid(_) => "invalid",
+            Self::Profile(_) => "profile",
+            Self::NotSignedIn(_) => "not_signed_in",
+            Self::Unreachable(_) => "unreachable",
+            Self::Rejected(_) => "rejected",
+            Self::Replica(_) => "failed",
+        }
+    }
+
+    /// The message for a person, without the kind's prefix (the code says
+    /// it).
+    #[must_use]
+    pub fn message(&self) -> String {
+        match self {
+            Self::Invalid(v) => v.message.clone(),
+            Self::NotFound(m)
+            | Self::Ambiguous(m)
+            | Self::Profile(m)
+            | Self::NotSignedIn(m)
+            | Self::Unreachable(m)
+            | Self::Rejected(m) => m.clone(),
+            Self::Replica(_) => self.to_string(),
+        }
+    }
+}
+
 impl From<ValidationError> for ClientError {
     fn from(e: ValidationError) -> Self {
         Self::Invalid(e)

@@ -22,6 +22,10 @@
 //! - `local.rs`: one owner of the replica per device: `stint agent` serves
 //!   the facade on a 0600 Unix socket; every other process reaches it
 //!   through [`connect`], or opens the replica itself when no agent runs.
+//! - `owner.rs`: the owner of the replica (the agent, the desktop app):
+//!   serves the socket, syncs in the background, runs the watches, and
+//!   tells what happened as [`News`].
+//! - `settings.rs`: the user's settings and a session's conversations.
 //! - `sync.rs`: the sync engine: rounds that push the outbox in bounded
 //!   batches, then pull pages with their cursor; `watch` runs them when the
 //!   server announces changes, with backoff while it is unreachable.
@@ -31,16 +35,19 @@ mod device;
 mod error;
 pub mod hook;
 mod local;
+mod owner;
 mod profile;
 mod resume;
 pub mod scrub;
+mod settings;
 mod sync;
 mod watch;
 
 pub use account::Account;
 pub use device::{Change, Device, NewSession, SessionFilter, Status};
 pub use error::{ClientError, Result};
-pub use local::{Client, connect, serve_agent};
+pub use local::{Client, connect};
+pub use owner::{News, Owner, serve_agent};
 pub use profile::{Profile, data_dir};
 pub use resume::{OpenCommand, Resume};
 pub use stint_model::Conflict;

@@ -1,7 +1,7 @@
 //! One owner of the replica per device.
 //!
 //! sled lets one process open a database, so one process owns the replica:
-//! `stint agent` (or, later, the desktop app). It serves the facade's
+//! `stint agent` or the desktop app (see `owner.rs`). It serves the facade's
 //! operations on a Unix socket in the data directory (`agent.sock`, mode
 //! 0600), one JSON request and one JSON reply per line. Every other process
 //! uses [`connect`]: through the agent when one answers, else by opening
@@ -11,14 +11,13 @@
 //! and without the agent.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use stint_model::api::{RegisterRequest, RelatedSession};
 use stint_model::{Conflict, File, Timestamp, ValidationError, WorkspaceSession};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::UnixStream;
 use tokio::sync::Mutex;
 
 use crate::account::Account;
@@ -109,7 +108,7 @@ pub(crate) enum Request {
 
 impl Request {
     /// Whether it may change the replica (the agent then syncs soon).
-    fn writes(&self) -> bool {
+    pub(crate) fn writes(&self) -> bool {
         !matches!(
             self,
             Self::Ping
@@ -156,28 +155,13 @@ pub(crate) enum Reply {
 
 impl From<ClientError> for Reply {
     fn from(e: ClientError) -> Self {
-        let (kind, field) = match &e {
-            ClientError::NotFound(_) => ("not_found", None),
-            ClientError::Ambiguous(_) => ("ambiguous", None),
-            ClientError::Invalid(v) => ("invalid", Some(v.field.clone())),
-            ClientError::Profile(_) => ("profile", None),
-            ClientError::NotSignedIn(_) => ("not_signed_in", None),
-            ClientError::Unreachable(_) => ("unreachable", None),
-            _ => ("failed", None),
-        };
-        let message = match &e {
-            ClientError::Invalid(v) => v.message.clone(),
-            ClientError::NotFound(m)
-            | ClientError::Ambiguous(m)
-            | ClientError::Profile(m)
-            | ClientError::NotSignedIn(m)
-            | ClientError::Unreachable(m)
-            | ClientError::Rejected(m) => m.clone(),
-            other => other.to_string(),
+        let field = match &e {
+            ClientError::Invalid(v) => Some(v.field.clone()),
+            _ => None,
         };
         Self::Error {
-            kind: kind.to_owned(),
-            message,
+            kind: e.code().to_owned(),
+            message: e.message(),
             field,
         }
     }
@@ -274,7 +258,7 @@ pub enum Client {
     Agent(Mutex<BufReader<UnixStream>>),
 }
 
-fn socket_path(dir: &Path) -> PathBuf {
+pub(crate) fn socket_path(dir: &Path) -> PathBuf {
     dir.join(SOCKET)
 }
 
@@ -467,94 +451,5 @@ impl Client {
 pub(crate) fn nudge(dir: &Path) {
     if let Ok(mut stream) = std::os::unix::net::UnixStream::connect(socket_path(dir)) {
         let _ = std::io::Write::write_all(&mut stream, b"{\"op\":\"drain_hook\"}\n");
-    }
-}
-
-/// Runs the agent: owns the replica in `dir` and serves its socket until
-/// `shutdown` resolves. Fails if another process owns the replica.
-pub async fn serve_agent(
-    dir: &Path,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> Result<()> {
-    let device = Arc::new(Device::open(dir)?);
-    let path = socket_path(dir);
-    // We own the replica, so a socket file left here is stale.
-    let _ = std::fs::remove_file(&path);
-    let listener = UnixListener::bind(&path)
-        .map_err(|e| ClientError::Profile(format!("binding {}: {e}", path.display())))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| ClientError::Profile(format!("securing {}: {e}", path.display())))?;
-    }
-    // The agent keeps the device in sync: a round at once, after each
-    // local edit, and whenever the server announces changes.
-    let edited = Arc::new(tokio::sync::Notify::new());
-    let syncing = tokio::spawn(sync_in_background(Arc::clone(&device), Arc::clone(&edited)));
-    // And watches the workspaces it was asked to watch.
-    device.resume_watches().await;
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let device = Arc::clone(&device);
-                let edited = Arc::clone(&edited);
-                tokio::spawn(async move { serve_connection(&device, &edited, stream).await });
-            }
-        }
-    }
-    syncing.abort();
-    device.stop_watches().await;
-    let _ = std::fs::remove_file(&path);
-    Ok(())
-}
-
-/// Syncs while signed in; waits for an edit (such as a login) otherwise.
-async fn sync_in_background(device: Arc<Device>, edited: Arc<tokio::sync::Notify>) {
-    loop {
-        if device.whoami().is_some() {
-            device
-                .watch(
-                    Duration::from_secs(60),
-                    &edited,
-                    |round| match round {
-                        Ok(report) => tracing::debug!(?report, "synced"),
-                        Err(e) => tracing::info!("sync: {e}"),
-                    },
-                    std::future::pending(),
-                )
-                .await;
-        }
-        edited.notified().await;
-    }
-}
-
-async fn serve_connection(device: &Device, edited: &tokio::sync::Notify, stream: UnixStream) {
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let reply = match serde_json::from_str::<Request>(&line) {
-            Ok(request) => {
-                let writes = request.writes();
-                let reply = handle(device, request).await;
-                if writes {
-                    edited.notify_one();
-                }
-                reply
-            }
-            Err(e) => Reply::Error {
-                kind: "failed".into(),
-                message: format!("bad request: {e}"),
-                field: None,
-            },
-        };
-        let mut out = serde_json::to_vec(&reply).expect("a reply serializes");
-        out.push(b'\n');
-        if write.write_all(&out).await.is_err() {
-            return;
-        }
     }
 }

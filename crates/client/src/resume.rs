@@ -90,6 +90,54 @@ impl Resume {
     }
 }
 
+/// Whether `program` is a file on `PATH` (or a path that exists), so that
+/// a missing editor is said at once instead of failing unseen in a
+/// detached shell.
+fn on_path(program: &str) -> bool {
+    if program.contains('/') {
+        return std::path::Path::new(program).is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+impl crate::device::Device {
+    /// Runs the resume command of `tool` (`vscode`, …) for session `id`,
+    /// detached, in the workspace folder: what the desktop app's "Open in
+    /// editor" does. Returns the command that was started.
+    pub async fn open_in_editor(&self, id: &str, tool: &str) -> crate::Result<OpenCommand> {
+        let resume = self.resume_session(id).await?;
+        let command = resume
+            .commands
+            .into_iter()
+            .find(|c| c.tool == tool)
+            .ok_or_else(|| {
+                crate::ClientError::NotFound(format!(
+                    "session {} has nothing to open in {tool} (no open files)",
+                    resume.session.name
+                ))
+            })?;
+        let program = command.command.split(' ').next().unwrap_or_default();
+        if !on_path(program) {
+            return Err(crate::ClientError::Rejected(format!(
+                "`{program}` is not installed or not on PATH"
+            )));
+        }
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&command.command)
+            .current_dir(&resume.session.workspace_path)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| crate::ClientError::Rejected(format!("cannot start {program}: {e}")))?;
+        // Reaped when it ends, so no zombie is left behind.
+        std::thread::spawn(move || child.wait());
+        Ok(command)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use stint_model::{EditorTab, Position, TenantId, UserId};

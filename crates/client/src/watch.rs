@@ -23,6 +23,7 @@ use stint_watch::{Change, Entry, Event, Index, Options, Stat, Watcher};
 
 use crate::device::Device;
 use crate::error::{ClientError, Result};
+use crate::owner::News;
 
 /// Records written per local transaction: large enough that an initial
 /// index of 50,000 files is a few hundred commits, small enough to stay
@@ -201,6 +202,7 @@ impl Device {
             session.clone(),
             self.ctx(),
             Arc::clone(&status),
+            self.news.clone(),
             rx,
         ));
         let now = status.lock().expect("status lock").clone();
@@ -447,9 +449,15 @@ async fn persist(
     session: WorkspaceSession,
     ctx: WriteCtx,
     status: Arc<Mutex<WatchStatus>>,
+    news: tokio::sync::broadcast::Sender<News>,
     mut events: tokio::sync::mpsc::UnboundedReceiver<Event>,
 ) {
-    let set = |f: &dyn Fn(&mut WatchStatus)| f(&mut status.lock().expect("status lock"));
+    // Every change of the status is news for the owner's subscribers.
+    let set = |f: &dyn Fn(&mut WatchStatus)| {
+        let mut status = status.lock().expect("status lock");
+        f(&mut status);
+        let _ = news.send(News::Watch(status.clone()));
+    };
     while let Some(event) = events.recv().await {
         match event {
             Event::Changes(changes) => {

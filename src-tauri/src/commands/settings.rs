@@ -1,0 +1,22 @@
+//! The user's settings (editor, theme, LLM, terminal, workspace).
+
+use stint_model::{Setting, SettingCategory};
+use tauri::State;
+
+use crate::error::UiError;
+use crate::state::App;
+
+#[tauri::command]
+pub(crate) async fn settings(app: State<'_, App>) -> Result<Vec<Setting>, UiError> {
+    Ok(app.device()?.settings().await?)
+}
+
+#[tauri::command]
+pub(crate) async fn set_setting(
+    app: State<'_, App>,
+    category: SettingCategory,
+    key: String,
+    value: serde_json::Value,
+) -> Result<Setting, UiError> {
+    app.edit(|d| d.set_setting(category, &key, value)).await
+}

@@ -1,0 +1,63 @@
+// One typed function per command of the desktop app (src-tauri/src/commands).
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type {
+  Account, Change, Conflict, ConversationWithMessages, FileRecord, News, OpenCommand,
+  RelatedSession, Resume, Session, SessionFilter, Setting, SettingCategory, Status,
+  SyncReport, UiError, WatchStatus,
+} from './types';
+
+/** Turns whatever a command threw into a `UiError`. */
+export function asUiError(e: unknown): UiError {
+  if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
+    return e as UiError;
+  }
+  return { code: 'failed', message: String(e) };
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    throw asUiError(e);
+  }
+}
+
+export const api = {
+  status: () => call<Status>('status'),
+  whoami: () => call<Account | null>('whoami'),
+  login: (server: string, email: string, password: string) =>
+    call<Account>('login', { server, email, password }),
+  logout: () => call<boolean>('logout'),
+
+  listSessions: (filter: SessionFilter) => call<Session[]>('list_sessions', { filter }),
+  findSession: (id: string) => call<Session>('find_session', { id }),
+  startSession: (name: string, workspace: string, tags: string[]) =>
+    call<Session>('start_session', { session: { name, workspace, tags } }),
+  updateSession: (id: string, changes: Change[]) => call<Session>('update_session', { id, changes }),
+  forkSession: (id: string, name: string) => call<Session>('fork_session', { id, name }),
+  deleteSession: (id: string) => call<Session>('delete_session', { id }),
+  resumeSession: (id: string) => call<Resume>('resume_session', { id }),
+  openInEditor: (id: string, tool: string) => call<OpenCommand>('open_in_editor', { id, tool }),
+  children: (id: string) => call<Session[]>('children', { id }),
+  related: (id: string, limit = 20) => call<RelatedSession[]>('related', { id, limit }),
+  conversations: (id: string) => call<ConversationWithMessages[]>('conversations', { id }),
+
+  syncNow: () => call<SyncReport>('sync_now'),
+  conflicts: () => call<Conflict[]>('conflicts'),
+  resolveConflict: (id: string, takeMine: boolean) => call<Conflict>('resolve_conflict', { id, takeMine }),
+
+  files: (id: string) => call<FileRecord[]>('files', { id }),
+  watchWorkspace: (id: string) => call<WatchStatus>('watch_workspace', { id }),
+  unwatchWorkspace: (id: string) => call<boolean>('unwatch_workspace', { id }),
+  watchStatuses: () => call<WatchStatus[]>('watch_statuses'),
+
+  settings: () => call<Setting[]>('settings'),
+  setSetting: (category: SettingCategory, key: string, value: unknown) =>
+    call<Setting>('set_setting', { category, key, value }),
+};
+
+/** Calls `handler` with every piece of news the app pushes. */
+export function onNews(handler: (news: News) => void): Promise<UnlistenFn> {
+  return listen<News>('news', (event) => handler(event.payload));
+}

@@ -1,0 +1,156 @@
+// The window's state: what the device says, kept current by the app's news.
+// Components read `app.*` and call the actions; nothing else talks to the
+// backend, so a change from any source (this window, a CLI command through
+// the socket, another device through sync, a watcher) lands here once.
+import { api, asUiError, onNews } from './api';
+import type {
+  Account, Conflict, News, Session, Setting, SettingCategory, Status, UiError, WatchStatus,
+} from './types';
+
+export type View =
+  | { name: 'sessions' }
+  | { name: 'session'; id: string }
+  | { name: 'conflicts' }
+  | { name: 'settings' }
+  | { name: 'account' };
+
+/** What the sync engine last said. */
+export interface SyncState { online: boolean; syncing: boolean; message: string | null; lastRound: Date | null }
+
+class AppState {
+  ready = $state(false);
+  fatal = $state<UiError | null>(null);
+  account = $state<Account | null>(null);
+  status = $state<Status | null>(null);
+  sessions = $state<Session[]>([]);
+  conflicts = $state<Conflict[]>([]);
+  watches = $state<Record<string, WatchStatus>>({});
+  settings = $state<Setting[]>([]);
+  view = $state<View>({ name: 'sessions' });
+  sync = $state<SyncState>({ online: false, syncing: false, message: null, lastRound: null });
+  /** Bumped whenever records may have changed: open pages reload on it. */
+  revision = $state(0);
+  toast = $state<{ kind: 'error' | 'info'; text: string } | null>(null);
+
+  theme = $derived(this.setting('theme', 'mode', 'system') as string);
+
+  setting(category: SettingCategory, key: string, fallback: unknown): unknown {
+    return this.settings.find((s) => s.category === category && s.key === key)?.value ?? fallback;
+  }
+
+  /** First load; then news keeps everything current. */
+  async start(): Promise<void> {
+    await onNews((news) => this.hear(news));
+    try {
+      await this.reload();
+    } catch (e) {
+      this.fatal = asUiError(e);
+    }
+    this.ready = true;
+  }
+
+  /** Reads again everything the window shows. */
+  async reload(): Promise<void> {
+    const [account, sessions, status, watches, settings] = await Promise.all([
+      api.whoami(),
+      api.listSessions({ include_archived: true, limit: 0 }),
+      api.status(),
+      api.watchStatuses(),
+      api.settings(),
+    ]);
+    this.account = account;
+    this.sessions = sessions;
+    this.status = status;
+    this.watches = Object.fromEntries(watches.map((w) => [w.session_id, w]));
+    this.settings = settings;
+    this.conflicts = account ? await api.conflicts() : [];
+    this.sync.online = account !== null && this.sync.message === null;
+    this.revision += 1;
+  }
+
+  hear(news: News): void {
+    switch (news.kind) {
+      case 'changed':
+        void this.refresh();
+        break;
+      case 'synced':
+        this.sync.lastRound = new Date();
+        this.sync.online = news.error === null;
+        this.sync.message = news.error;
+        if (news.report && (news.report.pulled > 0 || news.report.pushed > 0 || news.report.conflicts > 0)) {
+          void this.refresh();
+        } else {
+          void this.refreshStatus();
+        }
+        break;
+      case 'watch': {
+        const { kind: _, ...status } = news;
+        this.watches[status.session_id] = status;
+        break;
+      }
+    }
+  }
+
+  /** Reloads without letting a failure take the window down. */
+  async refresh(): Promise<void> {
+    try {
+      await this.reload();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async refreshStatus(): Promise<void> {
+    try {
+      this.status = await api.status();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  fail(e: unknown): void {
+    this.toast = { kind: 'error', text: asUiError(e).message };
+  }
+
+  say(text: string): void {
+    this.toast = { kind: 'info', text };
+  }
+
+  /** Runs an action that changes records, then shows the new state. */
+  async act<T>(action: () => Promise<T>, done?: string): Promise<T | undefined> {
+    try {
+      const value = await action();
+      await this.reload();
+      if (done) this.say(done);
+      return value;
+    } catch (e) {
+      this.fail(e);
+      return undefined;
+    }
+  }
+
+  async syncNow(): Promise<void> {
+    this.sync.syncing = true;
+    try {
+      const report = await api.syncNow();
+      this.sync.online = true;
+      this.sync.message = null;
+      this.sync.lastRound = new Date();
+      await this.reload();
+      this.say(`Synced: ${report.pushed} sent, ${report.pulled} received`);
+    } catch (e) {
+      const error = asUiError(e);
+      this.sync.online = error.code !== 'unreachable';
+      this.sync.message = error.message;
+      this.fail(error);
+    } finally {
+      this.sync.syncing = false;
+    }
+  }
+
+  open(view: View): void {
+    this.view = view;
+  }
+}
+
+export const app = new AppState();
