@@ -1,0 +1,129 @@
+// Stands in for the desktop app's Rust side in the component tests: a
+// small in-memory device answering the same commands, installed with
+// Tauri's own `mockIPC`. The test page drives it through `window.stint`.
+import { mockIPC } from '@tauri-apps/api/mocks';
+import { emit } from '@tauri-apps/api/event';
+
+type Args = Record<string, any>;
+interface Backend {
+  state: Record<string, any>;
+  calls: { cmd: string; args: Args }[];
+  fail: Record<string, { code: string; message: string }>;
+  news: (payload: unknown) => Promise<void>;
+}
+
+const now = () => new Date().toISOString();
+
+function session(over: Record<string, any>) {
+  return {
+    id: crypto.randomUUID(), tenant_id: 't', name: 'untitled', workspace_path: '/src/app', active_files: [],
+    editor_state: { open_tabs: [], active_tab_index: null, layout: 'single' },
+    terminal_state: { cwd: null, command_history: [], environment_vars: {} },
+    breakpoints: [], watch_expressions: [], memory: { facts: [], decisions: [] },
+    parent_session_id: null, tags: [], status: 'active',
+    created_at: now(), updated_at: now(), last_accessed_at: now(), ...over,
+  };
+}
+
+const backend: Backend = {
+  state: {
+    account: null, sessions: [], conflicts: [], files: {}, watches: [], settings: [],
+    status: {
+      data_dir: '/home/me/.local/share/stint', device_id: 'dev-1', server: null, signed_in_as: null,
+      login_kept_in: null, tenant: 'local', sessions: 0, replica_bytes: 4096,
+      sync: { pending: 0, set_aside: 0, conflicts: 0, last_sync: null },
+    },
+  },
+  calls: [],
+  fail: {},
+  news: (payload) => emit('news', payload),
+};
+
+function find(id: string) {
+  const s = backend.state.sessions.find((s: any) => s.id === id);
+  if (!s) throw { code: 'not_found', message: `no session ${id}` };
+  return s;
+}
+
+function apply(s: any, change: Record<string, any>) {
+  const [[kind, value]] = Object.entries(change);
+  if (kind === 'name') s.name = value;
+  else if (kind === 'add_tag') s.tags = [...new Set([...s.tags, value])];
+  else if (kind === 'remove_tag') s.tags = s.tags.filter((t: string) => t !== value);
+  else if (kind === 'fact') s.memory.facts.push({ text: value, rationale: null, created_at: now() });
+  else if (kind === 'decision') s.memory.decisions.push({ text: value[0], rationale: value[1], created_at: now() });
+  else if (kind === 'status') s.status = value;
+  s.updated_at = now();
+}
+
+const handlers: Record<string, (a: Args) => unknown> = {
+  status: () => ({ ...backend.state.status, sessions: backend.state.sessions.length }),
+  whoami: () => backend.state.account,
+  login: (a) => {
+    if (a.password !== 'right password') throw { code: 'rejected', message: 'wrong email or password' };
+    backend.state.account = { server: a.server, user: { id: 'u', email: a.email }, tenant: { id: 't', name: 'Personal' }, role: 'owner' };
+    return backend.state.account;
+  },
+  logout: () => ((backend.state.account = null), true),
+  list_sessions: () => backend.state.sessions,
+  find_session: (a) => find(a.id),
+  start_session: (a) => {
+    if (!a.session.workspace.startsWith('/')) throw { code: 'invalid', message: 'must be an absolute path' };
+    const s = session({ name: a.session.name, workspace_path: a.session.workspace, tags: a.session.tags });
+    backend.state.sessions.push(s);
+    return s;
+  },
+  update_session: (a) => {
+    const s = find(a.id);
+    a.changes.forEach((c: any) => apply(s, c));
+    return s;
+  },
+  fork_session: (a) => {
+    const parent = find(a.id);
+    const s = session({ ...structuredClone(parent), id: crypto.randomUUID(), name: a.name, parent_session_id: parent.id });
+    backend.state.sessions.push(s);
+    return s;
+  },
+  delete_session: (a) => {
+    const s = find(a.id);
+    backend.state.sessions = backend.state.sessions.filter((x: any) => x !== s);
+    return s;
+  },
+  resume_session: (a) => ({ session: find(a.id), commands: [{ tool: 'shell', command: `cd ${find(a.id).workspace_path}` }] }),
+  open_in_editor: () => ({ tool: 'vscode', command: 'code .' }),
+  children: (a) => backend.state.sessions.filter((s: any) => s.parent_session_id === a.id),
+  related: () => [],
+  conversations: () => [],
+  sync_now: () => ({ pushed: 0, conflicts: 0, set_aside: 0, pulled: 0, refetched: false }),
+  conflicts: () => backend.state.conflicts,
+  resolve_conflict: (a) => {
+    const c = backend.state.conflicts.find((c: any) => c.id === a.id);
+    if (a.takeMine) Object.assign(find(c.record_id), c.fields);
+    backend.state.conflicts = backend.state.conflicts.filter((x: any) => x !== c);
+    return c;
+  },
+  files: (a) => backend.state.files[a.id] ?? [],
+  watch_workspace: (a) => ({ session_id: a.id }),
+  unwatch_workspace: () => true,
+  watch_statuses: () => backend.state.watches,
+  settings: () => backend.state.settings,
+  set_setting: (a) => {
+    const setting = { category: a.category, key: a.key, value: a.value, updated_at: now() };
+    backend.state.settings = [...backend.state.settings.filter((s: any) => !(s.category === a.category && s.key === a.key)), setting];
+    return setting;
+  },
+};
+
+mockIPC(
+  (cmd, args) => {
+    const a = (args ?? {}) as Args;
+    backend.calls.push({ cmd, args: structuredClone(a) });
+    if (backend.fail[cmd]) throw backend.fail[cmd];
+    const handler = handlers[cmd];
+    if (!handler) throw { code: 'failed', message: `the mock has no command ${cmd}` };
+    return structuredClone(handler(a));
+  },
+  { shouldMockEvents: true },
+);
+
+(window as any).stint = { backend, session };
