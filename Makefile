@@ -6,7 +6,7 @@ DATA_DIR ?= data
 LISTEN   ?= 127.0.0.1:8787
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test lint test-only check-fdb bench bench-store bench-server bench-cli bench-sync bench-watch
+.PHONY: help deps ui build run test lint test-ui test-only check-fdb bench bench-store bench-server bench-cli bench-sync bench-watch
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t16
@@ -14,14 +14,16 @@ help: ## List the targets
 deps: ## Install missing system packages and Rust components
 	@bash scripts/install-deps.sh
 
-build: deps ## Build every binary
+ui: ## Build the desktop app's UI into ui/dist (the app embeds it)
+	cd ui && npx vite build --logLevel warn
+
+build: deps ui ## Build the UI and every binary (the desktop app included)
 	$(CARGO) build --workspace --bins
 
-run: build ## Start the sync server on its embedded store in $(DATA_DIR)/server
-	@echo "Stint sync server: http://$(LISTEN)/api/v5/health  (data in $(DATA_DIR)/server, Ctrl-C stops)"
-	./target/debug/stint-server --listen $(LISTEN) --data-dir $(DATA_DIR)/server
+run: build ## Start the sync server on its embedded store, then the desktop app connected to it
+	@bash scripts/run.sh "$(LISTEN)" "$(DATA_DIR)"
 
-test: deps lint check-fdb test-only ## Everything CI checks: format, lints, FDB compile check, all tests
+test: deps ui lint check-fdb test-only ## Everything CI checks: format, lints, FDB compile check, all tests
 
 lint: ## rustfmt and clippy, warnings denied
 	$(CARGO) fmt --all -- --check
@@ -32,9 +34,13 @@ check-fdb: ## Compile-check the FoundationDB backend (libfdb_c is not needed to 
 
 # STINT_KEYRING=off: no test touches the keyring of whoever runs them (the
 # keyring's own test starts a private Secret Service and turns it back on).
-test-only: ## Build the binaries and run every test
+test-only: ui ## Build the binaries and run every test
 	$(CARGO) build --workspace --bins
 	STINT_KEYRING=off $(CARGO) test --workspace
+	$(MAKE) test-ui
+
+test-ui: ui ## The UI's component tests in headless Chromium
+	cd ui && npm test
 
 bench: bench-store bench-server bench-cli bench-sync bench-watch ## Every benchmark
 

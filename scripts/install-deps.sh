@@ -9,8 +9,15 @@ set -euo pipefail
 # zsh and fish: the shell hooks of `stint init` are tested in each shell.
 # dbus, gnome-keyring and secret-tool: the login in the OS keyring is tested
 # against a private Secret Service.
+# The desktop app: WebKitGTK and friends to build Tauri; Xvfb, WebKit's
+# WebDriver and xdotool/imagemagick to run it in tests and take its
+# screenshots; Chromium for the UI's component tests; Node.js for the UI.
 APT_PACKAGES=(build-essential pkg-config libclang-dev ca-certificates curl zsh fish
-  dbus-daemon dbus-bin gnome-keyring libsecret-tools)
+  dbus-daemon dbus-bin dbus-x11 gnome-keyring libsecret-tools
+  libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev libssl-dev libxdo-dev
+  libayatana-appindicator3-dev librsvg2-dev file xvfb xauth webkit2gtk-driver at-spi2-core
+  chromium imagemagick xdotool)
+command -v node >/dev/null || APT_PACKAGES+=(nodejs npm)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -36,6 +43,18 @@ if ! command -v cargo >/dev/null; then
     echo "install-deps: Rust is missing; install it with rustup (https://rustup.rs)" >&2
   fi
   exit 1
+fi
+
+# tauri-driver: WebDriver for the desktop app's end-to-end tests.
+if ! command -v tauri-driver >/dev/null && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+  echo "install-deps: installing tauri-driver (cargo install, a few minutes once)"
+  cargo install tauri-driver --locked --version 2.1.0
+fi
+
+# The UI's packages, exactly as locked.
+if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  echo "install-deps: installing the UI's packages (npm ci)"
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 for component in rustfmt clippy; do

@@ -6,8 +6,10 @@
 //! way an operator would.
 //!
 //! The tests live in `tests/`, one file per area. [`device`] runs the
-//! `stint` CLI and agent; [`Server`] and [`Api`] the sync server.
+//! `stint` CLI and agent; [`desktop`] the desktop app under Xvfb through
+//! WebDriver; [`Server`] and [`Api`] the sync server.
 
+pub mod desktop;
 pub mod device;
 
 use std::path::{Path, PathBuf};

@@ -84,6 +84,9 @@ pub struct Status {
     pub device_id: stint_model::DeviceId,
     /// The server signed in to.
     pub server: Option<String>,
+    /// Where a sign-in goes unless told otherwise: the server signed in
+    /// to, else `STINT_SERVER` (what `make run` sets for the desktop app).
+    pub sign_in_server: Option<String>,
     /// Who is signed in, if anyone.
     pub signed_in_as: Option<String>,
     /// Where the login's refresh token is kept: `"OS keyring"` or the
@@ -321,6 +324,10 @@ impl Device {
             data_dir: self.dir.clone(),
             device_id: self.profile.device_id,
             server: credentials.as_ref().map(|c| c.server.clone()),
+            sign_in_server: credentials
+                .as_ref()
+                .map(|c| c.server.clone())
+                .or_else(|| std::env::var("STINT_SERVER").ok().filter(|s| !s.is_empty())),
             signed_in_as: credentials.as_ref().map(|c| c.user.email.clone()),
             login_kept_in: credentials.as_ref().map(|c| match c.kept() {
                 Kept::Keyring => "OS keyring".to_owned(),

@@ -44,6 +44,7 @@ export interface Status {
   data_dir: string;
   device_id: string;
   server: string | null;
+  sign_in_server: string | null;
   signed_in_as: string | null;
   login_kept_in: string | null;
   tenant: string;
