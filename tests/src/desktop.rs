@@ -331,18 +331,21 @@ impl Window {
     }
 }
 
-/// The process ids whose executable is `binary` (the app the driver
-/// launched), for its memory figures.
+/// The processes below `pid` whose executable is `binary`: the app a
+/// driver launched (tauri-driver → WebKitWebDriver → app), for its memory
+/// figures, whatever other apps run beside it.
 #[must_use]
-pub fn pids_of(binary: &Path) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
+pub fn descendants_running(pid: u32, binary: &Path) -> Vec<u32> {
     let binary = binary.canonicalize().unwrap_or_else(|_| binary.to_owned());
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary))
-        .collect()
+    let mut found = Vec::new();
+    let mut queue = children_of(pid);
+    while let Some(next) = queue.pop() {
+        if std::fs::read_link(format!("/proc/{next}/exe")).is_ok_and(|exe| exe == binary) {
+            found.push(next);
+        }
+        queue.extend(children_of(next));
+    }
+    found
 }
 
 /// The children of `pid` (WebKit's web and network processes of the app).

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use stint_client::{Device, NewSession};
-use stint_e2e::desktop::{Driver, Window, children_of, pids_of};
+use stint_e2e::desktop::{Driver, Window, children_of, descendants_running};
 use stint_e2e::device::{json, ok, ok_with_input};
 use stint_e2e::{Api, PASSWORD, Server, binary, resident_kib};
 
@@ -209,6 +209,49 @@ async fn sign_in_edit_sync_resolve_a_conflict_and_resume_after_a_restart() {
         .await
         .unwrap();
 
+    // An organization: switching to it shows its (empty) list; switching
+    // back shows ours again.
+    let (status, org) = api
+        .post("/tenants", serde_json::json!({"name": "Acme"}))
+        .await;
+    assert_eq!(status, 201, "{org}");
+    let org_id = org["tenant"]["id"].as_str().unwrap();
+    window.click("[data-nav=account]").await.unwrap();
+    window
+        .click(&format!("[data-switch-tenant='{org_id}']"))
+        .await
+        .unwrap();
+    window
+        .wait_text(".who", |t| t.contains("Acme"))
+        .await
+        .unwrap();
+    window.click("[data-nav=sessions]").await.unwrap();
+    window
+        .wait_text(".empty", |t| t.contains("No sessions yet"))
+        .await
+        .unwrap();
+    window.click("[data-nav=account]").await.unwrap();
+    window.find("[data-switch-tenant]").await.unwrap();
+    let home = window
+        .eval(
+            "return document.querySelector('[data-switch-tenant]').dataset.switchTenant",
+            serde_json::json!([]),
+        )
+        .await
+        .unwrap();
+    window
+        .click(&format!(
+            "[data-switch-tenant='{}']",
+            home.as_str().unwrap()
+        ))
+        .await
+        .unwrap();
+    window.click("[data-nav=sessions]").await.unwrap();
+    window
+        .wait_text("[data-testid=session-list]", |t| t.contains(&chosen))
+        .await
+        .unwrap();
+
     // Settings: dark theme, saved and applied.
     window.click("[data-nav=settings]").await.unwrap();
     window
@@ -223,10 +266,13 @@ async fn sign_in_edit_sync_resolve_a_conflict_and_resume_after_a_restart() {
     shot(&window, "settings-dark").await;
 
     // Close the app, stop the server: reopened offline, it is all there,
-    // still signed in, dark, and says it is offline.
+    // on the page it showed, still signed in, dark, and says it is offline.
     window.close().await.unwrap();
     server.stop().await.unwrap();
     let window = driver.launch(&app).await.unwrap();
+    // It opens where it was: on the settings page.
+    window.find("[data-setting='theme.mode']").await.unwrap();
+    window.click("[data-nav=sessions]").await.unwrap();
     let list = window
         .wait_text("[data-testid=session-list]", |t| {
             t.contains(&chosen) && t.contains("From the laptop")
@@ -286,7 +332,7 @@ async fn launch_to_a_list_of_10000_sessions_and_the_apps_memory() {
     let shown = started.elapsed();
     let count = window.text(".sidebar .count").await.unwrap();
     assert_eq!(count, sessions.to_string(), "every session is counted");
-    let pids = pids_of(&app);
+    let pids = descendants_running(driver.pid().expect("the driver runs"), &app);
     assert_eq!(pids.len(), 1, "one app process: {pids:?}");
     let app_kib = resident_kib(pids[0]).unwrap_or(0);
     let webkit_kib: u64 = children_of(pids[0])

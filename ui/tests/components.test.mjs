@@ -230,6 +230,36 @@ describe('session page', () => {
     await page.close();
   });
 
+  test('conversations, and related sessions with the reason for each', async () => {
+    const conversations = { s: [{
+      conversation: { id: 'c1', title: 'Why do refresh tokens rotate?', status: 'active', message_count: 2, created_at: hoursAgo(1) },
+      messages: { messages: [
+        { id: 'm1', role: 'user', content: 'Why rotate refresh tokens?', created_at: hoursAgo(1) },
+        { id: 'm2', role: 'assistant', content: 'So a stolen one is caught on reuse.', created_at: hoursAgo(1) },
+      ], next: null },
+    }] };
+    const related = { s: [{ session: { ...three[0], id: 'a' }, shared_tags: ['auth'], same_workspace: true, reasons: ['shared tags: auth', 'same workspace'] }] };
+    const page = await open({ sessions: [full, three[0]], conversations, related });
+    await page.click('text=Auth rewrite');
+    await page.click('[data-tab=conversations]');
+    await page.waitForSelector('text=Why do refresh tokens rotate?');
+    assert.match(await page.textContent('[data-testid=session-page]'), /assistant\s*So a stolen one is caught on reuse\./);
+    await page.click('[data-tab=related]');
+    await page.waitForSelector('[data-testid=related]');
+    assert.match(await page.textContent('[data-testid=related]'), /Fix the login bug\s*— shared tags: auth; same workspace/);
+    await page.close();
+  });
+
+  test('resume lists the commands that bring the workspace back', async () => {
+    const page = await open({ sessions: [{ ...full, editor_state: { open_tabs: [], active_tab_index: null, layout: 'single' } }] });
+    await page.click('text=Auth rewrite');
+    await page.click('[data-testid=resume]');
+    await page.waitForSelector('[data-testid=resume-panel]');
+    assert.match(await page.textContent('[data-testid=resume-panel]'), /shell\s*cd \/src\/api/);
+    assert.deepEqual(await calls(page, 'resume_session'), [{ id: 's' }]);
+    await page.close();
+  });
+
   test('delete asks first, then goes back to the list', async () => {
     const page = await open({ sessions: [full, three[1]] });
     await page.click('text=Auth rewrite');
@@ -295,6 +325,18 @@ describe('account, status, settings', () => {
     await page.close();
   });
 
+  test('sign out: back to a local-only device', async () => {
+    const account = { server: 'http://x', user: { id: 'u', email: 'a@b.c' }, tenant: { id: 't', name: 'P' }, role: 'owner' };
+    const page = await open({ account });
+    await page.click('[data-nav=account]');
+    await page.click('[data-testid=sign-out]');
+    await page.waitForSelector('[data-testid=sign-in]');
+    assert.equal(await page.$('[data-testid=signed-in-as]'), null);
+    assert.match(await page.textContent('[data-testid=statusbar]'), /Local only/);
+    assert.equal((await calls(page, 'logout')).length, 1);
+    await page.close();
+  });
+
   test('sync news: offline with the reason, then online again', async () => {
     const account = { server: 'http://x', user: { id: 'u', email: 'a@b.c' }, tenant: { id: 't', name: 'P' }, role: 'owner' };
     const page = await open({ account });
@@ -349,6 +391,48 @@ describe('account, status, settings', () => {
     await page.click('text=Fix the login bug');
     await page.waitForSelector('[data-testid=session-page]');
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth));
+    await page.close();
+  });
+});
+
+describe('window state', () => {
+  test('the page shown is remembered, and the next start opens on it', async () => {
+    const page = await open({ sessions: three });
+    await page.click('text=Refactor sync');
+    await page.waitForSelector('[data-testid=session-page]');
+    const saved = await page.evaluate(() => window.stint.backend.state.window);
+    assert.deepEqual(saved, { view: { name: 'session', id: 'b' } });
+    await page.close();
+
+    const reopened = await open({ sessions: three, window: saved });
+    await reopened.waitForSelector('[data-testid=session-name]');
+    assert.equal(await reopened.textContent('[data-testid=session-name]'), 'Refactor sync');
+    await reopened.close();
+  });
+
+  test('a remembered session that is gone opens the list instead', async () => {
+    const page = await open({ sessions: three, window: { view: { name: 'session', id: 'gone' } } });
+    await page.waitForSelector('[data-testid=search]');
+    assert.equal(await page.$('[data-testid=session-page]'), null);
+    await page.close();
+  });
+});
+
+describe('tenants', () => {
+  test('switching tenant shows that tenant and its sessions only', async () => {
+    const personal = { id: 't', name: 'Personal', tenant_type: 'personal' };
+    const acme = { id: 'acme', name: 'Acme', tenant_type: 'organization' };
+    const page = await open({
+      sessions: [three[0], { ...three[1], tenant_id: 'acme' }],
+      account: { server: 'http://x', user: { id: 'u', email: 'ada@example.com' }, tenant: personal, role: 'owner' },
+      tenants: [{ tenant: personal, role: 'owner' }, { tenant: acme, role: 'member' }],
+    });
+    await page.click('[data-nav=account]');
+    await page.click('[data-switch-tenant=acme]');
+    await page.waitForSelector('.who:has-text("Acme · member")');
+    assert.deepEqual(await calls(page, 'switch_tenant'), [{ id: 'acme' }]);
+    await page.click('[data-nav=sessions]');
+    assert.deepEqual(await rowNames(page), ['Refactor sync']);
     await page.close();
   });
 });

@@ -65,6 +65,14 @@ const handlers: Record<string, (a: Args) => unknown> = {
     return backend.state.account;
   },
   logout: () => ((backend.state.account = null), true),
+  tenants: () => backend.state.tenants ?? [],
+  switch_tenant: (a) => {
+    const t = (backend.state.tenants ?? []).find((t: any) => t.tenant.id === a.id);
+    if (!t) throw { code: 'not_found', message: 'no such tenant' };
+    backend.state.account = { ...backend.state.account, tenant: t.tenant, role: t.role };
+    backend.state.sessions = backend.state.sessions.filter((s: any) => s.tenant_id === a.id);
+    return backend.state.account;
+  },
   list_sessions: () => backend.state.sessions,
   find_session: (a) => find(a.id),
   start_session: (a) => {
@@ -90,10 +98,13 @@ const handlers: Record<string, (a: Args) => unknown> = {
     return s;
   },
   resume_session: (a) => ({ session: find(a.id), commands: [{ tool: 'shell', command: `cd ${find(a.id).workspace_path}` }] }),
-  open_in_editor: () => ({ tool: 'vscode', command: 'code .' }),
+  open_in_editor: (a) => {
+    if (!find(a.id).editor_state.open_tabs.length) throw { code: 'not_found', message: 'nothing to open in vscode (no open files)' };
+    return { tool: a.tool, command: 'code .' };
+  },
   children: (a) => backend.state.sessions.filter((s: any) => s.parent_session_id === a.id),
-  related: () => [],
-  conversations: () => [],
+  related: (a) => (backend.state.related ?? {})[a.id] ?? [],
+  conversations: (a) => (backend.state.conversations ?? {})[a.id] ?? [],
   sync_now: () => ({ pushed: 0, conflicts: 0, set_aside: 0, pulled: 0, refetched: false }),
   conflicts: () => backend.state.conflicts,
   resolve_conflict: (a) => {
@@ -107,6 +118,8 @@ const handlers: Record<string, (a: Args) => unknown> = {
   unwatch_workspace: () => true,
   watch_statuses: () => backend.state.watches,
   settings: () => backend.state.settings,
+  window_state: () => backend.state.window ?? null,
+  save_window_state: (a) => ((backend.state.window = a.state), null),
   set_setting: (a) => {
     const setting = { category: a.category, key: a.key, value: a.value, updated_at: now() };
     backend.state.settings = [...backend.state.settings.filter((s: any) => !(s.category === a.category && s.key === a.key)), setting];

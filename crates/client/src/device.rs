@@ -213,14 +213,13 @@ impl Device {
         server: &str,
         response: stint_model::api::TokenResponse,
     ) -> Result<Account> {
-        let credentials = account::remember(&self.vault, server, response)?;
+        let credentials = self.keep_login(server, response)?;
         if credentials.kept() == Kept::File && !self.vault_announced() {
             eprintln!(
                 "stint: no OS keyring reachable here; the login is kept in {} (readable by you only)",
                 self.vault.path().display()
             );
         }
-        *self.credentials.lock().expect("credentials lock") = Some(credentials.clone());
         self.adopt_local_sessions(&credentials).await?;
         // The watched sessions may have moved into the account's tenant:
         // their watches start again there.
@@ -229,6 +228,17 @@ impl Device {
             self.resume_watches().await;
         }
         Ok(credentials.account())
+    }
+
+    /// Saves a login and makes it the current one.
+    pub(crate) fn keep_login(
+        &self,
+        server: &str,
+        response: stint_model::api::TokenResponse,
+    ) -> Result<Credentials> {
+        let credentials = account::remember(&self.vault, server, response)?;
+        *self.credentials.lock().expect("credentials lock") = Some(credentials.clone());
+        Ok(credentials)
     }
 
     /// Says where the login is kept, once per data directory.

@@ -26,6 +26,7 @@
 //!   serves the socket, syncs in the background, runs the watches, and
 //!   tells what happened as [`News`].
 //! - `settings.rs`: the user's settings and a session's conversations.
+//! - `tenancy.rs`: the tenants of the user, and switching between them.
 //! - `sync.rs`: the sync engine: rounds that push the outbox in bounded
 //!   batches, then pull pages with their cursor; `watch` runs them when the
 //!   server announces changes, with backoff while it is unreachable.
@@ -41,6 +42,7 @@ mod resume;
 pub mod scrub;
 mod settings;
 mod sync;
+mod tenancy;
 mod watch;
 
 pub use account::Account;

@@ -81,3 +81,14 @@ impl Profile {
         std::fs::rename(&tmp, dir.join(FILE)).map_err(io)
     }
 }
+
+/// Writes `value` as JSON to `path` through a temporary file and a rename,
+/// so a crash leaves the old file or the new one, never half of one.
+pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    let io = |e: std::io::Error| ClientError::Profile(format!("writing {}: {e}", path.display()));
+    let bytes = serde_json::to_vec(value)
+        .map_err(|e| ClientError::Profile(format!("writing {}: {e}", path.display())))?;
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}

@@ -9,6 +9,9 @@ use stint_model::{Setting, SettingCategory};
 use crate::device::Device;
 use crate::error::Result;
 
+/// Where the desktop window keeps what it showed last.
+const WINDOW_FILE: &str = "window.json";
+
 /// Messages shown per conversation on a session's page.
 const MESSAGES_SHOWN: usize = 200;
 
@@ -56,5 +59,23 @@ impl Device {
             });
         }
         Ok(out)
+    }
+
+    /// What the desktop window showed when it closed (its page, its
+    /// filters), so that it opens where it was; `null` the first time.
+    /// Opaque here: the window decides what it keeps. Kept per device, in
+    /// the data directory, never synced.
+    #[must_use]
+    pub fn window_state(&self) -> serde_json::Value {
+        std::fs::read(self.dir().join(WINDOW_FILE))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    /// Keeps what the desktop window shows now (see
+    /// [`Device::window_state`]).
+    pub fn save_window_state(&self, state: &serde_json::Value) -> Result<()> {
+        crate::profile::write_json(&self.dir().join(WINDOW_FILE), state)
     }
 }

@@ -390,12 +390,7 @@ impl Device {
         if watched {
             ids.push(id);
         }
-        let path = self.dir().join(WATCHING_FILE);
-        let tmp = path.with_extension("json.tmp");
-        let io =
-            |e: std::io::Error| ClientError::Profile(format!("writing {}: {e}", path.display()));
-        std::fs::write(&tmp, serde_json::to_vec(&ids).expect("ids serialize")).map_err(io)?;
-        std::fs::rename(&tmp, &path).map_err(io)
+        crate::profile::write_json(&self.dir().join(WATCHING_FILE), &ids)
     }
 }
 

@@ -1,7 +1,8 @@
-//! Sign in, sign out, who is signed in, and the device's status.
+//! Sign in, sign out, who is signed in and in which tenant, switching
+//! tenant, and the device's status.
 
 use stint_client::{Account, Device, Status};
-use stint_model::api::RegisterRequest;
+use stint_model::api::{RegisterRequest, TenantWithRole};
 use tauri::State;
 
 use crate::error::UiError;
@@ -39,4 +40,14 @@ pub(crate) async fn register(
 #[tauri::command]
 pub(crate) async fn logout(app: State<'_, App>) -> Result<bool, UiError> {
     app.edit(Device::logout).await
+}
+
+#[tauri::command]
+pub(crate) async fn tenants(app: State<'_, App>) -> Result<Vec<TenantWithRole>, UiError> {
+    Ok(app.device()?.tenants().await?)
+}
+
+#[tauri::command]
+pub(crate) async fn switch_tenant(app: State<'_, App>, id: String) -> Result<Account, UiError> {
+    app.edit(|d| d.switch_tenant(&id)).await
 }

@@ -27,6 +27,8 @@ macro_rules! handlers {
             commands::account::login,
             commands::account::register,
             commands::account::logout,
+            commands::account::tenants,
+            commands::account::switch_tenant,
             commands::sessions::list_sessions,
             commands::sessions::find_session,
             commands::sessions::start_session,
@@ -47,6 +49,8 @@ macro_rules! handlers {
             commands::files::watch_statuses,
             commands::settings::settings,
             commands::settings::set_setting,
+            commands::settings::window_state,
+            commands::settings::save_window_state,
         ]
     };
 }

@@ -7,6 +7,8 @@ pub(crate) const COMMANDS: &[&str] = &[
     "login",
     "register",
     "logout",
+    "tenants",
+    "switch_tenant",
     // sessions
     "list_sessions",
     "find_session",
@@ -31,4 +33,6 @@ pub(crate) const COMMANDS: &[&str] = &[
     // settings
     "settings",
     "set_setting",
+    "window_state",
+    "save_window_state",
 ];

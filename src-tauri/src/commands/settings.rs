@@ -1,4 +1,5 @@
-//! The user's settings (editor, theme, LLM, terminal, workspace).
+//! The user's settings (editor, theme, LLM, terminal, workspace), and
+//! what the window showed last, so it reopens where it was.
 
 use stint_model::{Setting, SettingCategory};
 use tauri::State;
@@ -19,4 +20,17 @@ pub(crate) async fn set_setting(
     value: serde_json::Value,
 ) -> Result<Setting, UiError> {
     app.edit(|d| d.set_setting(category, &key, value)).await
+}
+
+#[tauri::command]
+pub(crate) async fn window_state(app: State<'_, App>) -> Result<serde_json::Value, UiError> {
+    Ok(app.device()?.window_state())
+}
+
+#[tauri::command]
+pub(crate) async fn save_window_state(
+    app: State<'_, App>,
+    state: serde_json::Value,
+) -> Result<(), UiError> {
+    Ok(app.device()?.save_window_state(&state)?)
 }

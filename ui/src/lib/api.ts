@@ -4,7 +4,7 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   Account, Change, Conflict, ConversationWithMessages, FileRecord, News, OpenCommand,
   RelatedSession, Resume, Session, SessionFilter, Setting, SettingCategory, Status,
-  SyncReport, UiError, WatchStatus,
+  SyncReport, TenantWithRole, UiError, WatchStatus,
 } from './types';
 
 /** Turns whatever a command threw into a `UiError`. */
@@ -29,6 +29,8 @@ export const api = {
   login: (server: string, email: string, password: string) =>
     call<Account>('login', { server, email, password }),
   logout: () => call<boolean>('logout'),
+  tenants: () => call<TenantWithRole[]>('tenants'),
+  switchTenant: (id: string) => call<Account>('switch_tenant', { id }),
 
   listSessions: (filter: SessionFilter) => call<Session[]>('list_sessions', { filter }),
   findSession: (id: string) => call<Session>('find_session', { id }),
@@ -51,6 +53,9 @@ export const api = {
   watchWorkspace: (id: string) => call<WatchStatus>('watch_workspace', { id }),
   unwatchWorkspace: (id: string) => call<boolean>('unwatch_workspace', { id }),
   watchStatuses: () => call<WatchStatus[]>('watch_statuses'),
+
+  windowState: () => call<unknown>('window_state'),
+  saveWindowState: (state: unknown) => call<null>('save_window_state', { state }),
 
   settings: () => call<Setting[]>('settings'),
   setSetting: (category: SettingCategory, key: string, value: unknown) =>

@@ -42,11 +42,20 @@ class AppState {
   async start(): Promise<void> {
     await onNews((news) => this.hear(news));
     try {
-      await this.reload();
+      const [, last] = await Promise.all([this.reload(), api.windowState()]);
+      this.view = this.restorable(last) ?? this.view;
     } catch (e) {
       this.fatal = asUiError(e);
     }
     this.ready = true;
+  }
+
+  /** The page the window showed when it closed, if it can show it again. */
+  restorable(last: unknown): View | null {
+    const view = (last as { view?: View } | null)?.view;
+    if (!view || !['sessions', 'session', 'conflicts', 'settings', 'account'].includes(view.name)) return null;
+    if (view.name === 'session' && !this.sessions.some((s) => s.id === view.id)) return null;
+    return view;
   }
 
   /** Reads again everything the window shows. */
@@ -148,8 +157,10 @@ class AppState {
     }
   }
 
+  /** Shows `view`, and remembers it so the next start opens there. */
   open(view: View): void {
     this.view = view;
+    api.saveWindowState({ view }).catch((e) => this.fail(e));
   }
 }
 

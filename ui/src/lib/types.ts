@@ -39,6 +39,8 @@ export interface Account {
   role: string;
 }
 
+export interface TenantWithRole { tenant: { id: string; name: string; tenant_type: string }; role: string }
+
 export interface SyncStatus { pending: number; set_aside: number; conflicts: number; last_sync: Timestamp | null }
 export interface Status {
   data_dir: string;
