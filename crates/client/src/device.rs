@@ -325,11 +325,8 @@ impl Device {
     /// What this device is and holds.
     pub async fn status(&self) -> Result<Status> {
         let credentials = self.signed_in();
-        let all = SessionFilter {
-            include_archived: true,
-            ..SessionFilter::default()
-        };
-        let sessions = self.list_sessions(&all).await?.len();
+        let (tenant, user) = self.owner();
+        let sessions = self.db.sessions().count_by_user(tenant, user).await?;
         Ok(Status {
             data_dir: self.dir.clone(),
             device_id: self.profile.device_id,

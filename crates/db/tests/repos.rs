@@ -420,10 +420,24 @@ async fn sessions_indexes_follow_updates(db: &Db) {
             .len(),
         3
     );
+    assert_eq!(
+        db.sessions()
+            .count_by_user(tenant.id, user.id)
+            .await
+            .unwrap(),
+        3
+    );
 
     // Delete: gone from every index; deleting again is a no-op.
     db.sessions().delete(tenant.id, b.id, &ctx).await.unwrap();
     db.sessions().delete(tenant.id, b.id, &ctx).await.unwrap();
+    assert_eq!(
+        db.sessions()
+            .count_by_user(tenant.id, user.id)
+            .await
+            .unwrap(),
+        2
+    );
     assert!(matches!(
         db.sessions().get(tenant.id, b.id).await,
         Err(DbError::NotFound { .. })

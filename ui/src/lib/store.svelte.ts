@@ -86,7 +86,9 @@ class AppState {
         this.sync.lastRound = new Date();
         this.sync.online = news.error === null;
         this.sync.message = news.error;
-        if (news.report && (news.report.pulled > 0 || news.report.pushed > 0 || news.report.conflicts > 0)) {
+        // What was pushed is already shown (the edit reloaded the window);
+        // only what came in, or a new conflict, changes what is shown.
+        if (news.report && (news.report.pulled > 0 || news.report.conflicts > 0)) {
           void this.refresh();
         } else {
           void this.refreshStatus();

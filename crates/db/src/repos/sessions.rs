@@ -165,6 +165,21 @@ impl Sessions<'_> {
             .await
     }
 
+    /// How many sessions a user has, archived included: read from the
+    /// index alone, without loading one session (a status line asks often).
+    pub async fn count_by_user(&self, tenant: TenantId, user: UserId) -> Result<usize> {
+        let prefix = keys::index(tenant, BY_USER)
+            .subspace(&user.as_uuid())
+            .bytes()
+            .to_vec();
+        let prefix = &prefix;
+        self.store
+            .run(|tx| {
+                Box::pin(async move { Ok(record::index_ids(tx, prefix, 0, false).await?.len()) })
+            })
+            .await
+    }
+
     /// A user's active sessions, most recently changed first.
     pub async fn recent(
         &self,
