@@ -25,11 +25,10 @@ mod commands;
 mod error;
 mod state;
 
-use stint_client::{News, Owner};
+use stint_client::News;
 use tauri::{Emitter, Manager, RunEvent};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::error::UiError;
 use crate::state::App;
 
 /// The event that carries [`News`] to the window.
@@ -51,12 +50,15 @@ pub fn run() {
         .init();
     let app = tauri::Builder::default()
         .invoke_handler(commands::handlers!())
+        .manage(App::default())
         .setup(|app| {
-            let owner = tauri::async_runtime::block_on(own_replica());
-            if let Ok(owner) = &owner {
-                tauri::async_runtime::spawn(forward_news(app.handle().clone(), owner.subscribe()));
-            }
-            app.manage(App::new(owner));
+            // The replica opens beside the window's start, not before it.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                if let Ok(owner) = handle.state::<App>().owner().await {
+                    forward_news(handle.clone(), owner.subscribe()).await;
+                }
+            });
             Ok(())
         })
         .build(tauri::generate_context!())
@@ -64,20 +66,11 @@ pub fn run() {
     app.run(|handle, event| {
         if let RunEvent::Exit = event {
             // Whatever the watchers reported is written before the app ends.
-            if let Ok(owner) = handle.state::<App>().owner() {
+            if let Some(owner) = handle.state::<App>().opened() {
                 tauri::async_runtime::block_on(owner.stop());
             }
         }
     });
-}
-
-/// Becomes the owner of the device's replica, or says why not.
-async fn own_replica() -> Result<Owner, UiError> {
-    let dir = stint_client::data_dir(None).map_err(|e| UiError::not_owner(&e))?;
-    Owner::start(&dir).await.map_err(|e| {
-        tracing::error!("not the owner of {}: {e}", dir.display());
-        UiError::not_owner(&e)
-    })
 }
 
 /// Pushes the owner's news to the window. A window that fell behind gets

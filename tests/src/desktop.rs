@@ -305,6 +305,24 @@ impl Window {
         bail!("{css} never showed the expected text; last: {last:?}")
     }
 
+    /// Waits until nothing matches `css`.
+    pub async fn wait_gone(&self, css: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            let present = self
+                .eval(
+                    "return document.querySelector(arguments[0]) !== null;",
+                    json!([css]),
+                )
+                .await?;
+            if present == Value::Bool(false) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("{css} is still there after {WAIT:?}")
+    }
+
     /// Runs `script` (a function body; `arguments` are `args`) in the page.
     pub async fn eval(&self, script: &str, args: Value) -> anyhow::Result<Value> {
         self.call(

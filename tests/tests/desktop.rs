@@ -326,12 +326,28 @@ async fn launch_to_a_list_of_10000_sessions_and_the_apps_memory() {
     }
     let app = binary("stint-desktop");
     let driver = Driver::start(&[("STINT_DATA_DIR", &dir)]).await.unwrap();
-    let started = Instant::now();
-    let window = driver.launch(&app).await.unwrap();
-    window.find(".session-row").await.unwrap();
-    let shown = started.elapsed();
-    let count = window.text(".sidebar .count").await.unwrap();
-    assert_eq!(count, sessions.to_string(), "every session is counted");
+    // Opens the window; returns it and the time until the list showed.
+    let open = async || {
+        let started = Instant::now();
+        let window = driver.launch(&app).await.unwrap();
+        window.find(".session-row").await.unwrap();
+        let shown = started.elapsed();
+        let count = window.text(".sidebar .count").await.unwrap();
+        assert_eq!(
+            count,
+            sessions.to_string(),
+            "every session is counted at once"
+        );
+        // The rest is read soon after (the note goes once all are in).
+        window.wait_gone("[data-testid=reading-all]").await.unwrap();
+        (window, shown)
+    };
+    // The first launch after a build reads the fresh binary and starts
+    // WebKit's processes from a cold disk; a user's launches are like the
+    // second. Both are printed.
+    let (window, cold) = open().await;
+    window.close().await.unwrap();
+    let (window, shown) = open().await;
     let pids = descendants_running(driver.pid().expect("the driver runs"), &app);
     assert_eq!(pids.len(), 1, "one app process: {pids:?}");
     let app_kib = resident_kib(pids[0]).unwrap_or(0);
@@ -340,8 +356,9 @@ async fn launch_to_a_list_of_10000_sessions_and_the_apps_memory() {
         .filter_map(resident_kib)
         .sum();
     println!(
-        "desktop: launch → session list with {sessions} sessions: {} ms (target ≤ 1000 ms); memory: app {} MiB + WebKit {} MiB",
+        "desktop: launch → session list with {sessions} sessions: {} ms (target ≤ 1000 ms; first launch after the build: {} ms); memory: app {} MiB + WebKit {} MiB",
         shown.as_millis(),
+        cold.as_millis(),
         app_kib / 1024,
         webkit_kib / 1024
     );

@@ -63,7 +63,10 @@ async function open(seed = {}, viewport = { width: 1180, height: 760 }) {
   await page.addInitScript((seed) => {
     const { backend, session } = window.stint;
     backend.state.sessions = (seed.sessions ?? []).map(session);
-    for (const [k, v] of Object.entries(seed)) if (k !== 'sessions') backend.state[k] = v;
+    for (const [k, v] of Object.entries(seed)) {
+      if (k === 'hold') backend.hold = v;
+      else if (k !== 'sessions') backend.state[k] = v;
+    }
   }, seed);
   await page.goto(base);
   await page.waitForSelector('[data-nav="sessions"]');
@@ -152,6 +155,32 @@ describe('session list', () => {
     });
     await page.waitForSelector('text=Made on the laptop');
     assert.deepEqual(await rowNames(page), ['Made on the laptop', 'Fix the login bug']);
+    await page.close();
+  });
+
+  test('10,000 sessions: the most recent show before all are read', async () => {
+    const many = Array.from({ length: 10000 }, (_, i) => {
+      const at = hoursAgo(i / 100);
+      return { name: `session ${i}`, updated_at: at, last_accessed_at: at };
+    });
+    const page = await open({ sessions: many, hold: ['list_sessions'] });
+    await page.waitForSelector('.session-row');
+    const first = await rowNames(page);
+    assert.equal(first.length, 200);
+    assert.deepEqual(first.slice(0, 3), ['session 0', 'session 1', 'session 2']);
+    assert.equal(await page.textContent('.sidebar .count'), '10000');
+    assert.equal(await page.textContent('[data-testid=reading-all]'), 'Reading all 10000 sessions…');
+    await page.evaluate(() => {
+      window.stint.backend.hold = [];
+      window.stint.backend.release('list_sessions');
+    });
+    await page.waitForSelector('[data-testid=reading-all]', { state: 'detached' });
+    // Read in answers of 1,000, each after the last one's last session.
+    const reads = await calls(page, 'list_sessions');
+    assert.equal(reads.length, 11);
+    assert.deepEqual(reads.map((r) => r.filter.before === null), [true, ...Array(10).fill(false)]);
+    assert.deepEqual(await rowNames(page), first, 'the same rows once all are read');
+    assert.equal(await page.textContent('.sidebar .count'), '10000');
     await page.close();
   });
 

@@ -9,6 +9,9 @@ interface Backend {
   state: Record<string, any>;
   calls: { cmd: string; args: Args }[];
   fail: Record<string, { code: string; message: string }>;
+  /** Commands whose answer waits until `release(cmd)`: a slow device. */
+  hold: string[];
+  release: (cmd: string) => void;
   news: (payload: unknown) => Promise<void>;
 }
 
@@ -25,6 +28,8 @@ function session(over: Record<string, any>) {
   };
 }
 
+const waiting: { cmd: string; answer: () => void }[] = [];
+
 const backend: Backend = {
   state: {
     account: null, sessions: [], conflicts: [], files: {}, watches: [], settings: [],
@@ -36,6 +41,8 @@ const backend: Backend = {
   },
   calls: [],
   fail: {},
+  hold: [],
+  release: (cmd) => waiting.splice(0).forEach((w) => (w.cmd === cmd ? w.answer() : waiting.push(w))),
   news: (payload) => emit('news', payload),
 };
 
@@ -73,7 +80,17 @@ const handlers: Record<string, (a: Args) => unknown> = {
     backend.state.sessions = backend.state.sessions.filter((s: any) => s.tenant_id === a.id);
     return backend.state.account;
   },
-  list_sessions: () => backend.state.sessions,
+  // The array's order stands for the index's.
+  list_sessions: ({ filter }) => {
+    const all = backend.state.sessions;
+    const from = filter.before ? all.findIndex((s: any) => s.id === filter.before) + 1 : 0;
+    return filter.limit ? all.slice(from, from + filter.limit) : all.slice(from);
+  },
+  recent_sessions: (a) =>
+    backend.state.sessions
+      .filter((s: any) => s.status === 'active')
+      .sort((x: any, y: any) => y.updated_at.localeCompare(x.updated_at))
+      .slice(0, a.limit),
   find_session: (a) => find(a.id),
   start_session: (a) => {
     if (!a.session.workspace.startsWith('/')) throw { code: 'invalid', message: 'must be an absolute path' };
@@ -134,6 +151,9 @@ mockIPC(
     if (backend.fail[cmd]) throw backend.fail[cmd];
     const handler = handlers[cmd];
     if (!handler) throw { code: 'failed', message: `the mock has no command ${cmd}` };
+    if (backend.hold.includes(cmd)) {
+      return new Promise((resolve) => waiting.push({ cmd, answer: () => resolve(structuredClone(handler(a))) }));
+    }
     return structuredClone(handler(a));
   },
   { shouldMockEvents: true },

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use stint_db::{Db, WriteCtx};
+use stint_db::{Db, SessionList, WriteCtx};
 use stint_model::api::RelatedSession;
 use stint_model::{
     Breakpoint, Conflict, EditorState, Note, SessionId, SessionStatus, TenantId, UserId, Validate,
@@ -42,6 +42,10 @@ pub struct SessionFilter {
     pub include_archived: bool,
     /// At most this many (0: all).
     pub limit: usize,
+    /// Only sessions created before this one: the next page after a page
+    /// that ended with it (lists are newest first).
+    #[serde(default)]
+    pub before: Option<SessionId>,
 }
 
 /// A change to a session. Several can be applied at once.
@@ -412,11 +416,16 @@ impl Device {
         // How many to read from the index: 0 reads all.
         let mut read = filter.limit;
         loop {
-            let sessions = match (&filter.workspace, &filter.tag) {
-                (Some(path), _) => self.db.sessions().by_workspace(tenant, path, read).await?,
-                (None, Some(tag)) => self.db.sessions().by_tag(tenant, tag, read).await?,
-                (None, None) => self.db.sessions().list_by_user(tenant, user, read).await?,
+            let list = match (&filter.workspace, &filter.tag) {
+                (Some(path), _) => SessionList::Workspace(path),
+                (None, Some(tag)) => SessionList::Tag(tag),
+                (None, None) => SessionList::User(user),
             };
+            let sessions = self
+                .db
+                .sessions()
+                .page(tenant, list, filter.before, read)
+                .await?;
             let exhausted = read == 0 || sessions.len() < read;
             let kept: Vec<_> = sessions
                 .into_iter()

@@ -252,3 +252,114 @@ async fn a_limited_list_skips_archived_sessions_and_still_fills_up() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_list_read_in_pages_is_the_whole_list_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Device::open(dir.path()).unwrap();
+    for i in 0..10 {
+        let workspace = if i % 2 == 0 { "/even" } else { "/odd" };
+        let s = device
+            .start_session(new(&format!("s{i}"), workspace, &["t"]))
+            .await
+            .unwrap();
+        if i == 7 {
+            device
+                .update_session(
+                    &s.id.to_string(),
+                    vec![Change::Status(SessionStatus::Archived)],
+                )
+                .await
+                .unwrap();
+        }
+    }
+    // Reads `filter` in pages of `size`, each starting before the last
+    // session of the one before, until a short page.
+    let pages = async |filter: SessionFilter, size: usize| -> Vec<Vec<String>> {
+        let mut pages = Vec::new();
+        let mut before = None;
+        loop {
+            let page = device
+                .list_sessions(&SessionFilter {
+                    limit: size,
+                    before,
+                    ..filter.clone()
+                })
+                .await
+                .unwrap();
+            before = page.last().map(|s| s.id);
+            pages.push(page.into_iter().map(|s| s.name).collect::<Vec<_>>());
+            if pages.last().unwrap().len() < size {
+                return pages;
+            }
+            assert!(pages.len() <= 10, "the pages never end: {pages:?}");
+        }
+    };
+    let check = async |filter: SessionFilter, size: usize, expected: &[&[&str]]| {
+        assert_eq!(
+            pages(filter.clone(), size).await,
+            expected,
+            "{filter:?} by {size}"
+        );
+    };
+    let all = SessionFilter {
+        include_archived: true,
+        ..SessionFilter::default()
+    };
+    let active = SessionFilter::default();
+    let odd = SessionFilter {
+        workspace: Some("/odd".into()),
+        ..SessionFilter::default()
+    };
+    let tagged = SessionFilter {
+        tag: Some("t".into()),
+        ..all.clone()
+    };
+    check(
+        all.clone(),
+        4,
+        &[
+            &["s9", "s8", "s7", "s6"],
+            &["s5", "s4", "s3", "s2"],
+            &["s1", "s0"],
+        ],
+    )
+    .await;
+    check(
+        all.clone(),
+        5,
+        &[
+            &["s9", "s8", "s7", "s6", "s5"],
+            &["s4", "s3", "s2", "s1", "s0"],
+            &[],
+        ],
+    )
+    .await;
+    check(
+        all,
+        20,
+        &[&["s9", "s8", "s7", "s6", "s5", "s4", "s3", "s2", "s1", "s0"]],
+    )
+    .await;
+    // The archived s7 is skipped without shortening the page it falls in.
+    check(
+        active,
+        4,
+        &[
+            &["s9", "s8", "s6", "s5"],
+            &["s4", "s3", "s2", "s1"],
+            &["s0"],
+        ],
+    )
+    .await;
+    check(odd, 2, &[&["s9", "s5"], &["s3", "s1"], &[]]).await;
+    check(
+        tagged,
+        6,
+        &[
+            &["s9", "s8", "s7", "s6", "s5", "s4"],
+            &["s3", "s2", "s1", "s0"],
+        ],
+    )
+    .await;
+}

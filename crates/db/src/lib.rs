@@ -50,7 +50,7 @@ pub use repos::files::{FileStat, FileUpdate, Files, ScanApplied, file_id};
 pub use repos::members::Members;
 pub use repos::meta::{Meta, StoreIdentity};
 pub use repos::outbox::{Outbox, OutboxCounts, SetAside};
-pub use repos::sessions::{Related, Sessions};
+pub use repos::sessions::{Related, SessionList, Sessions};
 pub use repos::settings::Settings;
 pub use repos::sync::{Compacted, PulledPage, Sync};
 pub use repos::tenants::Tenants;

@@ -674,10 +674,24 @@ pub(crate) async fn list_by_index<R: Record>(
     limit: usize,
     reverse: bool,
 ) -> Result<Vec<R>> {
+    list_by_index_in(store, tenant, prefix, &prefix_end(prefix), limit, reverse).await
+}
+
+/// The live records an index lists in the keys `[begin, end)`: in key
+/// order (or reverse), at most `limit` (0 for all), read in one
+/// transaction.
+pub(crate) async fn list_by_index_in<R: Record>(
+    store: &stint_store::Store,
+    tenant: TenantId,
+    begin: &[u8],
+    end: &[u8],
+    limit: usize,
+    reverse: bool,
+) -> Result<Vec<R>> {
     store
         .run(|tx| {
             Box::pin(async move {
-                let ids = index_ids(tx, prefix, limit, reverse).await?;
+                let ids = index_ids_in(tx, begin, end, limit, reverse).await?;
                 get_many(tx, tenant, &ids).await
             })
         })

@@ -10,12 +10,12 @@ use crate::state::App;
 
 #[tauri::command]
 pub(crate) async fn status(app: State<'_, App>) -> Result<Status, UiError> {
-    Ok(app.device()?.status().await?)
+    Ok(app.device().await?.status().await?)
 }
 
 #[tauri::command]
 pub(crate) async fn whoami(app: State<'_, App>) -> Result<Option<Account>, UiError> {
-    Ok(app.device()?.whoami())
+    Ok(app.device().await?.whoami())
 }
 
 #[tauri::command]
@@ -44,7 +44,7 @@ pub(crate) async fn logout(app: State<'_, App>) -> Result<bool, UiError> {
 
 #[tauri::command]
 pub(crate) async fn tenants(app: State<'_, App>) -> Result<Vec<TenantWithRole>, UiError> {
-    Ok(app.device()?.tenants().await?)
+    Ok(app.device().await?.tenants().await?)
 }
 
 #[tauri::command]

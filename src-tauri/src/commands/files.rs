@@ -9,7 +9,7 @@ use crate::state::App;
 
 #[tauri::command]
 pub(crate) async fn files(app: State<'_, App>, id: String) -> Result<Vec<File>, UiError> {
-    Ok(app.device()?.files(&id, None).await?)
+    Ok(app.device().await?.files(&id, None).await?)
 }
 
 #[tauri::command]
@@ -17,15 +17,15 @@ pub(crate) async fn watch_workspace(
     app: State<'_, App>,
     id: String,
 ) -> Result<WatchStatus, UiError> {
-    Ok(app.device()?.watch_workspace(&id).await?)
+    Ok(app.device().await?.watch_workspace(&id).await?)
 }
 
 #[tauri::command]
 pub(crate) async fn unwatch_workspace(app: State<'_, App>, id: String) -> Result<bool, UiError> {
-    Ok(app.device()?.unwatch_workspace(&id).await?)
+    Ok(app.device().await?.unwatch_workspace(&id).await?)
 }
 
 #[tauri::command]
 pub(crate) async fn watch_statuses(app: State<'_, App>) -> Result<Vec<WatchStatus>, UiError> {
-    Ok(app.device()?.watch_statuses())
+    Ok(app.device().await?.watch_statuses())
 }

@@ -30,6 +30,7 @@ macro_rules! handlers {
             commands::account::tenants,
             commands::account::switch_tenant,
             commands::sessions::list_sessions,
+            commands::sessions::recent_sessions,
             commands::sessions::find_session,
             commands::sessions::start_session,
             commands::sessions::update_session,

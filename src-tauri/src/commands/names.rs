@@ -11,6 +11,7 @@ pub(crate) const COMMANDS: &[&str] = &[
     "switch_tenant",
     // sessions
     "list_sessions",
+    "recent_sessions",
     "find_session",
     "start_session",
     "update_session",

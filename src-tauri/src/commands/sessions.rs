@@ -14,7 +14,17 @@ pub(crate) async fn list_sessions(
     app: State<'_, App>,
     filter: SessionFilter,
 ) -> Result<Vec<WorkspaceSession>, UiError> {
-    Ok(app.device()?.list_sessions(&filter).await?)
+    Ok(app.device().await?.list_sessions(&filter).await?)
+}
+
+/// Active sessions, most recently changed first: what the window shows
+/// before it has read them all.
+#[tauri::command]
+pub(crate) async fn recent_sessions(
+    app: State<'_, App>,
+    limit: usize,
+) -> Result<Vec<WorkspaceSession>, UiError> {
+    Ok(app.device().await?.recent_sessions(limit).await?)
 }
 
 #[tauri::command]
@@ -22,7 +32,7 @@ pub(crate) async fn find_session(
     app: State<'_, App>,
     id: String,
 ) -> Result<WorkspaceSession, UiError> {
-    Ok(app.device()?.find_session(&id).await?)
+    Ok(app.device().await?.find_session(&id).await?)
 }
 
 #[tauri::command]
@@ -61,7 +71,7 @@ pub(crate) async fn delete_session(
 
 #[tauri::command]
 pub(crate) async fn resume_session(app: State<'_, App>, id: String) -> Result<Resume, UiError> {
-    Ok(app.device()?.resume_session(&id).await?)
+    Ok(app.device().await?.resume_session(&id).await?)
 }
 
 #[tauri::command]
@@ -70,7 +80,7 @@ pub(crate) async fn open_in_editor(
     id: String,
     tool: String,
 ) -> Result<OpenCommand, UiError> {
-    Ok(app.device()?.open_in_editor(&id, &tool).await?)
+    Ok(app.device().await?.open_in_editor(&id, &tool).await?)
 }
 
 #[tauri::command]
@@ -78,7 +88,7 @@ pub(crate) async fn children(
     app: State<'_, App>,
     id: String,
 ) -> Result<Vec<WorkspaceSession>, UiError> {
-    Ok(app.device()?.children(&id).await?)
+    Ok(app.device().await?.children(&id).await?)
 }
 
 #[tauri::command]
@@ -87,7 +97,7 @@ pub(crate) async fn related(
     id: String,
     limit: usize,
 ) -> Result<Vec<RelatedSession>, UiError> {
-    Ok(app.device()?.related(&id, limit).await?)
+    Ok(app.device().await?.related(&id, limit).await?)
 }
 
 #[tauri::command]
@@ -95,5 +105,5 @@ pub(crate) async fn conversations(
     app: State<'_, App>,
     id: String,
 ) -> Result<Vec<ConversationWithMessages>, UiError> {
-    Ok(app.device()?.conversations(&id).await?)
+    Ok(app.device().await?.conversations(&id).await?)
 }

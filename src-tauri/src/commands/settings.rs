@@ -9,7 +9,7 @@ use crate::state::App;
 
 #[tauri::command]
 pub(crate) async fn settings(app: State<'_, App>) -> Result<Vec<Setting>, UiError> {
-    Ok(app.device()?.settings().await?)
+    Ok(app.device().await?.settings().await?)
 }
 
 #[tauri::command]
@@ -24,7 +24,7 @@ pub(crate) async fn set_setting(
 
 #[tauri::command]
 pub(crate) async fn window_state(app: State<'_, App>) -> Result<serde_json::Value, UiError> {
-    Ok(app.device()?.window_state())
+    Ok(app.device().await?.window_state())
 }
 
 #[tauri::command]
@@ -32,5 +32,5 @@ pub(crate) async fn save_window_state(
     app: State<'_, App>,
     state: serde_json::Value,
 ) -> Result<(), UiError> {
-    Ok(app.device()?.save_window_state(&state)?)
+    Ok(app.device().await?.save_window_state(&state)?)
 }

@@ -8,12 +8,12 @@ use crate::state::App;
 
 #[tauri::command]
 pub(crate) async fn sync_now(app: State<'_, App>) -> Result<SyncReport, UiError> {
-    Ok(app.device()?.sync().await?)
+    Ok(app.device().await?.sync().await?)
 }
 
 #[tauri::command]
 pub(crate) async fn conflicts(app: State<'_, App>) -> Result<Vec<Conflict>, UiError> {
-    Ok(app.device()?.conflicts().await?)
+    Ok(app.device().await?.conflicts().await?)
 }
 
 #[tauri::command]

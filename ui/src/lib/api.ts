@@ -23,6 +23,22 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   }
 }
 
+/** Sessions per answer when all are read: a replica of thousands comes
+ * in answers small enough that the window stays responsive meanwhile. */
+const READ_PAGE = 1000;
+
+/** Every session, archived too, read page by page. */
+async function allSessions(): Promise<Session[]> {
+  const all: Session[] = [];
+  for (;;) {
+    const before = all.at(-1)?.id ?? null;
+    const filter: SessionFilter = { include_archived: true, limit: READ_PAGE, before };
+    const page = await call<Session[]>('list_sessions', { filter });
+    all.push(...page);
+    if (page.length < READ_PAGE) return all;
+  }
+}
+
 export const api = {
   status: () => call<Status>('status'),
   whoami: () => call<Account | null>('whoami'),
@@ -32,7 +48,8 @@ export const api = {
   tenants: () => call<TenantWithRole[]>('tenants'),
   switchTenant: (id: string) => call<Account>('switch_tenant', { id }),
 
-  listSessions: (filter: SessionFilter) => call<Session[]>('list_sessions', { filter }),
+  recentSessions: (limit: number) => call<Session[]>('recent_sessions', { limit }),
+  allSessions,
   findSession: (id: string) => call<Session>('find_session', { id }),
   startSession: (name: string, workspace: string, tags: string[]) =>
     call<Session>('start_session', { session: { name, workspace, tags } }),

@@ -7,6 +7,9 @@ import type {
   Account, Conflict, News, Session, Setting, SettingCategory, Status, UiError, WatchStatus,
 } from './types';
 
+/** Sessions read before the window first shows: a screenful. */
+const FIRST_SCREEN = 50;
+
 export type View =
   | { name: 'sessions' }
   | { name: 'session'; id: string }
@@ -22,7 +25,11 @@ class AppState {
   fatal = $state<UiError | null>(null);
   account = $state<Account | null>(null);
   status = $state<Status | null>(null);
-  sessions = $state<Session[]>([]);
+  sessions = $state.raw<Session[]>([]);
+  /** False while `sessions` holds only the first screen's. */
+  complete = $state(false);
+  /** How many sessions the replica holds, even before all are read. */
+  total = $derived(this.complete ? this.sessions.length : (this.status?.sessions ?? this.sessions.length));
   conflicts = $state<Conflict[]>([]);
   watches = $state<Record<string, WatchStatus>>({});
   settings = $state<Setting[]>([]);
@@ -42,12 +49,25 @@ class AppState {
   async start(): Promise<void> {
     await onNews((news) => this.hear(news));
     try {
-      const [, last] = await Promise.all([this.reload(), api.windowState()]);
-      this.view = this.restorable(last) ?? this.view;
+      // The first screen shows only the most recent active sessions: read
+      // those (and the count) first so the window opens at once, whatever
+      // the size of the replica, then everything else (`complete`).
+      const [recent, status, last] = await Promise.all([
+        api.recentSessions(FIRST_SCREEN),
+        api.status(),
+        api.windowState(),
+      ]);
+      this.sessions = recent;
+      this.status = status;
+      const view = this.restorable(last);
+      if (view) this.view = view;
+      this.ready = true;
+      await this.reload();
+      if (!view) this.view = this.restorable(last) ?? this.view;
     } catch (e) {
       this.fatal = asUiError(e);
+      this.ready = true;
     }
-    this.ready = true;
   }
 
   /** The page the window showed when it closed, if it can show it again. */
@@ -62,13 +82,14 @@ class AppState {
   async reload(): Promise<void> {
     const [account, sessions, status, watches, settings] = await Promise.all([
       api.whoami(),
-      api.listSessions({ include_archived: true, limit: 0 }),
+      api.allSessions(),
       api.status(),
       api.watchStatuses(),
       api.settings(),
     ]);
     this.account = account;
     this.sessions = sessions;
+    this.complete = true;
     this.status = status;
     this.watches = Object.fromEntries(watches.map((w) => [w.session_id, w]));
     this.settings = settings;

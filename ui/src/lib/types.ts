@@ -103,7 +103,14 @@ export interface ConversationWithMessages {
 export type SettingCategory = 'editor' | 'theme' | 'llm' | 'terminal' | 'workspace';
 export interface Setting { category: SettingCategory; key: string; value: unknown; updated_at: Timestamp }
 
-export interface SessionFilter { workspace?: string | null; tag?: string | null; include_archived?: boolean; limit?: number }
+export interface SessionFilter {
+  workspace?: string | null;
+  tag?: string | null;
+  include_archived?: boolean;
+  limit?: number;
+  /** Only sessions created before this one: the page after it. */
+  before?: string | null;
+}
 
 /** A change to a session, as `stint_client::Change` serializes. */
 export type Change =

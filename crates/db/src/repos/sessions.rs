@@ -13,6 +13,17 @@ use crate::error::Result;
 use crate::keys::{self, micros};
 use crate::record::{self, Mode, Record, WriteCtx};
 
+/// The lists of sessions that can be read in pages ([`Sessions::page`]).
+#[derive(Debug, Clone, Copy)]
+pub enum SessionList<'a> {
+    /// A user's sessions.
+    User(UserId),
+    /// The sessions of one workspace folder.
+    Workspace(&'a str),
+    /// The sessions with a tag.
+    Tag(&'a str),
+}
+
 const BY_USER: &str = "ws_by_user";
 const RECENT: &str = "ws_recent";
 const BY_WORKSPACE: &str = "ws_by_workspace";
@@ -161,7 +172,7 @@ impl Sessions<'_> {
         user: UserId,
         limit: usize,
     ) -> Result<Vec<WorkspaceSession>> {
-        self.by_index(tenant, BY_USER, user.as_uuid(), limit, true)
+        self.page(tenant, SessionList::User(user), None, limit)
             .await
     }
 
@@ -223,7 +234,7 @@ impl Sessions<'_> {
         workspace_path: &str,
         limit: usize,
     ) -> Result<Vec<WorkspaceSession>> {
-        self.by_index(tenant, BY_WORKSPACE, workspace_path, limit, true)
+        self.page(tenant, SessionList::Workspace(workspace_path), None, limit)
             .await
     }
 
@@ -254,7 +265,7 @@ impl Sessions<'_> {
         tag: &str,
         limit: usize,
     ) -> Result<Vec<WorkspaceSession>> {
-        self.by_index(tenant, BY_TAG, tag, limit, true).await
+        self.page(tenant, SessionList::Tag(tag), None, limit).await
     }
 
     /// A user's sessions sharing any of `tags`, ranked by the number of
@@ -358,5 +369,30 @@ impl Sessions<'_> {
     ) -> Result<Vec<WorkspaceSession>> {
         let prefix = keys::index(tenant, index).subspace(&value).bytes().to_vec();
         record::list_by_index(self.store, tenant, &prefix, limit, newest_first).await
+    }
+
+    /// A page of a list, newest first: at most `limit` sessions (0 for
+    /// all) created before `before` (the last session of the previous
+    /// page), or the first page when it is `None`. Ids grow with time and
+    /// end every index key, so pages neither repeat nor skip a session
+    /// however many are added meanwhile.
+    pub async fn page(
+        &self,
+        tenant: TenantId,
+        list: SessionList<'_>,
+        before: Option<SessionId>,
+        limit: usize,
+    ) -> Result<Vec<WorkspaceSession>> {
+        let subspace = match list {
+            SessionList::User(user) => keys::index(tenant, BY_USER).subspace(&user.as_uuid()),
+            SessionList::Workspace(path) => keys::index(tenant, BY_WORKSPACE).subspace(&path),
+            SessionList::Tag(tag) => keys::index(tenant, BY_TAG).subspace(&tag),
+        };
+        let begin = subspace.bytes().to_vec();
+        let end = match before {
+            Some(id) => subspace.pack(&id.as_uuid()),
+            None => stint_store::prefix_end(&begin),
+        };
+        record::list_by_index_in(self.store, tenant, &begin, &end, limit, true).await
     }
 }
