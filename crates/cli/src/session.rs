@@ -60,6 +60,7 @@ pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Res
                 tag,
                 include_archived: all,
                 limit,
+                ..SessionFilter::default()
             };
             print_sessions(&device.list_sessions(filter).await?, output)?;
         }
