@@ -166,7 +166,7 @@ describe('session list', () => {
     const page = await open({ sessions: many, hold: ['list_sessions'] });
     await page.waitForSelector('.session-row');
     const first = await rowNames(page);
-    assert.equal(first.length, 200);
+    assert.equal(first.length, 50, 'a screenful first');
     assert.deepEqual(first.slice(0, 3), ['session 0', 'session 1', 'session 2']);
     assert.equal(await page.textContent('.sidebar .count'), '10000');
     assert.equal(await page.textContent('[data-testid=reading-all]'), 'Reading all 10000 sessions…');
@@ -179,7 +179,9 @@ describe('session list', () => {
     const reads = await calls(page, 'list_sessions');
     assert.equal(reads.length, 11);
     assert.deepEqual(reads.map((r) => r.filter.before === null), [true, ...Array(10).fill(false)]);
-    assert.deepEqual(await rowNames(page), first, 'the same rows once all are read');
+    const all = await rowNames(page);
+    assert.equal(all.length, 200);
+    assert.deepEqual(all.slice(0, 50), first, 'the same rows on top once all are read');
     assert.equal(await page.textContent('.sidebar .count'), '10000');
     await page.close();
   });
