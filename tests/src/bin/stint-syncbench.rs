@@ -25,6 +25,10 @@ use stint_client::{Change, Device, NewSession, SessionFilter};
 use stint_e2e::{PASSWORD, Server, env_or, percentile};
 use stint_model::api::RegisterRequest;
 
+/// The devices here allocate as the `stint` and desktop binaries do.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "MISSED" }
 }

@@ -128,9 +128,12 @@ impl Outbox<'_> {
                     let mut bytes = 0;
                     let mut out = Vec::new();
                     let mut from = begin.clone();
+                    // One more than a batch: the entry that ends it. More
+                    // would be read and decoded for nothing, every batch.
+                    let page_size = count.max(1) + 1;
                     loop {
                         let page = tx
-                            .get_range(stint_store::RangeRequest::new(&from, end).limit(1_000))
+                            .get_range(stint_store::RangeRequest::new(&from, end).limit(page_size))
                             .await?;
                         for (_, value) in &page.items {
                             let entry: Entry = from_slice(value)?;
@@ -395,11 +398,18 @@ async fn store_one<R: Record>(
             Err(e) => Err(e),
         };
     };
-    let mut body = body.clone();
-    if let (Some(local), Some(object)) = (local, body.as_object_mut()) {
-        object.extend(local.fields.clone());
-    }
-    let record: R = serde_json::from_value(body).map_err(|e| DbError::Corrupt {
+    // Read in place; copied only to lay local edits over it.
+    let decoded = match local {
+        Some(local) => {
+            let mut body = body.clone();
+            if let Some(object) = body.as_object_mut() {
+                object.extend(local.fields.clone());
+            }
+            R::deserialize(body)
+        }
+        None => R::deserialize(body),
+    };
+    let record: R = decoded.map_err(|e| DbError::Corrupt {
         kind: pulled.kind,
         reason: format!("pulled record: {e}"),
     })?;
