@@ -309,10 +309,17 @@ impl Server {
             .map_err(|e| ClientError::Unreachable(format!("{}: {e}", self.base)))
     }
 
-    /// `GET /api/v5{path}` with a bearer token; the raw response.
-    pub(crate) async fn get(&self, path: &str, bearer: &str) -> Result<reqwest::Response> {
+    /// `GET /api/v5{path}` with a bearer token and `query` (name–value
+    /// pairs, percent-encoded by reqwest); the raw response.
+    pub(crate) async fn get(
+        &self,
+        path: &str,
+        query: &(impl Serialize + ?Sized),
+        bearer: &str,
+    ) -> Result<reqwest::Response> {
         self.http
             .get(format!("{}/api/v5{path}", self.base))
+            .query(query)
             .bearer_auth(bearer)
             .send()
             .await

@@ -202,12 +202,12 @@ impl Device {
 
 /// One page after `cursor`; `None` when the server says to start over.
 async fn pull(server: &Server, token: &str, cursor: Option<&str>) -> Result<Option<PullResponse>> {
-    let mut path = format!("/sync/pull?limit={PULL_PAGE}");
+    let limit = PULL_PAGE.to_string();
+    let mut query = vec![("limit", limit.as_str())];
     if let Some(cursor) = cursor {
-        path.push_str("&cursor=");
-        path.push_str(cursor);
+        query.push(("cursor", cursor));
     }
-    let response = server.get(&path, token).await?;
+    let response = server.get("/sync/pull", &query, token).await?;
     if response.status() == reqwest::StatusCode::GONE {
         let body: Option<ErrorBody> = response.json().await.ok();
         if body.is_some_and(|b| b.code == ErrorCode::Refetch) {

@@ -18,7 +18,7 @@ impl Device {
         let token = self.access_token().await?;
         let response = self
             .server(&credentials.server)?
-            .get("/tenants", &token)
+            .get("/tenants", &(), &token)
             .await?;
         account::answer(response).await
     }

@@ -163,7 +163,10 @@ impl Device {
     /// when it starts. Returns the status at once; see
     /// [`Device::watch_statuses`] for progress.
     pub async fn watch_workspace(&self, id: &str) -> Result<WatchStatus> {
-        let session = self.find_session(id).await?;
+        self.watch_session(self.find_session(id).await?).await
+    }
+
+    async fn watch_session(&self, session: WorkspaceSession) -> Result<WatchStatus> {
         if let Some(status) = self.watches.status(session.id) {
             return Ok(status);
         }
@@ -257,14 +260,13 @@ impl Device {
     /// owner does when it starts); sessions gone or archived are skipped.
     pub async fn resume_watches(&self) {
         for id in self.watched() {
-            let active = self
-                .find_session(&id.to_string())
-                .await
-                .is_ok_and(|s| s.status == stint_model::SessionStatus::Active);
-            if !active {
+            let Ok(session) = self.find_session(&id.to_string()).await else {
+                continue;
+            };
+            if session.status != stint_model::SessionStatus::Active {
                 continue;
             }
-            if let Err(e) = self.watch_workspace(&id.to_string()).await {
+            if let Err(e) = self.watch_session(session).await {
                 tracing::warn!("not watching session {id}: {e}");
             }
         }
@@ -293,7 +295,7 @@ impl Device {
         let (local, remote_query) = match query {
             FileQuery::Checksum(sum) => (
                 files.by_checksum(tenant, sum).await?,
-                format!("checksum={sum}"),
+                vec![("checksum", sum.clone())],
             ),
             FileQuery::Path(path) => {
                 let path = path.to_str().ok_or_else(|| {
@@ -307,11 +309,7 @@ impl Device {
                 };
                 (
                     files.by_path(tenant, &workspace, &rel).await?,
-                    format!(
-                        "workspace_path={}&file_path={}",
-                        encode(&workspace),
-                        encode(&rel)
-                    ),
+                    vec![("workspace_path", workspace), ("file_path", rel)],
                 )
             }
         };
@@ -349,15 +347,10 @@ impl Device {
         }
     }
 
-    async fn search_server(&self, query: &str) -> Result<Vec<File>> {
+    async fn search_server(&self, query: &[(&str, String)]) -> Result<Vec<File>> {
         let token = self.access_token().await?;
         let server = self.server(&self.credentials()?.server)?;
-        crate::account::answer(
-            server
-                .get(&format!("/files/search?{query}"), &token)
-                .await?,
-        )
-        .await
+        crate::account::answer(server.get("/files/search", query, &token).await?).await
     }
 
     /// The deepest workspace of this device's sessions that holds `path`
@@ -392,19 +385,6 @@ impl Device {
         }
         crate::profile::write_json(&self.dir().join(WATCHING_FILE), &ids)
     }
-}
-
-/// Percent-encodes a query value.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn entry_of(s: &FileStat) -> Entry {

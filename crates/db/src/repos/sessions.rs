@@ -13,6 +13,12 @@ use crate::error::Result;
 use crate::keys::{self, micros};
 use crate::record::{self, Mode, Record, WriteCtx};
 
+/// The keys of `index` for one `value` (a user, a parent, …) start with
+/// this.
+fn prefix(tenant: TenantId, index: &str, value: impl stint_store::tuple::TuplePack) -> Vec<u8> {
+    keys::index(tenant, index).subspace(&value).bytes().to_vec()
+}
+
 /// The lists of sessions that can be read in pages ([`Sessions::page`]).
 #[derive(Debug, Clone, Copy)]
 pub enum SessionList<'a> {
@@ -179,11 +185,7 @@ impl Sessions<'_> {
     /// How many sessions a user has, archived included: read from the
     /// index alone, without loading one session (a status line asks often).
     pub async fn count_by_user(&self, tenant: TenantId, user: UserId) -> Result<usize> {
-        let prefix = keys::index(tenant, BY_USER)
-            .subspace(&user.as_uuid())
-            .bytes()
-            .to_vec();
-        let prefix = &prefix;
+        let prefix = &prefix(tenant, BY_USER, user.as_uuid());
         self.store
             .run(|tx| {
                 Box::pin(async move { Ok(record::index_ids(tx, prefix, 0, false).await?.len()) })
@@ -198,11 +200,7 @@ impl Sessions<'_> {
         user: UserId,
         limit: usize,
     ) -> Result<Vec<WorkspaceSession>> {
-        let prefix = keys::index(tenant, RECENT)
-            .subspace(&user.as_uuid())
-            .bytes()
-            .to_vec();
-        let prefix = &prefix;
+        let prefix = &prefix(tenant, RECENT, user.as_uuid());
         self.store
             .run(|tx| {
                 Box::pin(async move {
@@ -367,7 +365,7 @@ impl Sessions<'_> {
         limit: usize,
         newest_first: bool,
     ) -> Result<Vec<WorkspaceSession>> {
-        let prefix = keys::index(tenant, index).subspace(&value).bytes().to_vec();
+        let prefix = prefix(tenant, index, value);
         record::list_by_index(self.store, tenant, &prefix, limit, newest_first).await
     }
 
