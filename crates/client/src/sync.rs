@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use stint_model::sync::{Outcome, PullResponse, PushRequest, PushResponse};
-use stint_model::{ErrorBody, ErrorCode, Timestamp};
+use stint_model::{DeviceId, ErrorBody, ErrorCode, Timestamp};
 
 use crate::account::{Server, server_error};
 use crate::device::Device;
@@ -88,7 +88,10 @@ impl Device {
         loop {
             let cursor = outbox.cursor(tenant).await?;
             let token = self.access_token().await?;
-            let Some(page) = pull(&server, &token, cursor.as_deref()).await? else {
+            // Refetching, the device must hear of every record the server
+            // has, its own included.
+            let device = (!report.refetched).then_some(self.profile().device_id);
+            let Some(page) = pull(&server, &token, cursor.as_deref(), device).await? else {
                 if report.refetched {
                     return Err(ClientError::Rejected(
                         "the server refused a pull from the beginning".into(),
@@ -200,12 +203,22 @@ impl Device {
     }
 }
 
-/// One page after `cursor`; `None` when the server says to start over.
-async fn pull(server: &Server, token: &str, cursor: Option<&str>) -> Result<Option<PullResponse>> {
+/// One page after `cursor`, without what `device` pushed and holds
+/// already; `None` when the server says to start over.
+async fn pull(
+    server: &Server,
+    token: &str,
+    cursor: Option<&str>,
+    device: Option<DeviceId>,
+) -> Result<Option<PullResponse>> {
     let limit = PULL_PAGE.to_string();
+    let device = device.map(|d| d.to_string());
     let mut query = vec![("limit", limit.as_str())];
     if let Some(cursor) = cursor {
         query.push(("cursor", cursor));
+    }
+    if let Some(device) = &device {
+        query.push(("device", device));
     }
     let response = server.get("/sync/pull", &query, token).await?;
     if response.status() == reqwest::StatusCode::GONE {

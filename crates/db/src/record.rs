@@ -52,6 +52,17 @@ pub enum Origin {
     /// The authoritative store (the sync server).
     #[default]
     Server,
+    /// A device's push, applied by the server: bookkept as [`Server`].
+    /// When `device_has_it`, the result is exactly the pushing device's
+    /// own copy (the push merged nothing from elsewhere): the change log
+    /// says so, and that device's pulls skip the change instead of
+    /// sending the device what it already holds.
+    ///
+    /// [`Server`]: Origin::Server
+    Pushed {
+        /// The pushing device holds the result already.
+        device_has_it: bool,
+    },
     /// An edit on a device, to be pushed.
     Local,
     /// A record pulled from the server, at this revision.
@@ -213,6 +224,10 @@ pub struct Change {
     pub rev: u64,
     /// Whether the change deleted it.
     pub deleted: bool,
+    /// The device that made the change and already holds its result (see
+    /// [`Origin::Pushed`]): its pulls skip this change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<DeviceId>,
 }
 
 /// Reads a record, tombstones included.
@@ -385,7 +400,7 @@ pub(crate) async fn write<R: Record>(
     let mut fields = old_fields;
     let mut created = old_created;
     let rev = match ctx.origin {
-        Origin::Server => {
+        Origin::Server | Origin::Pushed { .. } => {
             let rev = old_rev + 1;
             let now = FieldRev {
                 rev,
@@ -405,7 +420,7 @@ pub(crate) async fn write<R: Record>(
                     }
                 }
             }
-            append_change::<R>(tx, tenant, id, rev, false);
+            append_change::<R>(tx, tenant, id, rev, false, ctx);
             rev
         }
         Origin::Local => {
@@ -482,8 +497,8 @@ pub(crate) async fn remove<R: Record>(
     }
     if R::KIND.is_synced() {
         let rev = match ctx.origin {
-            Origin::Server => {
-                append_change::<R>(tx, tenant, id, stored.rev + 1, true);
+            Origin::Server | Origin::Pushed { .. } => {
+                append_change::<R>(tx, tenant, id, stored.rev + 1, true, ctx);
                 stored.rev + 1
             }
             Origin::Local => {
@@ -557,15 +572,29 @@ fn put_stored<R: Record>(
 }
 
 /// Appends to the tenant's change log, keyed by the commit's versionstamp.
-fn append_change<R: Record>(tx: &mut Tx<'_>, tenant: TenantId, id: Uuid, rev: u64, deleted: bool) {
+fn append_change<R: Record>(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    id: Uuid,
+    rev: u64,
+    deleted: bool,
+    ctx: &WriteCtx,
+) {
     if !R::KIND.is_synced() {
         return;
     }
+    let held_by = match ctx.origin {
+        Origin::Pushed {
+            device_has_it: true,
+        } => ctx.device,
+        _ => None,
+    };
     let change = Change {
         kind: R::KIND,
         id,
         rev,
         deleted,
+        held_by,
     };
     let value = serde_json::to_vec(&change).expect("a change serializes");
     let stamp = Versionstamp::incomplete(tx.next_user_version());

@@ -12,20 +12,30 @@ use uuid::Uuid;
 
 on_every_backend!(
     pushes_apply_once_and_merge_field_by_field,
+    a_device_is_not_sent_back_what_it_holds,
     compaction_keeps_the_latest_change_of_each_record,
     local_edits_queue_and_survive_pulls,
     a_refetch_forgets_what_the_server_no_longer_has,
 );
 
+/// A new session whose fields claim a tenant and owner of their own.
 fn create(number: u64, id: Uuid, name: &str) -> Mutation {
     let session = WorkspaceSession::new(TenantId::new(), UserId::new(), name, "/w");
-    let Value::Object(fields) = serde_json::to_value(&session).unwrap() else {
+    Mutation {
+        id,
+        ..create_own(number, &session)
+    }
+}
+
+/// A device's own new session, as its outbox pushes it.
+fn create_own(number: u64, session: &WorkspaceSession) -> Mutation {
+    let Value::Object(fields) = serde_json::to_value(session).unwrap() else {
         unreachable!("a session is an object")
     };
     Mutation {
         number,
         kind: RecordKind::WorkspaceSession,
-        id,
+        id: session.id.as_uuid(),
         base_rev: 0,
         deleted: false,
         fields: fields.into_iter().collect(),
@@ -117,7 +127,7 @@ async fn pushes_apply_once_and_merge_field_by_field(db: &Db) {
     assert_eq!(pushed(db, tenant, user, a, &first).await, ["duplicate"]);
 
     // Pulled once per record, at its latest revision.
-    let page = db.sync().pull(tenant, None, 100).await.unwrap();
+    let page = db.sync().pull(tenant, None, 100, None).await.unwrap();
     let kinds: Vec<RecordKind> = page.records.iter().map(|r| r.kind).collect();
     assert_eq!(kinds, [RecordKind::WorkspaceSession, RecordKind::Conflict]);
     assert_eq!(
@@ -143,7 +153,11 @@ async fn pushes_apply_once_and_merge_field_by_field(db: &Db) {
         .await,
         ["rejected"]
     );
-    let other = db.sync().pull(TenantId::new(), None, 100).await.unwrap();
+    let other = db
+        .sync()
+        .pull(TenantId::new(), None, 100, None)
+        .await
+        .unwrap();
     assert!(other.records.is_empty(), "another tenant sees nothing");
 
     // The same record created on two devices (a setting's id is derived
@@ -161,6 +175,120 @@ async fn pushes_apply_once_and_merge_field_by_field(db: &Db) {
     assert_eq!(kept[0].fields["name"], json!("on B"));
 }
 
+async fn a_device_is_not_sent_back_what_it_holds(db: &Db) {
+    let (tenant, user) = (TenantId::new(), UserId::new());
+    let (a, b) = (DeviceId::new(), DeviceId::new());
+    let [one, two, three] = [1, 2, 3].map(|n| {
+        create_own(
+            n,
+            &WorkspaceSession::new(tenant, user, format!("s{n}"), "/w"),
+        )
+    });
+    let (id1, id2, id3) = (one.id, two.id, three.id);
+    let names = async |device: Option<DeviceId>| {
+        let page = db.sync().pull(tenant, None, 100, device).await.unwrap();
+        let mut names: Vec<String> = page
+            .records
+            .iter()
+            .map(|r| match &r.body {
+                Some(body) if r.kind == RecordKind::Conflict => {
+                    format!("conflict on {}", body["fields"]["name"])
+                }
+                Some(body) => body["name"].as_str().unwrap().to_owned(),
+                None => format!("deleted {}", r.id == id3),
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    let check = async |step: &str, on_a: &[&str], on_b: &[&str]| {
+        assert_eq!(names(Some(a)).await, on_a, "{step}: A's pull");
+        assert_eq!(names(Some(b)).await, on_b, "{step}: B's pull");
+    };
+
+    // A's own creations, taken as they were sent: A holds them.
+    pushed(db, tenant, user, a, &[one, two, three]).await;
+    check("created on A", &[], &["s1", "s2", "s3"]).await;
+    assert_eq!(names(None).await, ["s1", "s2", "s3"], "no device: all");
+
+    // B renames s1; A, not having pulled that, changes its tags: the
+    // result merges B's name in, so A must pull it.
+    pushed(
+        db,
+        tenant,
+        user,
+        b,
+        &[edit(1, id1, 1, json!({"name": "B's s1"}))],
+    )
+    .await;
+    pushed(
+        db,
+        tenant,
+        user,
+        a,
+        &[edit(4, id1, 0, json!({"tags": ["a"]}))],
+    )
+    .await;
+    check("merged", &["B's s1"], &["B's s1", "s2", "s3"]).await;
+
+    // A's later edits of its own record, still based on revision 0: only
+    // A changed it since, so A holds the result.
+    pushed(
+        db,
+        tenant,
+        user,
+        a,
+        &[edit(5, id2, 0, json!({"name": "s2 again"}))],
+    )
+    .await;
+    check("own edit", &["B's s1"], &["B's s1", "s2 again", "s3"]).await;
+
+    // B renames s2 from what it pulled before A's rename: B's name loses,
+    // kept in a conflict that both pull; the record itself did not change.
+    pushed(
+        db,
+        tenant,
+        user,
+        b,
+        &[edit(2, id2, 1, json!({"name": "B's s2"}))],
+    )
+    .await;
+    check(
+        "conflict",
+        &["B's s1", "conflict on \"B's s2\""],
+        &["B's s1", "conflict on \"B's s2\"", "s2 again", "s3"],
+    )
+    .await;
+
+    // A deletes s3: it holds the tombstone already.
+    let delete = Mutation {
+        deleted: true,
+        ..edit(6, id3, 1, json!({}))
+    };
+    pushed(db, tenant, user, a, &[delete]).await;
+    check(
+        "deleted on A",
+        &["B's s1", "conflict on \"B's s2\""],
+        &[
+            "B's s1",
+            "conflict on \"B's s2\"",
+            "deleted true",
+            "s2 again",
+        ],
+    )
+    .await;
+
+    // A creation the server rewrote (another tenant and owner claimed)
+    // goes back to the pusher as the server stored it.
+    let foreign = create(7, Uuid::now_v7(), "claims another tenant");
+    pushed(db, tenant, user, a, &[foreign]).await;
+    assert!(
+        names(Some(a))
+            .await
+            .contains(&"claims another tenant".to_owned())
+    );
+}
+
 async fn compaction_keeps_the_latest_change_of_each_record(db: &Db) {
     let (tenant, user) = (TenantId::new(), UserId::new());
     let ctx = WriteCtx::now();
@@ -168,7 +296,7 @@ async fn compaction_keeps_the_latest_change_of_each_record(db: &Db) {
     db.sessions().create(&kept, &ctx).await.unwrap();
     let gone = WorkspaceSession::new(tenant, user, "gone", "/w");
     db.sessions().create(&gone, &ctx).await.unwrap();
-    let early = db.sync().pull(tenant, None, 1).await.unwrap().last;
+    let early = db.sync().pull(tenant, None, 1, None).await.unwrap().last;
     for n in 0..3 {
         kept.name = format!("kept {n}");
         db.sessions().update(&kept, &ctx).await.unwrap();
@@ -204,7 +332,7 @@ async fn compaction_keeps_the_latest_change_of_each_record(db: &Db) {
         [(kept.id.as_uuid(), 4, false), (gone.id.as_uuid(), 2, true)]
     );
     assert!(
-        db.sync().pull(tenant, early, 100).await.is_ok(),
+        db.sync().pull(tenant, early, 100, None).await.is_ok(),
         "no floor yet"
     );
 
@@ -223,10 +351,10 @@ async fn compaction_keeps_the_latest_change_of_each_record(db: &Db) {
     assert_eq!(step.next, None);
     assert_eq!(log().await, [(kept.id.as_uuid(), 4, false)]);
     assert_eq!(
-        db.sync().pull(tenant, early, 100).await.unwrap_err(),
+        db.sync().pull(tenant, early, 100, None).await.unwrap_err(),
         DbError::CursorTooOld
     );
-    let fresh = db.sync().pull(tenant, None, 100).await.unwrap();
+    let fresh = db.sync().pull(tenant, None, 100, None).await.unwrap();
     let names: Vec<&str> = fresh
         .records
         .iter()
@@ -357,9 +485,25 @@ async fn a_refetch_forgets_what_the_server_no_longer_has(db: &Db) {
         .store_pulled(tenant, &pulled, "c")
         .await
         .unwrap();
-    let mine = WorkspaceSession::new(tenant, user, "not pushed yet", "/w");
-    db.sessions()
-        .create(&mine, &WriteCtx::local(device))
+    // Three of this device's own: one accepted by the server (and since
+    // deleted there), one refused, one not pushed yet.
+    for name in ["pushed", "refused", "not pushed yet"] {
+        let mine = WorkspaceSession::new(tenant, user, name, "/w");
+        db.sessions()
+            .create(&mine, &WriteCtx::local(device))
+            .await
+            .unwrap();
+    }
+    let pending = db.outbox().pending(tenant, 2, 1_000_000).await.unwrap();
+    let refused = Outcome::Rejected {
+        code: stint_model::ErrorCode::ValidationFailed,
+        message: "no".into(),
+    };
+    db.outbox()
+        .settle(&[
+            (pending[0].number, Outcome::Applied { rev: 1 }),
+            (pending[1].number, refused),
+        ])
         .await
         .unwrap();
 
@@ -375,5 +519,5 @@ async fn a_refetch_forgets_what_the_server_no_longer_has(db: &Db) {
         .into_iter()
         .map(|s| s.name)
         .collect();
-    assert_eq!(left, ["not pushed yet", "pulled 0"]);
+    assert_eq!(left, ["not pushed yet", "refused", "pulled 0"]);
 }

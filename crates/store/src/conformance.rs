@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::tuple::{Versionstamp, pack};
-use crate::{RangeRequest, Store, StoreError, StoreOptions, prefix_end, versionstamp_template};
+use crate::{
+    Durability, RangeRequest, Store, StoreError, StoreOptions, prefix_end, versionstamp_template,
+};
 
 /// A key prefix of one check, unique per process and call.
 #[derive(Debug)]
@@ -529,6 +531,36 @@ pub async fn commit_unknown_reruns_the_body(store: &Store) {
     p.clear(store).await;
 }
 
+/// A deferred commit is seen at once, and is on disk with the next
+/// durable one. `open` opens the same store each time it is called.
+pub async fn deferred_commits_last_with_the_next_durable_one(open: impl Fn() -> Store) {
+    let p = Prefix::new();
+    {
+        let store = open();
+        let key = &p.key("deferred");
+        store
+            .run_with(Durability::Deferred, |tx| {
+                Box::pin(async move {
+                    tx.set(key, b"later");
+                    Ok::<_, StoreError>(())
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(get(&store, key).await.as_deref(), Some(&b"later"[..]));
+        set(&store, &p.key("durable"), b"now").await;
+    }
+    let store = open();
+    assert_eq!(
+        get(&store, &p.key("deferred")).await.as_deref(),
+        Some(&b"later"[..])
+    );
+    assert_eq!(
+        get(&store, &p.key("durable")).await.as_deref(),
+        Some(&b"now"[..])
+    );
+}
+
 /// Committed data survives closing and reopening the store. `open` opens
 /// the same store each time it is called.
 pub async fn durable_across_reopen(open: impl Fn() -> Store) {
@@ -627,6 +659,15 @@ macro_rules! conformance_tests {
             async fn durable_across_reopen() {
                 let dir = tempfile::tempdir().unwrap();
                 c::durable_across_reopen(|| open(dir.path(), Default::default())).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn deferred_commits_last_with_the_next_durable_one() {
+                let dir = tempfile::tempdir().unwrap();
+                c::deferred_commits_last_with_the_next_durable_one(|| {
+                    open(dir.path(), Default::default())
+                })
+                .await;
             }
         }
     };

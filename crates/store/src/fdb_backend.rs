@@ -14,7 +14,10 @@ use async_trait::async_trait;
 use foundationdb::options::{MutationType, StreamingMode, TransactionOption};
 use foundationdb::{Database, FdbError, RangeOption, Transaction};
 
-use crate::{Backend, BackendTx, RangePage, RangeRequest, Result, Store, StoreError, StoreOptions};
+use crate::{
+    Backend, BackendTx, Durability, RangePage, RangeRequest, Result, Store, StoreError,
+    StoreOptions,
+};
 
 static NETWORK: Once = Once::new();
 
@@ -128,7 +131,8 @@ impl BackendTx for FdbTx {
             .atomic_op(key, value, MutationType::SetVersionstampedKey);
     }
 
-    async fn commit(self: Box<Self>) -> Result<()> {
+    /// Every FoundationDB commit is durable.
+    async fn commit(self: Box<Self>, _: Durability) -> Result<()> {
         self.trx.commit().await.map(drop).map_err(|e| fdb_error(&e))
     }
 }

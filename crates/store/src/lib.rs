@@ -148,7 +148,22 @@ pub(crate) trait BackendTx: Send {
     /// `key` ends with the 4-byte little-endian offset of a 10-byte
     /// placeholder, as FoundationDB's `SetVersionstampedKey` expects.
     fn set_versionstamped_key(&mut self, key: &[u8], value: &[u8]);
-    async fn commit(self: Box<Self>) -> Result<()>;
+    async fn commit(self: Box<Self>, durability: Durability) -> Result<()>;
+}
+
+/// When a commit is on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Durable when the commit returns.
+    #[default]
+    Immediate,
+    /// Durable with the next [`Immediate`](Durability::Immediate) commit
+    /// (or the backend's own periodic flush); a crash before that loses it,
+    /// whole, never in part. Later transactions see it at once. For writes
+    /// that are redone when lost: a device settling a push (the server
+    /// answers the retry "duplicate") or storing a pulled page with its
+    /// cursor (pulled again). FoundationDB commits are always durable.
+    Deferred,
 }
 
 /// How a [`Store`] runs transactions.
@@ -216,9 +231,14 @@ impl Store {
     /// Starts a transaction that the caller commits with [`Tx::commit`].
     /// Most code wants [`Store::run`], which also retries.
     pub async fn begin(&self) -> Result<Tx<'static>> {
+        self.begin_with(Durability::Immediate).await
+    }
+
+    async fn begin_with<'env>(&self, durability: Durability) -> Result<Tx<'env>> {
         Ok(Tx {
             inner: self.backend.begin().await?,
             limits: self.options.limits,
+            durability,
             bytes: 0,
             deferred: None,
             wrote: false,
@@ -257,7 +277,22 @@ impl Store {
     ///
     /// The `'env` lifetime ties the transaction to what `body` borrows, which
     /// lets the returned future borrow both and still be `Send`.
-    pub async fn run<'env, T, E, F>(&self, mut body: F) -> std::result::Result<T, E>
+    pub async fn run<'env, T, E, F>(&self, body: F) -> std::result::Result<T, E>
+    where
+        F: for<'t> FnMut(&'t mut Tx<'env>) -> TxFuture<'t, T, E>,
+        E: From<StoreError> + AsStoreError,
+    {
+        self.run_with(Durability::Immediate, body).await
+    }
+
+    /// [`Store::run`], with the commit's durability chosen: see
+    /// [`Durability::Deferred`] for when a commit may return before it is
+    /// on disk.
+    pub async fn run_with<'env, T, E, F>(
+        &self,
+        durability: Durability,
+        mut body: F,
+    ) -> std::result::Result<T, E>
     where
         F: for<'t> FnMut(&'t mut Tx<'env>) -> TxFuture<'t, T, E>,
         E: From<StoreError> + AsStoreError,
@@ -266,16 +301,7 @@ impl Store {
         let mut injected = false;
         loop {
             attempt += 1;
-            let mut tx = Tx {
-                inner: self.backend.begin().await?,
-                limits: self.options.limits,
-                bytes: 0,
-                deferred: None,
-                wrote: false,
-                user_versions: 0,
-                started: Instant::now(),
-                _env: PhantomData,
-            };
+            let mut tx = self.begin_with(durability).await?;
             let outcome: std::result::Result<T, E> = match body(&mut tx).await {
                 Ok(value) => {
                     let wrote = tx.wrote;
@@ -333,6 +359,7 @@ fn backoff(attempt: u32) -> Duration {
 pub struct Tx<'env> {
     inner: Box<dyn BackendTx>,
     limits: Limits,
+    durability: Durability,
     bytes: usize,
     deferred: Option<StoreError>,
     wrote: bool,
@@ -442,7 +469,7 @@ impl Tx<'_> {
             return Err(e);
         }
         self.check_age()?;
-        self.inner.commit().await
+        self.inner.commit(self.durability).await
     }
 
     /// A fresh user version for this transaction's next versionstamped key:

@@ -195,7 +195,7 @@ impl BackendTx for RedbTx {
             .push((key.to_vec(), value.to_vec()));
     }
 
-    async fn commit(self: Box<Self>) -> Result<()> {
+    async fn commit(self: Box<Self>, durability: crate::Durability) -> Result<()> {
         let RedbTx {
             shared,
             view,
@@ -233,7 +233,7 @@ impl BackendTx for RedbTx {
         // so it moves other tasks off this thread (cheaper than handing the
         // write set to a blocking thread); on a current-thread runtime (tests,
         // tools) there is nothing to move.
-        let commit = || apply(&shared.db, &writes, &stamped, version);
+        let commit = || apply(&shared.db, &writes, &stamped, version, durability);
         match tokio::runtime::Handle::current().runtime_flavor() {
             tokio::runtime::RuntimeFlavor::CurrentThread => commit()?,
             _ => tokio::task::block_in_place(commit)?,
@@ -257,11 +257,20 @@ impl BackendTx for RedbTx {
     }
 }
 
-/// Applies a write set in one durable redb transaction.
-fn apply(db: &Database, writes: &WriteSet, stamped: &[KeyValue], version: u64) -> Result<()> {
+/// Applies a write set in one redb transaction.
+fn apply(
+    db: &Database,
+    writes: &WriteSet,
+    stamped: &[KeyValue],
+    version: u64,
+    durability: crate::Durability,
+) -> Result<()> {
     let mut wtx = db.begin_write().map_err(StoreError::io)?;
-    wtx.set_durability(Durability::Immediate)
-        .map_err(StoreError::io)?;
+    let durability = match durability {
+        crate::Durability::Immediate => Durability::Immediate,
+        crate::Durability::Deferred => Durability::None,
+    };
+    wtx.set_durability(durability).map_err(StoreError::io)?;
     {
         let mut table = wtx.open_table(DATA).map_err(StoreError::io)?;
         for (begin, end) in &writes.cleared {

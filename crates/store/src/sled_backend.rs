@@ -16,8 +16,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::overlay::{View, WriteSet};
 use crate::{
-    Backend, BackendTx, KeyValue, RangePage, RangeRequest, Result, Store, StoreError, StoreOptions,
-    complete_versionstamp,
+    Backend, BackendTx, Durability, KeyValue, RangePage, RangeRequest, Result, Store, StoreError,
+    StoreOptions, complete_versionstamp,
 };
 
 /// Where the commit counter (the versionstamp source) lives: in the system
@@ -154,7 +154,7 @@ impl BackendTx for SledTx {
             .push((key.to_vec(), value.to_vec()));
     }
 
-    async fn commit(self: Box<Self>) -> Result<()> {
+    async fn commit(self: Box<Self>, durability: Durability) -> Result<()> {
         if self.writes.is_empty() {
             return Ok(());
         }
@@ -183,9 +183,12 @@ impl BackendTx for SledTx {
         if !self.writes.versionstamped.is_empty() {
             batch.insert(VERSION_KEY, &version.to_be_bytes());
         }
+        // A batch is atomic in sled's log, flushed or not.
         self.db.0.apply_batch(batch).map_err(StoreError::io)?;
         self.version.store(version, Ordering::Release);
-        self.db.0.flush_async().await.map_err(StoreError::io)?;
+        if durability == Durability::Immediate {
+            self.db.0.flush_async().await.map_err(StoreError::io)?;
+        }
         Ok(())
     }
 }

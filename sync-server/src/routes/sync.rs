@@ -21,7 +21,7 @@ use stint_db::LogPosition;
 use stint_model::sync::{
     MAX_PULL_LIMIT, MAX_PUSH_MUTATIONS, PullResponse, PushRequest, PushResponse,
 };
-use stint_model::{ErrorBody, ErrorCode, TenantId};
+use stint_model::{DeviceId, ErrorBody, ErrorCode, TenantId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -83,6 +83,10 @@ struct PullQuery {
     cursor: Option<String>,
     /// Most changes in the page (1–1000, default 500).
     limit: Option<usize>,
+    /// The pulling device: what it pushed and holds already is left out
+    /// (the cursor still moves past it). Absent when refetching everything.
+    #[param(value_type = Option<String>, format = Uuid)]
+    device: Option<DeviceId>,
 }
 
 /// The tenant's records changed after the cursor, in commit order.
@@ -110,7 +114,11 @@ async fn pull(
         Some(cursor) => Some(Cursor::decode(cursor)?.position_in(&state)?),
         None => None,
     };
-    let page = state.db.sync().pull(auth.tenant, after, limit).await?;
+    let page = state
+        .db
+        .sync()
+        .pull(auth.tenant, after, limit, query.device)
+        .await?;
     let cursor = page.last.or(after).map_or_else(String::new, |position| {
         Cursor {
             store: state.identity.store_id,

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use stint_model::sync::{Mutation, Outcome, SyncRecord};
 use stint_model::{ErrorCode, RecordKind, TenantId, Timestamp};
-use stint_store::{Store, Tx};
+use stint_store::{Durability, Store, Tx};
 use uuid::Uuid;
 
 use crate::error::{DbError, Result};
@@ -158,9 +158,23 @@ impl Outbox<'_> {
 
     /// Takes the server's answers to a push off the outbox: accepted edits
     /// go, refused ones are set aside with the reason.
+    ///
+    /// When every edit was accepted, durable with the next durable write
+    /// ([`Outbox::mark_synced`] ends a round with one): lost in a crash,
+    /// the edits are pushed again and the server answers "duplicate". A
+    /// refusal is durable at once: only the last push's answers are
+    /// repeated to a retry, and the reason must not be lost.
     pub async fn settle(&self, results: &[(u64, Outcome)]) -> Result<()> {
+        let refused = results
+            .iter()
+            .any(|(_, outcome)| matches!(outcome, Outcome::Rejected { .. }));
+        let durability = if refused {
+            Durability::Immediate
+        } else {
+            Durability::Deferred
+        };
         self.store
-            .run(|tx| {
+            .run_with(durability, |tx| {
                 Box::pin(async move {
                     for (number, outcome) in results {
                         let key = keys::outbox().pack(number);
@@ -276,6 +290,9 @@ impl Outbox<'_> {
     /// Stores a pulled page of `tenant` and the cursor after it, together.
     /// Local edits still waiting in the outbox stay on top of what was
     /// pulled: the push will settle them with the server.
+    ///
+    /// Durable with the next durable write (as [`Outbox::settle`]): lost in
+    /// a crash, page and cursor go together, and the page is pulled again.
     pub async fn store_pulled(
         &self,
         tenant: TenantId,
@@ -285,7 +302,7 @@ impl Outbox<'_> {
         let cursor_key = keys::pull_cursor(tenant);
         let cursor_key = &cursor_key;
         self.store
-            .run(|tx| {
+            .run_with(Durability::Deferred, |tx| {
                 Box::pin(async move {
                     let waiting = waiting(tx).await?;
                     for pulled in records {
@@ -304,8 +321,8 @@ impl Outbox<'_> {
     /// After pulling everything again (the server compacted past the
     /// cursor), removes the local copies of synced records the server no
     /// longer has: deleted while this device was away, their tombstones
-    /// since forgotten. Records never pushed (revision 0) or with edits
-    /// waiting stay. Returns how many went.
+    /// since forgotten. Records with edits waiting or set aside (never
+    /// accepted by the server) stay. Returns how many went.
     pub async fn forget_unseen(
         &self,
         tenant: TenantId,
@@ -320,15 +337,21 @@ impl Outbox<'_> {
                 .store
                 .run(|tx| {
                     Box::pin(async move {
-                        let waiting = waiting(tx).await?;
+                        let mut kept = waiting(tx).await?;
+                        let (xb, xe) = keys::set_aside().range();
+                        for (_, value) in tx.get_all(&xb, &xe).await? {
+                            let aside: SetAside = from_slice(&value)?;
+                            let m = aside.mutation;
+                            kept.entry((m.kind, m.id)).or_default();
+                        }
                         let mut gone = Vec::new();
                         for (key, value) in tx.get_all(begin, end).await? {
                             let id = record::last_uuid(&key)?;
                             let stored: record::Stored<serde_json::Value> =
                                 record::decode_raw(tx, tenant, kind, id, &value).await?;
                             let unseen =
-                                !seen.contains(&(kind, id)) && !waiting.contains_key(&(kind, id));
-                            if stored.body.is_some() && stored.rev > 0 && unseen {
+                                !seen.contains(&(kind, id)) && !kept.contains_key(&(kind, id));
+                            if stored.body.is_some() && unseen {
                                 gone.push((id, stored.rev));
                             }
                         }

@@ -135,13 +135,16 @@ impl Sync<'_> {
     }
 
     /// The records of `tenant` changed after `after`, at most `limit`
-    /// changes. A position below the compacted part of the log is
+    /// changes, leaving out those whose latest change `device` made and
+    /// holds already (see [`Origin::Pushed`]): a device is not sent back
+    /// what it pushed. A position below the compacted part of the log is
     /// [`DbError::CursorTooOld`]: the device must pull everything again.
     pub async fn pull(
         &self,
         tenant: TenantId,
         after: Option<LogPosition>,
         limit: usize,
+        device: Option<DeviceId>,
     ) -> Result<PulledPage> {
         self.store
             .run(|tx| {
@@ -160,7 +163,8 @@ impl Sync<'_> {
                     let mut records = Vec::with_capacity(latest.len());
                     for (n, (_, change)) in page.changes.iter().enumerate() {
                         let (kind, id) = (change.kind, change.id);
-                        if latest.get(&(kind, id)) != Some(&n) {
+                        let held = device.is_some() && change.held_by == device;
+                        if held || latest.get(&(kind, id)) != Some(&n) {
                             continue;
                         }
                         let Some(stored) = record::load_raw(tx, tenant, kind, id).await? else {
@@ -271,15 +275,15 @@ fn rejected(code: ErrorCode, message: String) -> Outcome {
 /// Applies one mutation of a record of type `R`. Refusals are outcomes,
 /// not errors: the rest of the push goes on.
 async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Outcome> {
-    let ctx = WriteCtx {
+    let ctx = |device_has_it| WriteCtx {
         at: who.at,
         device: Some(who.device),
-        origin: Origin::Server,
+        origin: Origin::Pushed { device_has_it },
     };
     let stored = record::load::<R>(tx, who.tenant, m.id).await?;
     let (current, fields) = match stored {
         None if m.deleted => return Ok(Outcome::Applied { rev: 0 }),
-        None => return create::<R>(tx, who, m, &ctx).await,
+        None => return create::<R>(tx, who, m).await,
         Some(Stored {
             body: None, rev, ..
         }) if m.deleted => return Ok(Outcome::Applied { rev }),
@@ -289,10 +293,11 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
                 format!("{} {} was deleted on another device", m.kind, m.id),
             ));
         }
+        // Deleted here as on the device: it holds the tombstone already.
         Some(Stored {
             body: Some(_), rev, ..
         }) if m.deleted => {
-            record::remove::<R>(tx, who.tenant, m.id, &ctx).await?;
+            record::remove::<R>(tx, who.tenant, m.id, &ctx(true)).await?;
             return Ok(Outcome::Applied { rev: rev + 1 });
         }
         Some(Stored {
@@ -302,6 +307,13 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
             ..
         }) => (body, (fields, created)),
     };
+    let (changes, created) = &fields;
+    // The device holds the result when nothing changed since its base
+    // came from elsewhere, and every pushed value is taken as it is.
+    let mut device_has_it = changes
+        .values()
+        .chain(created)
+        .all(|f| f.rev <= m.base_rev || f.by == Some(who.device));
     let mut merged = serde_json::to_value(&current).map_err(|e| corrupt(m.kind, &e))?;
     let mut losing = BTreeMap::new();
     let object = merged.as_object_mut().ok_or_else(|| DbError::Corrupt {
@@ -309,15 +321,19 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
         reason: "not an object".into(),
     })?;
     for (name, value) in &m.fields {
-        if IMMUTABLE.contains(&name.as_str()) || object.get(name) == Some(value) {
+        if object.get(name) == Some(value) {
+            continue;
+        }
+        if IMMUTABLE.contains(&name.as_str()) {
+            device_has_it = false;
             continue;
         }
         if LATEST_WINS.contains(&name.as_str()) {
             let latest = later(object.get(name), value);
+            device_has_it &= latest == *value;
             object.insert(name.clone(), latest);
             continue;
         }
-        let (changes, created) = &fields;
         let changed_elsewhere = changes
             .get(name)
             .or(created.as_ref())
@@ -332,6 +348,8 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
         Ok(r) => r,
         Err(e) => return Ok(rejected(ErrorCode::ValidationFailed, e.to_string())),
     };
+    // A conflict is news for the device too.
+    let ctx = ctx(device_has_it && losing.is_empty());
     let rev = match write_checked(tx, &record, &ctx, Mode::Update).await? {
         Ok(rev) => rev,
         Err(refused) => return Ok(refused),
@@ -349,27 +367,34 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
 
 /// A record new to the server: its fields are the whole record; its tenant
 /// and owner are the pusher's, whatever the fields say.
-async fn create<R: Record>(
-    tx: &mut Tx<'_>,
-    who: Who,
-    m: &Mutation,
-    ctx: &WriteCtx,
-) -> Result<Outcome> {
+async fn create<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Outcome> {
     let mut body = serde_json::Map::new();
     body.extend(m.fields.clone());
-    body.insert("id".into(), serde_json::json!(m.id));
-    body.insert("tenant_id".into(), serde_json::json!(who.tenant));
-    if body.contains_key("user_id") {
-        body.insert("user_id".into(), serde_json::json!(who.user));
+    let mut device_has_it = true;
+    let mut set = |name: &str, value: serde_json::Value| {
+        device_has_it &= body.get(name) == Some(&value);
+        body.insert(name.into(), value);
+    };
+    set("id", serde_json::json!(m.id));
+    set("tenant_id", serde_json::json!(who.tenant));
+    if m.fields.contains_key("user_id") {
+        set("user_id", serde_json::json!(who.user));
     }
     let record: R = match serde_json::from_value(serde_json::Value::Object(body)) {
         Ok(r) => r,
         Err(e) => return Ok(rejected(ErrorCode::ValidationFailed, e.to_string())),
     };
-    Ok(match write_checked(tx, &record, ctx, Mode::Insert).await? {
-        Ok(rev) => Outcome::Applied { rev },
-        Err(refused) => refused,
-    })
+    let ctx = WriteCtx {
+        at: who.at,
+        device: Some(who.device),
+        origin: Origin::Pushed { device_has_it },
+    };
+    Ok(
+        match write_checked(tx, &record, &ctx, Mode::Insert).await? {
+            Ok(rev) => Outcome::Applied { rev },
+            Err(refused) => refused,
+        },
+    )
 }
 
 /// Writes after checking references; a refusal comes back as the outcome.
