@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 use stint_model::{DeviceId, RecordKind, TenantId, Timestamp, ValidationError};
 use stint_store::tuple::Versionstamp;
@@ -243,14 +243,32 @@ pub(crate) async fn load<R: Record>(
     }
 }
 
-/// Reads a record of any kind as JSON, tombstones included (sync handles
-/// records by kind, as data).
-pub(crate) async fn load_raw(
+/// Reads a record as [`load`] does, and whether its value is split into
+/// chunks, which a rewrite must clear.
+async fn load_for_rewrite<R: Record>(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<(Option<Stored<R>>, bool)> {
+    let key = keys::record(tenant, R::KIND, id);
+    match tx.get(&key).await? {
+        Some(value) => Ok((
+            Some(decode(tx, tenant, id, &value).await?),
+            value.first() == Some(&CHUNKED),
+        )),
+        None => Ok((None, false)),
+    }
+}
+
+/// Reads a record of any kind, tombstones included, with its body as a `T`
+/// that needs no record type: its JSON text for sync, which handles
+/// records by kind, as data; `IgnoredAny` when only the envelope matters.
+pub(crate) async fn load_raw<T: DeserializeOwned>(
     tx: &mut Tx<'_>,
     tenant: TenantId,
     kind: RecordKind,
     id: Uuid,
-) -> Result<Option<Stored<serde_json::Value>>> {
+) -> Result<Option<Stored<T>>> {
     match tx.get(&keys::record(tenant, kind, id)).await? {
         Some(value) => decode_raw(tx, tenant, kind, id, &value).await.map(Some),
         None => Ok(None),
@@ -261,7 +279,7 @@ pub(crate) async fn load_raw(
 /// (see [`Record::references`]) is live in its tenant.
 pub(crate) async fn check_references<R: Record>(tx: &mut Tx<'_>, record: &R) -> Result<()> {
     for (kind, id) in record.references() {
-        let live = load_raw(tx, record.tenant(), kind, id)
+        let live = load_raw::<IgnoredAny>(tx, record.tenant(), kind, id)
             .await?
             .is_some_and(|stored| stored.body.is_some());
         if !live {
@@ -346,7 +364,7 @@ pub(crate) async fn write<R: Record>(
 ) -> Result<Written> {
     record.check()?;
     let (tenant, id) = (record.tenant(), record.id());
-    let old = load::<R>(tx, tenant, id).await?;
+    let (old, chunked) = load_for_rewrite::<R>(tx, tenant, id).await?;
     let old_rev = old.as_ref().map_or(0, |s| s.rev);
     let (old_fields, old_created, old_body) = old
         .map(|s| (s.fields, s.created, s.body))
@@ -448,6 +466,7 @@ pub(crate) async fn write<R: Record>(
             created,
             body: Some(record.clone()),
         },
+        chunked,
     )?;
     Ok(Written { rev, changed: true })
 }
@@ -477,7 +496,7 @@ pub(crate) async fn remove<R: Record>(
     id: Uuid,
     ctx: &WriteCtx,
 ) -> Result<()> {
-    let old = load::<R>(tx, tenant, id).await?;
+    let (old, chunked) = load_for_rewrite::<R>(tx, tenant, id).await?;
     let Some(stored) = old else {
         return if R::KIND.is_synced() {
             Err(DbError::not_found(R::KIND, id))
@@ -529,6 +548,7 @@ pub(crate) async fn remove<R: Record>(
                 created: stored.created,
                 body: None,
             },
+            chunked,
         )?;
     } else {
         tx.clear(&keys::record(tenant, R::KIND, id));
@@ -538,20 +558,24 @@ pub(crate) async fn remove<R: Record>(
     Ok(())
 }
 
-/// Writes the envelope, inline or in chunks.
+/// Writes the envelope, inline or in chunks; `chunked_before`: the value
+/// it replaces was in chunks, which go.
 fn put_stored<R: Record>(
     tx: &mut Tx<'_>,
     tenant: TenantId,
     id: Uuid,
     stored: &Stored<R>,
+    chunked_before: bool,
 ) -> Result<()> {
     let json = serde_json::to_vec(stored).map_err(|e| corrupt::<R>(&e.to_string()))?;
     let key = keys::record(tenant, R::KIND, id);
     let chunks = keys::chunks(tenant, R::KIND, id);
-    // Whatever chunks an older version had go; clearing a range costs only
-    // its two bounds.
-    let (begin, end) = chunks.range();
-    tx.clear_range(&begin, &end);
+    // Only when there are chunks to clear: a cleared range costs every
+    // later read of the transaction a look, and the commit a range scan.
+    if chunked_before {
+        let (begin, end) = chunks.range();
+        tx.clear_range(&begin, &end);
+    }
     if json.len() < CHUNK_BYTES {
         let mut value = Vec::with_capacity(json.len() + 1);
         value.push(INLINE);

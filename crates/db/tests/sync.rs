@@ -6,7 +6,7 @@ mod common;
 
 use serde_json::{Value, json};
 use stint_db::{Db, DbError, WriteCtx};
-use stint_model::sync::{Mutation, Outcome, SyncRecord};
+use stint_model::sync::{Mutation, Outcome, RecordJson, SyncRecord};
 use stint_model::{DeviceId, RecordKind, SessionId, TenantId, UserId, WorkspaceSession, now};
 use uuid::Uuid;
 
@@ -51,6 +51,10 @@ fn edit(number: u64, id: Uuid, base_rev: u64, fields: Value) -> Mutation {
         deleted: false,
         fields: fields.as_object().unwrap().clone().into_iter().collect(),
     }
+}
+
+fn json_of(body: &RecordJson) -> Value {
+    body.parse().unwrap()
 }
 
 fn status(outcome: &Outcome) -> &'static str {
@@ -190,7 +194,7 @@ async fn a_device_is_not_sent_back_what_it_holds(db: &Db) {
         let mut names: Vec<String> = page
             .records
             .iter()
-            .map(|r| match &r.body {
+            .map(|r| match r.body.as_ref().map(json_of) {
                 Some(body) if r.kind == RecordKind::Conflict => {
                     format!("conflict on {}", body["fields"]["name"])
                 }
@@ -355,10 +359,15 @@ async fn compaction_keeps_the_latest_change_of_each_record(db: &Db) {
         DbError::CursorTooOld
     );
     let fresh = db.sync().pull(tenant, None, 100, None).await.unwrap();
-    let names: Vec<&str> = fresh
+    let names: Vec<String> = fresh
         .records
         .iter()
-        .map(|r| r.body.as_ref().unwrap()["name"].as_str().unwrap())
+        .map(|r| {
+            json_of(r.body.as_ref().unwrap())["name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(names, ["kept 2"]);
 }
@@ -412,7 +421,7 @@ async fn local_edits_queue_and_survive_pulls(db: &Db) {
         rev: 7,
         updated_at: now(),
         updated_by: None,
-        body: Some(serde_json::to_value(&server_side).unwrap()),
+        body: Some(RecordJson::of(&server_side).unwrap()),
     }];
     outbox
         .store_pulled(tenant, &page, "cursor-1")
@@ -477,7 +486,7 @@ async fn a_refetch_forgets_what_the_server_no_longer_has(db: &Db) {
                 rev: 1,
                 updated_at: now(),
                 updated_by: None,
-                body: Some(serde_json::to_value(&s).unwrap()),
+                body: Some(RecordJson::of(&s).unwrap()),
             }
         })
         .collect();

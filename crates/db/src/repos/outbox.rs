@@ -421,16 +421,16 @@ async fn store_one<R: Record>(
             Err(e) => Err(e),
         };
     };
-    // Read in place; copied only to lay local edits over it.
+    // Read straight from the text; through a tree only to lay local
+    // edits over it.
     let decoded = match local {
-        Some(local) => {
-            let mut body = body.clone();
-            if let Some(object) = body.as_object_mut() {
+        Some(local) => body
+            .parse::<serde_json::Map<String, serde_json::Value>>()
+            .and_then(|mut object| {
                 object.extend(local.fields.clone());
-            }
-            R::deserialize(body)
-        }
-        None => R::deserialize(body),
+                R::deserialize(serde_json::Value::Object(object))
+            }),
+        None => body.parse::<R>(),
     };
     let record: R = decoded.map_err(|e| DbError::Corrupt {
         kind: pulled.kind,

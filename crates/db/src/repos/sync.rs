@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::de::IgnoredAny;
 use stint_model::sync::{Mutation, MutationResult, Outcome, SyncRecord};
 use stint_model::{Conflict, DeviceId, ErrorCode, RecordKind, TenantId, Timestamp, UserId};
 use stint_store::{Store, Tx};
@@ -213,7 +214,7 @@ impl Sync<'_> {
                     let mut floor_now = floor(tx, tenant).await?;
                     for (position, change) in &page.changes {
                         let (kind, id) = (change.kind, change.id);
-                        match record::load_raw(tx, tenant, kind, id).await? {
+                        match record::load_raw::<IgnoredAny>(tx, tenant, kind, id).await? {
                             Some(s) if s.rev > change.rev => {}
                             Some(s) if s.body.is_none() && s.updated_at < forget_deleted_before => {
                                 tx.clear(&keys::record(tenant, kind, id));
