@@ -96,6 +96,7 @@ async fn offline_edits_reach_another_device() {
 
     let report = sync(a);
     assert_eq!(report["set_aside"], 0, "{report}");
+    assert_eq!(report["pulled"], 0, "A is not sent back its own: {report}");
     assert_eq!(json(a, &["status", "--json"])["sync"]["pending"], 0);
 
     login(b, &server, "ada@example.com", false);

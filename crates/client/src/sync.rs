@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use stint_model::sync::{Outcome, PullResponse, PushRequest, PushResponse};
-use stint_model::{DeviceId, ErrorBody, ErrorCode, Timestamp};
+use stint_model::{DeviceId, ErrorBody, ErrorCode, TenantId, Timestamp};
 
 use crate::account::{Server, server_error};
 use crate::device::Device;
@@ -49,76 +49,127 @@ impl Device {
     /// new.
     pub async fn sync(&self) -> Result<SyncReport> {
         let credentials = self.credentials()?;
-        let tenant = credentials.tenant.id;
         let server = self.server(&credentials.server)?;
-        let outbox = self.db().outbox();
         let mut report = SyncReport::default();
+        self.push_all(&server, credentials.tenant.id, &mut report)
+            .await?;
+        self.pull_all(&server, credentials.tenant.id, &mut report)
+            .await?;
+        self.db().outbox().mark_synced(stint_model::now()).await?;
+        Ok(report)
+    }
 
-        loop {
-            let batch = outbox.pending(tenant, PUSH_BATCH, PUSH_BYTES).await?;
-            if batch.is_empty() {
-                break;
-            }
+    /// Pushes the outbox, batch after batch. While the server applies one
+    /// batch, the device settles the one before and reads the next, so
+    /// neither side waits for the other's bookkeeping.
+    async fn push_all(
+        &self,
+        server: &Server,
+        tenant: TenantId,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let outbox = self.db().outbox();
+        let mut batch = outbox.pending(tenant, PUSH_BATCH, PUSH_BYTES).await?;
+        let mut answered: Vec<(u64, Outcome)> = Vec::new();
+        while let Some(last) = batch.last().map(|m| m.number) {
             let request = PushRequest {
                 device_id: self.profile().device_id,
                 mutations: batch,
             };
             let token = self.access_token().await?;
-            let response: PushResponse = server.call("/sync/push", &request, &token).await?;
-            let mut settled = Vec::with_capacity(response.results.len());
-            for result in response.results {
-                match &result.outcome {
-                    Outcome::Applied { .. } | Outcome::Duplicate => report.pushed += 1,
-                    Outcome::Conflicted { .. } => {
-                        report.pushed += 1;
-                        report.conflicts += 1;
-                    }
-                    Outcome::Rejected { code, message } => {
-                        tracing::warn!(number = result.number, %code, %message, "edit refused");
-                        report.set_aside += 1;
-                    }
-                }
-                settled.push((result.number, result.outcome));
-            }
-            outbox.settle(&settled).await?;
+            let push = server.call::<_, PushResponse>("/sync/push", &request, &token);
+            let meanwhile = async {
+                outbox.settle(&answered).await?;
+                outbox
+                    .pending_after(tenant, last, PUSH_BATCH, PUSH_BYTES)
+                    .await
+            };
+            let (response, next) = tokio::join!(push, meanwhile);
+            answered = response?
+                .results
+                .into_iter()
+                .map(|result| {
+                    report.count(result.number, &result.outcome);
+                    (result.number, result.outcome)
+                })
+                .collect();
+            batch = next?;
         }
+        outbox.settle(&answered).await?;
+        Ok(())
+    }
 
+    /// Pulls every page after the cursor. While one page is stored, the
+    /// next is on its way.
+    async fn pull_all(
+        &self,
+        server: &Server,
+        tenant: TenantId,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let outbox = self.db().outbox();
         // While pulling everything again, what the server still has.
         let mut seen = std::collections::HashSet::new();
+        let mut cursor = outbox.cursor(tenant).await?;
+        let mut page = self.fetch(server, cursor.as_deref(), report).await?;
         loop {
-            let cursor = outbox.cursor(tenant).await?;
-            let token = self.access_token().await?;
-            // Refetching, the device must hear of every record the server
-            // has, its own included.
-            let device = (!report.refetched).then_some(self.profile().device_id);
-            let Some(page) = pull(&server, &token, cursor.as_deref(), device).await? else {
-                if report.refetched {
-                    return Err(ClientError::Rejected(
-                        "the server refused a pull from the beginning".into(),
-                    ));
+            let page_now = match page {
+                Some(page) => page,
+                None => {
+                    if report.refetched {
+                        return Err(ClientError::Rejected(
+                            "the server refused a pull from the beginning".into(),
+                        ));
+                    }
+                    report.refetched = true;
+                    outbox.forget_cursor(tenant).await?;
+                    cursor = None;
+                    page = self.fetch(server, cursor.as_deref(), report).await?;
+                    continue;
                 }
-                report.refetched = true;
-                outbox.forget_cursor(tenant).await?;
-                continue;
             };
-            report.pulled += page.changes.len();
+            report.pulled += page_now.changes.len();
             if report.refetched {
-                seen.extend(page.changes.iter().map(|c| (c.kind, c.id)));
+                seen.extend(page_now.changes.iter().map(|c| (c.kind, c.id)));
             }
-            if !page.cursor.is_empty() {
-                outbox
-                    .store_pulled(tenant, &page.changes, &page.cursor)
-                    .await?;
-            }
-            if !page.more {
-                break;
+            cursor = Some(page_now.cursor.clone()).filter(|c| !c.is_empty());
+            let store = async {
+                match &cursor {
+                    Some(c) => outbox.store_pulled(tenant, &page_now.changes, c).await,
+                    None => Ok(()),
+                }
+            };
+            let next = async {
+                match &cursor {
+                    Some(c) if page_now.more => self.fetch(server, Some(c), report).await.map(Some),
+                    _ => Ok(None),
+                }
+            };
+            let (stored, next) = tokio::join!(store, next);
+            stored?;
+            match next? {
+                Some(next) => page = next,
+                None => break,
             }
         }
         if report.refetched {
             outbox.forget_unseen(tenant, &seen).await?;
         }
-        outbox.mark_synced(stint_model::now()).await?;
-        Ok(report)
+        Ok(())
+    }
+
+    /// One page after `cursor`; `None` when the server says to start over.
+    /// Refetching, the device must hear of every record the server has,
+    /// its own included.
+    async fn fetch(
+        &self,
+        server: &Server,
+        cursor: Option<&str>,
+        report: &SyncReport,
+    ) -> Result<Option<PullResponse>> {
+        let device = (!report.refetched).then_some(self.profile().device_id);
+        let token = self.access_token().await?;
+        pull(server, &token, cursor, device).await
     }
 
     /// What waits to sync, and when it last did.
@@ -236,6 +287,23 @@ async fn pull(
         .await
         .map(Some)
         .map_err(|e| ClientError::Unreachable(format!("unexpected answer from the server: {e}")))
+}
+
+impl SyncReport {
+    /// Counts the server's answer to one edit.
+    fn count(&mut self, number: u64, outcome: &Outcome) {
+        match outcome {
+            Outcome::Applied { .. } | Outcome::Duplicate => self.pushed += 1,
+            Outcome::Conflicted { .. } => {
+                self.pushed += 1;
+                self.conflicts += 1;
+            }
+            Outcome::Rejected { code, message } => {
+                tracing::warn!(number, %code, %message, "edit refused");
+                self.set_aside += 1;
+            }
+        }
+    }
 }
 
 /// What `stint status` shows of sync.

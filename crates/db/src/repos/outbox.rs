@@ -118,8 +118,20 @@ impl Outbox<'_> {
         count: usize,
         max_bytes: usize,
     ) -> Result<Vec<Mutation>> {
-        let (begin, end) = keys::outbox().range();
-        let (begin, end) = (&begin, &end);
+        self.pending_after(tenant, 0, count, max_bytes).await
+    }
+
+    /// [`Outbox::pending`], from the edits numbered after `after`: the
+    /// next batch, read while the one before it is still being pushed.
+    pub async fn pending_after(
+        &self,
+        tenant: TenantId,
+        after: u64,
+        count: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Mutation>> {
+        let outbox = keys::outbox();
+        let (begin, end) = (&outbox.pack(&(after + 1)), &outbox.range().1);
         self.store
             .run(|tx| {
                 Box::pin(async move {
