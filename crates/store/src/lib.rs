@@ -19,6 +19,10 @@
 //! - FoundationDB's limits hold everywhere ([`Limits::FDB`]): keys of at most
 //!   10,000 bytes, values of at most 100,000, 10,000,000 bytes of mutations
 //!   per transaction, five seconds per transaction. Errors carry FDB's codes.
+//! - Commits are durable when they return, unless run with
+//!   [`Durability::Deferred`] (see [`Store::run_with`]): then the next
+//!   durable commit carries them to disk, and a crash before it loses them
+//!   whole, never in part.
 //! - [`StoreOptions::inject_commit_unknown`] is a test mode: each write
 //!   transaction commits, then reports 1021 once, so the closure runs again
 //!   on committed data. Tests use it to prove that every write is idempotent.
