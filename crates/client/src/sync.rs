@@ -110,38 +110,35 @@ impl Device {
         let outbox = self.db().outbox();
         // While pulling everything again, what the server still has.
         let mut seen = std::collections::HashSet::new();
-        let mut cursor = outbox.cursor(tenant).await?;
-        let mut page = self.fetch(server, cursor.as_deref(), report).await?;
+        let start = outbox.cursor(tenant).await?;
+        let mut page = self.fetch(server, start.as_deref(), report).await?;
         loop {
-            let page_now = match page {
-                Some(page) => page,
-                None => {
-                    if report.refetched {
-                        return Err(ClientError::Rejected(
-                            "the server refused a pull from the beginning".into(),
-                        ));
-                    }
-                    report.refetched = true;
-                    outbox.forget_cursor(tenant).await?;
-                    cursor = None;
-                    page = self.fetch(server, cursor.as_deref(), report).await?;
-                    continue;
+            let Some(current) = page else {
+                if report.refetched {
+                    return Err(ClientError::Rejected(
+                        "the server refused a pull from the beginning".into(),
+                    ));
                 }
+                report.refetched = true;
+                outbox.forget_cursor(tenant).await?;
+                page = self.fetch(server, None, report).await?;
+                continue;
             };
-            report.pulled += page_now.changes.len();
+            report.pulled += current.changes.len();
             if report.refetched {
-                seen.extend(page_now.changes.iter().map(|c| (c.kind, c.id)));
+                seen.extend(current.changes.iter().map(|c| (c.kind, c.id)));
             }
-            cursor = Some(page_now.cursor.clone()).filter(|c| !c.is_empty());
+            // An empty log has no position yet: nothing to store.
+            let cursor = Some(current.cursor.as_str()).filter(|c| !c.is_empty());
             let store = async {
-                match &cursor {
-                    Some(c) => outbox.store_pulled(tenant, &page_now.changes, c).await,
+                match cursor {
+                    Some(c) => outbox.store_pulled(tenant, &current.changes, c).await,
                     None => Ok(()),
                 }
             };
             let next = async {
-                match &cursor {
-                    Some(c) if page_now.more => self.fetch(server, Some(c), report).await.map(Some),
+                match cursor {
+                    Some(c) if current.more => self.fetch(server, Some(c), report).await.map(Some),
                     _ => Ok(None),
                 }
             };
