@@ -73,6 +73,24 @@ pub fn ok_with_input(dir: &Path, args: &[&str], stdin: &str) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
+/// Signs the device in `dir` in to the server at `url` with the CLI, the
+/// password on stdin; `register` creates the account (as Ada Lovelace)
+/// first.
+pub fn login(dir: &Path, url: &str, email: &str, register: bool) {
+    let mut args = vec![
+        if register { "register" } else { "login" },
+        "--server",
+        url,
+        "--email",
+        email,
+        "--password-stdin",
+    ];
+    if register {
+        args.extend(["--first-name", "Ada", "--last-name", "Lovelace"]);
+    }
+    ok_with_input(dir, &args, &format!("{}\n", crate::PASSWORD));
+}
+
 /// Runs `stint ARGS`, expects success, returns stdout.
 pub fn ok(dir: &Path, args: &[&str]) -> String {
     ok_with_input(dir, args, "")

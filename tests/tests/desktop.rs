@@ -3,12 +3,12 @@
 //! as a second device. Screenshots of the main screens go to
 //! `$STINT_SCREENSHOTS` when set (the README's come from there).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use stint_client::{Device, NewSession};
 use stint_e2e::desktop::{Driver, Window, children_of, descendants_running};
-use stint_e2e::device::{json, ok, ok_with_input};
+use stint_e2e::device::{json, login, ok};
 use stint_e2e::{Api, PASSWORD, Server, binary, resident_kib};
 
 fn screenshots() -> Option<PathBuf> {
@@ -23,18 +23,6 @@ async fn shot(window: &Window, name: &str) {
             .await
             .unwrap();
     }
-}
-
-fn login(dir: &Path, server: &Server, email: &str) {
-    let args = [
-        "login",
-        "--server",
-        &server.url,
-        "--email",
-        email,
-        "--password-stdin",
-    ];
-    ok_with_input(dir, &args, PASSWORD);
 }
 
 /// Polls `check` (a CLI device catching up, say) for up to 20 s.
@@ -125,7 +113,7 @@ async fn sign_in_edit_sync_resolve_a_conflict_and_resume_after_a_restart() {
         .as_str()
         .unwrap()
         .to_owned();
-    login(&b, &server, email);
+    login(&b, &server.url, email, false);
     ok(&b, &["sync"]);
     let on_b = json(&b, &["session", "show", &id, "--json"]);
     assert_eq!(on_b["name"], "Fix the login bug");

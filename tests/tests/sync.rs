@@ -7,29 +7,13 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use stint_client::{Change, Device, NewSession, SessionFilter};
-use stint_e2e::device::{json, ok, ok_with_input, stint};
+use stint_e2e::device::{json, login, ok, stint};
 use stint_e2e::{Api, PASSWORD, Server};
 
 async fn server() -> (Server, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_unthrottled(dir.path()).await.unwrap();
     (server, dir)
-}
-
-fn login(dir: &Path, server: &Server, email: &str, register: bool) {
-    let url = server.url.as_str();
-    let mut args = vec![
-        if register { "register" } else { "login" },
-        "--server",
-        url,
-        "--email",
-        email,
-        "--password-stdin",
-    ];
-    if register {
-        args.extend(["--first-name", "Ada", "--last-name", "Lovelace"]);
-    }
-    ok_with_input(dir, &args, &format!("{PASSWORD}\n"));
 }
 
 /// Every session of a device, whole, by id.
@@ -62,7 +46,7 @@ async fn offline_edits_reach_another_device() {
             "/w",
         ],
     );
-    login(a, &server, "ada@example.com", true);
+    login(a, &server.url, "ada@example.com", true);
     let second = ok(
         a,
         &[
@@ -99,7 +83,7 @@ async fn offline_edits_reach_another_device() {
     assert_eq!(report["pulled"], 0, "A is not sent back its own: {report}");
     assert_eq!(json(a, &["status", "--json"])["sync"]["pending"], 0);
 
-    login(b, &server, "ada@example.com", false);
+    login(b, &server.url, "ada@example.com", false);
     let report = sync(b);
     assert_eq!(
         report["pulled"], 4,
@@ -133,8 +117,8 @@ async fn concurrent_edits_merge_or_conflict_and_devices_converge() {
     let (server, _server_dir) = server().await;
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (a, b) = (a.path(), b.path());
-    login(a, &server, "ada@example.com", true);
-    login(b, &server, "ada@example.com", false);
+    login(a, &server.url, "ada@example.com", true);
+    login(b, &server.url, "ada@example.com", false);
     let id = ok(
         a,
         &["session", "start", "--name", "shared", "--workspace", "/w"],
@@ -187,7 +171,7 @@ async fn sync_needs_a_login_and_a_reachable_server() {
     let a = tempfile::tempdir().unwrap();
     let a = a.path();
     assert_eq!(stint(a, &["sync"]).status.code(), Some(6), "not signed in");
-    login(a, &server, "ada@example.com", true);
+    login(a, &server.url, "ada@example.com", true);
     ok(
         a,
         &["session", "start", "--name", "waits", "--workspace", "/w"],
@@ -567,7 +551,7 @@ async fn kill_9_mid_sync_loses_and_repeats_nothing() {
     assert!(revs.iter().all(|r| *r == 1), "a retried push applied twice");
 
     // Kill B while it pulls (its replica grows), then let it finish.
-    login(b, &server, "ada@example.com", false);
+    login(b, &server.url, "ada@example.com", false);
     let replica = b.join("replica");
     let size = || {
         std::fs::read_dir(&replica)
@@ -597,8 +581,8 @@ async fn with_the_agent_running_an_edit_arrives_by_itself() {
     let (server, _server_dir) = server().await;
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (a, b) = (a.path(), b.path());
-    login(a, &server, "ada@example.com", true);
-    login(b, &server, "ada@example.com", false);
+    login(a, &server.url, "ada@example.com", true);
+    login(b, &server.url, "ada@example.com", false);
     let id = ok(
         a,
         &["session", "start", "--name", "live", "--workspace", "/w"],

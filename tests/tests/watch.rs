@@ -9,8 +9,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use stint_e2e::device::{Agent, json, ok, ok_with_input};
-use stint_e2e::{PASSWORD, Server};
+use stint_e2e::Server;
+use stint_e2e::device::{Agent, json, login, ok};
 
 /// Writes `count` files of varied sizes under `root`.
 fn generate(root: &Path, count: usize) {
@@ -206,18 +206,7 @@ async fn which_sessions_touched_a_file_from_the_replica_and_the_server() {
     let server = Server::start(server_dir.path()).await.unwrap();
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for (dir, register) in [(a.path(), true), (b.path(), false)] {
-        let mut args = vec![
-            if register { "register" } else { "login" },
-            "--server",
-            &server.url,
-            "--email",
-            "ada@example.com",
-            "--password-stdin",
-        ];
-        if register {
-            args.extend(["--first-name", "Ada", "--last-name", "Lovelace"]);
-        }
-        ok_with_input(dir, &args, &format!("{PASSWORD}\n"));
+        login(dir, &server.url, "ada@example.com", register);
     }
     let tree = tempfile::tempdir().unwrap();
     let root = tree.path().canonicalize().unwrap();
