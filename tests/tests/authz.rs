@@ -238,13 +238,13 @@ impl World {
             }
             ("POST", "/api/v5/sync/push") => json!({
                 "device_id": uuid_like(self.fresh.fetch_add(1, Ordering::Relaxed)),
-                "mutations": [{
+                "batches": [[{
                     "number": 1, "kind": "workspace_session",
                     "id": uuid_like(self.fresh.fetch_add(1, Ordering::Relaxed)), "base_rev": 0,
                     "fields": {"user_id": "00000000-0000-7000-8000-000000000000", "name": "pushed",
                                "workspace_path": "/w", "created_at": "2026-01-01T00:00:00Z",
                                "updated_at": "2026-01-01T00:00:00Z", "last_accessed_at": "2026-01-01T00:00:00Z"}
-                }]
+                }]]
             }),
             ("PUT", "/api/v5/users/me") => json!({"first_name": "Renamed"}),
             ("PUT", "/api/v5/users/me/password") => {

@@ -255,10 +255,11 @@ async fn pages_at_the_boundaries() {
             .map(|m| m["id"].as_str().unwrap().to_owned())
             .collect();
         if total > 0 {
+            let batches: Vec<&[Value]> = mutations.chunks(3).collect();
             let (status, answer) = user
                 .post(
                     "/sync/push",
-                    json!({"device_id": DEVICE, "mutations": mutations}),
+                    json!({"device_id": DEVICE, "batches": batches}),
                 )
                 .await;
             assert_eq!(status, 200, "{answer}");
@@ -279,10 +280,11 @@ async fn a_retried_push_applies_once_and_tenants_stay_apart() {
     let api = Api::new(&server.url);
     let (ada, _) = api.register("ada@example.com").await;
     let (bob, _) = api.register("bob@example.com").await;
-    let push = json!({"device_id": DEVICE, "mutations": [
-        mutation(1, &record_id(1), "first"),
-        {"number": 2, "kind": "workspace_session", "id": record_id(1), "base_rev": 1,
-         "fields": {"name": "renamed"}},
+    // Two batches: two transactions, one answer.
+    let push = json!({"device_id": DEVICE, "batches": [
+        [mutation(1, &record_id(1), "first")],
+        [{"number": 2, "kind": "workspace_session", "id": record_id(1), "base_rev": 1,
+          "fields": {"name": "renamed"}}],
     ]});
     let (status, first) = ada.post("/sync/push", push.clone()).await;
     assert_eq!(status, 200, "{first}");
@@ -310,7 +312,7 @@ async fn a_retried_push_applies_once_and_tenants_stay_apart() {
     let (_, answer) = bob
         .post(
             "/sync/push",
-            json!({"device_id": DEVICE, "mutations": [mutation(1, &record_id(1), "bob's")]}),
+            json!({"device_id": DEVICE, "batches": [[mutation(1, &record_id(1), "bob's")]]}),
         )
         .await;
     assert_eq!(
@@ -325,16 +327,17 @@ async fn a_retried_push_applies_once_and_tenants_stay_apart() {
 
     // Refusals are per mutation, with a reason; the rest applies.
     let (_, answer) = ada
-        .post("/sync/push", json!({"device_id": DEVICE, "mutations": [
+        .post("/sync/push", json!({"device_id": DEVICE, "batches": [[
             {"number": 3, "kind": "workspace_session", "id": record_id(2), "base_rev": 0,
              "fields": {"name": "orphan fork", "workspace_path": "/w", "user_id": record_id(9),
                         "parent_session_id": record_id(404),
                         "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
                         "last_accessed_at": "2026-01-01T00:00:00Z"}},
             {"number": 4, "kind": "user", "id": record_id(3), "base_rev": 0, "fields": {}},
+        ], [
             mutation(5, &record_id(4), ""),
             mutation(6, &record_id(5), "fine"),
-        ]}))
+        ]]}))
         .await;
     let statuses: Vec<&str> = answer["results"]
         .as_array()
@@ -348,17 +351,50 @@ async fn a_retried_push_applies_once_and_tenants_stay_apart() {
         "{answer}"
     );
 
-    // Bad input is refused whole.
+    // Bad input is refused whole, and changes nothing.
     let (status, _) = ada.post("/sync/push", json!({"device_id": DEVICE})).await;
     assert_eq!(status, 422);
-    let (status, body) = ada
-        .post(
-            "/sync/push",
-            json!({"device_id": DEVICE, "mutations": [
-            mutation(8, &record_id(6), "a"), mutation(7, &record_id(7), "b")]}),
-        )
-        .await;
-    assert_eq!((status, body["field"].as_str()), (422, Some("mutations")));
+    let (a, b) = (
+        mutation(8, &record_id(6), "a"),
+        mutation(9, &record_id(7), "b"),
+    );
+    let too_big: Vec<Value> = (0..101)
+        .map(|i| mutation(10 + i, &record_id(100 + i), "x"))
+        .collect();
+    let too_many: Vec<Vec<Value>> = (0..11).map(|_| vec![a.clone()]).collect();
+    for (what, batches) in [
+        ("numbers going down", json!([[b.clone(), a.clone()]])),
+        (
+            "numbers going down across batches",
+            json!([[b.clone()], [a.clone()]]),
+        ),
+        ("an empty batch", json!([[a.clone()], []])),
+        ("a batch of 101", json!([too_big])),
+        ("11 batches", json!(too_many)),
+    ] {
+        let (status, body) = ada
+            .post(
+                "/sync/push",
+                json!({"device_id": DEVICE, "batches": batches}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (422, Some("batches")),
+            "{what}: {body}"
+        );
+    }
+    let (_, page) = ada.get("/sync/pull").await;
+    let names: Vec<&str> = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"]["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        !names.iter().any(|n| ["a", "b", "x"].contains(n)),
+        "refused pushes changed nothing: {names:?}"
+    );
     for cursor in ["not-a-cursor", "AAAA", ""] {
         let (status, body) = ada.get(&format!("/sync/pull?cursor={cursor}")).await;
         assert_eq!(status, 400, "{cursor}: {body}");

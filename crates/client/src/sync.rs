@@ -1,9 +1,10 @@
 //! The device's sync engine: push the outbox, then pull, in rounds.
 //!
 //! A round pushes the outbox in bounded batches (100 edits, at most 1 MB:
-//! far below what the server's store allows in one transaction), settles
-//! each batch's results (accepted edits leave the outbox, refused ones are
-//! set aside with the reason and never block the rest), then pulls pages
+//! far below what the server's store allows in one transaction), several
+//! to a request (the server syncs its disk once per request), settles each
+//! push's results (accepted edits leave the outbox, refused ones are set
+//! aside with the reason and never block the rest), then pulls pages
 //! until none is left, storing each page with its cursor in one local
 //! transaction. `watch` runs rounds whenever the server says something
 //! changed (its live channel) or the outbox has something, backing off
@@ -12,18 +13,23 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use stint_model::sync::{Outcome, PullResponse, PushRequest, PushResponse};
+use stint_db::PushShape;
+use stint_model::sync::{MAX_BATCH_MUTATIONS, Outcome, PullResponse, PushRequest, PushResponse};
 use stint_model::{DeviceId, ErrorBody, ErrorCode, TenantId, Timestamp};
 
 use crate::account::{Server, server_error};
 use crate::device::Device;
 use crate::error::{ClientError, Result};
 
-/// Most edits in one push.
-pub(crate) const PUSH_BATCH: usize = 100;
-
-/// Most bytes of edits in one push.
-pub(crate) const PUSH_BYTES: usize = 1_000_000;
+/// How the outbox is cut into pushes: batches of 100 edits and 1 MB at
+/// most, five to a request of at most 1.5 MB (the server takes 2 MB bodies
+/// by default).
+const PUSH: PushShape = PushShape {
+    batch_edits: MAX_BATCH_MUTATIONS,
+    batch_bytes: 1_000_000,
+    batches: 5,
+    push_bytes: 1_500_000,
+};
 
 /// Most changes in one pulled page.
 pub(crate) const PULL_PAGE: usize = 1_000;
@@ -59,9 +65,9 @@ impl Device {
         Ok(report)
     }
 
-    /// Pushes the outbox, batch after batch. While the server applies one
-    /// batch, the device settles the one before and reads the next, so
-    /// neither side waits for the other's bookkeeping.
+    /// Pushes the outbox, push after push. While the server applies one,
+    /// the device settles the one before and reads the next, so neither
+    /// side waits for the other's bookkeeping.
     async fn push_all(
         &self,
         server: &Server,
@@ -69,20 +75,18 @@ impl Device {
         report: &mut SyncReport,
     ) -> Result<()> {
         let outbox = self.db().outbox();
-        let mut batch = outbox.pending(tenant, PUSH_BATCH, PUSH_BYTES).await?;
+        let mut batches = outbox.next_push(tenant, 0, PUSH).await?;
         let mut answered: Vec<(u64, Outcome)> = Vec::new();
-        while let Some(last) = batch.last().map(|m| m.number) {
+        while let Some(last) = batches.last().and_then(|b| b.last()).map(|m| m.number) {
             let request = PushRequest {
                 device_id: self.profile().device_id,
-                mutations: batch,
+                batches,
             };
             let token = self.access_token().await?;
             let push = server.call::<_, PushResponse>("/sync/push", &request, &token);
             let meanwhile = async {
                 outbox.settle(&answered).await?;
-                outbox
-                    .pending_after(tenant, last, PUSH_BATCH, PUSH_BYTES)
-                    .await
+                outbox.next_push(tenant, last, PUSH).await
             };
             let (response, next) = tokio::join!(push, meanwhile);
             answered = response?
@@ -93,7 +97,7 @@ impl Device {
                     (result.number, result.outcome)
                 })
                 .collect();
-            batch = next?;
+            batches = next?;
         }
         outbox.settle(&answered).await?;
         Ok(())

@@ -49,7 +49,7 @@ pub use repos::conversations::{Conversations, MessagePage};
 pub use repos::files::{FileStat, FileUpdate, Files, ScanApplied, file_id};
 pub use repos::members::Members;
 pub use repos::meta::{Meta, StoreIdentity};
-pub use repos::outbox::{Outbox, OutboxCounts, SetAside};
+pub use repos::outbox::{Outbox, OutboxCounts, PushShape, SetAside};
 pub use repos::sessions::{Related, SessionList, Sessions};
 pub use repos::settings::Settings;
 pub use repos::sync::{Compacted, PulledPage, Sync};

@@ -16,6 +16,8 @@ on_every_backend!(
     compaction_keeps_the_latest_change_of_each_record,
     local_edits_queue_and_survive_pulls,
     a_refetch_forgets_what_the_server_no_longer_has,
+    a_push_of_several_batches_answers_as_one,
+    pulls_see_a_push_once_it_is_durable,
 );
 
 /// A new session whose fields claim a tenant and owner of their own.
@@ -73,8 +75,19 @@ async fn pushed(
     device: DeviceId,
     mutations: &[Mutation],
 ) -> Vec<&'static str> {
+    pushed_in(db, tenant, user, device, &[mutations.to_vec()]).await
+}
+
+/// What a push of several batches answered.
+async fn pushed_in(
+    db: &Db,
+    tenant: TenantId,
+    user: UserId,
+    device: DeviceId,
+    batches: &[Vec<Mutation>],
+) -> Vec<&'static str> {
     db.sync()
-        .push(tenant, user, device, mutations, now())
+        .push(tenant, user, device, batches, now())
         .await
         .unwrap()
         .iter()
@@ -529,4 +542,74 @@ async fn a_refetch_forgets_what_the_server_no_longer_has(db: &Db) {
         .map(|s| s.name)
         .collect();
     assert_eq!(left, ["not pushed yet", "refused", "pulled 0"]);
+}
+
+/// A push's batches apply in order, each once, and its retry gets the
+/// answers of all of them: a refusal in the first batch stays a refusal.
+async fn a_push_of_several_batches_answers_as_one(db: &Db) {
+    let (tenant, user, device) = (TenantId::new(), UserId::new(), DeviceId::new());
+    let (s1, s2) = (Uuid::now_v7(), Uuid::now_v7());
+    let batches = vec![
+        vec![
+            create(1, s1, "one"),
+            edit(2, Uuid::now_v7(), 3, json!({"name": "never created"})),
+        ],
+        vec![
+            create(3, s2, "two"),
+            edit(4, s1, 1, json!({"name": "one, renamed"})),
+        ],
+    ];
+    let answers = ["applied", "rejected", "applied", "applied"];
+    assert_eq!(pushed_in(db, tenant, user, device, &batches).await, answers);
+    // The answer was lost: the same push again changes nothing.
+    assert_eq!(pushed_in(db, tenant, user, device, &batches).await, answers);
+    let page = db.sync().pull(tenant, None, 100, None).await.unwrap();
+    let mut names: Vec<Value> = page
+        .records
+        .iter()
+        .map(|r| json_of(r.body.as_ref().unwrap())["name"].clone())
+        .collect();
+    names.sort_by_key(ToString::to_string);
+    assert_eq!(names, [json!("one, renamed"), json!("two")]);
+    let renamed = page.records.iter().find(|r| r.id == s1).unwrap();
+    assert_eq!(renamed.rev, 2, "created, then renamed: once each");
+}
+
+/// The batches before a push's last commit deferred: until a durable
+/// commit covers them a pull shows none of them, so that no device holds
+/// a position in the log that a crash could take back.
+async fn pulls_see_a_push_once_it_is_durable(db: &Db) {
+    let (tenant, user, device) = (TenantId::new(), UserId::new(), DeviceId::new());
+    let first = create(1, Uuid::now_v7(), "in the first batch");
+    // The second batch breaks the store's transaction size limit: the
+    // push fails after its first batch committed, not durably.
+    let mut huge = WorkspaceSession::new(tenant, user, "too big", "/w");
+    huge.terminal_state.command_history =
+        vec!["x".repeat(stint_model::validate::MAX_TEXT_CHARS); stint_model::validate::MAX_HISTORY];
+    let batches = vec![vec![first.clone()], vec![create_own(2, &huge)]];
+    let error = db
+        .sync()
+        .push(tenant, user, device, &batches, now())
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("exceeds byte limit"), "{error}");
+
+    let tx = db.store().begin().await.unwrap();
+    let all_durable = tx.durable_version().is_none();
+    drop(tx);
+    let page = db.sync().pull(tenant, None, 100, None).await.unwrap();
+    if !all_durable {
+        assert!(page.records.is_empty(), "{:?}", page.records);
+        assert_eq!((page.last, page.more), (None, false));
+    }
+
+    // The device, unanswered, pushes again: the first batch's mutation is
+    // applied already, and now durable with this push.
+    assert_eq!(
+        pushed(db, tenant, user, device, std::slice::from_ref(&first)).await,
+        ["applied"]
+    );
+    let page = db.sync().pull(tenant, None, 100, None).await.unwrap();
+    let ids: Vec<Uuid> = page.records.iter().map(|r| r.id).collect();
+    assert_eq!(ids, [first.id]);
 }

@@ -17,20 +17,27 @@ use crate::error::ErrorCode;
 use crate::ids::{ConflictId, DeviceId};
 use crate::kind::RecordKind;
 
-/// Most mutations in one push.
-pub const MAX_PUSH_MUTATIONS: usize = 500;
+/// Most mutations in one batch of a push: a batch is one transaction on
+/// the server, kept far below FoundationDB's limits.
+pub const MAX_BATCH_MUTATIONS: usize = 100;
+
+/// Most batches in one push (whose body the server's size limit bounds
+/// too).
+pub const MAX_PUSH_BATCHES: usize = 10;
 
 /// Most changes in one pulled page.
 pub const MAX_PULL_LIMIT: usize = 1_000;
 
-/// `POST /sync/push`.
+/// `POST /sync/push`: one or more batches of mutations. Each batch is
+/// applied in one transaction; the answer comes once all are durable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest {
     /// The pushing device.
     pub device_id: DeviceId,
-    /// In increasing `number` order.
-    pub mutations: Vec<Mutation>,
+    /// Batches of at most [`MAX_BATCH_MUTATIONS`] mutations, numbers
+    /// increasing throughout.
+    pub batches: Vec<Vec<Mutation>>,
 }
 
 /// One local change of one record.

@@ -561,6 +561,46 @@ pub async fn deferred_commits_last_with_the_next_durable_one(open: impl Fn() -> 
     );
 }
 
+/// A deferred commit lies past the durable version until a durable commit
+/// follows it: a reader handing versionstamps out stops before it (see
+/// [`crate::Tx::durable_version`]).
+pub async fn deferred_commits_are_past_the_durable_version(store: &Store) {
+    let p = Prefix::new();
+    let log = p.key("log");
+    let template = versionstamp_template(&log, &(Versionstamp::incomplete(0),));
+    let template = &template;
+    store
+        .run_with(Durability::Deferred, |tx| {
+            Box::pin(async move {
+                tx.set_versionstamped_key(template, b"deferred");
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let entries = tx.get_all(&log, &prefix_end(&log)).await.unwrap();
+    let [(key, _)] = entries.as_slice() else {
+        panic!("one log entry expected, got {entries:?}");
+    };
+    // The key ends with the tuple's 12-byte versionstamp: 8 of them the
+    // commit version.
+    let stamp = &key[key.len() - 12..];
+    let version = u64::from_be_bytes(stamp[..8].try_into().unwrap());
+    if let Some(durable) = tx.durable_version() {
+        assert!(durable < version, "durable {durable}, deferred {version}");
+    }
+    drop(tx);
+
+    set(store, &p.key("durable"), b"now").await;
+    let tx = store.begin().await.unwrap();
+    if let Some(durable) = tx.durable_version() {
+        assert!(durable >= version, "durable {durable}, deferred {version}");
+    }
+    drop(tx);
+    p.clear(store).await;
+}
+
 /// Committed data survives closing and reopening the store. `open` opens
 /// the same store each time it is called.
 pub async fn durable_across_reopen(open: impl Fn() -> Store) {
@@ -642,6 +682,7 @@ macro_rules! conformance_tests {
             check!(concurrent_increments_lose_nothing);
             check!(versionstamps_follow_commit_order);
             check!(caller_errors_are_not_retried);
+            check!(deferred_commits_are_past_the_durable_version);
 
             #[tokio::test(start_paused = true)]
             async fn transactions_expire() {

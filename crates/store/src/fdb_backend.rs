@@ -131,6 +131,11 @@ impl BackendTx for FdbTx {
             .atomic_op(key, value, MutationType::SetVersionstampedKey);
     }
 
+    /// Every FoundationDB commit is durable: nothing to stop at.
+    fn durable_version(&self) -> Option<u64> {
+        None
+    }
+
     /// Every FoundationDB commit is durable.
     async fn commit(self: Box<Self>, _: Durability) -> Result<()> {
         self.trx.commit().await.map(drop).map_err(|e| fdb_error(&e))

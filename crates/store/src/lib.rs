@@ -22,7 +22,9 @@
 //! - Commits are durable when they return, unless run with
 //!   [`Durability::Deferred`] (see [`Store::run_with`]): then the next
 //!   durable commit carries them to disk, and a crash before it loses them
-//!   whole, never in part.
+//!   whole, never in part. Readers that hand versionstamps out to others
+//!   (a change log) stop at [`Tx::durable_version`], so that nobody holds a
+//!   position a crash could take back.
 //! - [`StoreOptions::inject_commit_unknown`] is a test mode: each write
 //!   transaction commits, then reports 1021 once, so the closure runs again
 //!   on committed data. Tests use it to prove that every write is idempotent.
@@ -152,6 +154,8 @@ pub(crate) trait BackendTx: Send {
     /// `key` ends with the 4-byte little-endian offset of a 10-byte
     /// placeholder, as FoundationDB's `SetVersionstampedKey` expects.
     fn set_versionstamped_key(&mut self, key: &[u8], value: &[u8]);
+    /// See [`Tx::durable_version`].
+    fn durable_version(&self) -> Option<u64>;
     async fn commit(self: Box<Self>, durability: Durability) -> Result<()>;
 }
 
@@ -483,6 +487,20 @@ impl Tx<'_> {
         let next = self.user_versions;
         self.user_versions = self.user_versions.wrapping_add(1);
         next
+    }
+
+    /// The newest commit version that no crash can take back, when this
+    /// transaction may read newer, not yet durable, commits (made with
+    /// [`Durability::Deferred`]); `None` when all it reads is durable.
+    ///
+    /// A versionstamp's first 8 bytes are its commit version (big-endian),
+    /// so a reader that gives positions to others (a device's pull cursor
+    /// into the change log) stops after this version: a crash that lost a
+    /// later commit would reissue its versionstamps to new changes, and a
+    /// cursor already past them would skip those.
+    #[must_use]
+    pub fn durable_version(&self) -> Option<u64> {
+        self.inner.durable_version()
     }
 
     /// Whether the transaction has written anything.

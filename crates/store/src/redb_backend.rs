@@ -7,6 +7,12 @@
 //! commit fails with 1020 and the runner retries. Otherwise the buffer is
 //! applied in one redb write transaction with `Durability::Immediate`,
 //! together with the commit counter when versionstamps were written.
+//!
+//! A [`Durability::Deferred`](crate::Durability::Deferred) commit uses
+//! redb's `Durability::None`: its pages stay in redb's write buffer, visible
+//! to later transactions, until a durable commit writes them with its own
+//! (so a run of deferred commits ending in a durable one writes each page
+//! once and syncs once). Until then it is past the durable version.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -49,6 +55,7 @@ pub fn open_redb(path: &Path, options: StoreOptions) -> Result<Store> {
         db,
         commit_lock: Mutex::new(()),
         version: AtomicU64::new(version),
+        durable: AtomicU64::new(version),
         recent: StdMutex::new(VecDeque::new()),
         window: options.limits.max_duration * 2,
     }));
@@ -70,6 +77,8 @@ struct Shared {
     commit_lock: Mutex<()>,
     /// Version of the last commit.
     version: AtomicU64,
+    /// Version of the last durable commit: everything up to it is on disk.
+    durable: AtomicU64,
     /// What recent commits wrote, for conflict checks. A transaction lives at
     /// most `max_duration`, so commits older than `window` can be forgotten.
     recent: StdMutex<VecDeque<RecentCommit>>,
@@ -93,12 +102,16 @@ impl Backend for RedbBackend {
         // least as new as the version, so a conflict can be over-reported
         // (and retried) but never missed.
         let read_version = self.0.version.load(Ordering::Acquire);
+        // Read before the snapshot too: the snapshot then holds at least
+        // everything up to it, and what it holds beyond may not be durable.
+        let durable_version = self.0.durable.load(Ordering::Acquire);
         let rtx = self.0.db.begin_read().map_err(StoreError::io)?;
         let table = rtx.open_table(DATA).map_err(StoreError::io)?;
         Ok(Box::new(RedbTx {
             shared: Arc::clone(&self.0),
             view: RedbView(table),
             read_version,
+            durable_version,
             reads: Vec::new(),
             writes: WriteSet::default(),
         }))
@@ -159,6 +172,7 @@ struct RedbTx {
     shared: Arc<Shared>,
     view: RedbView,
     read_version: u64,
+    durable_version: u64,
     /// What this transaction read: its read conflict ranges.
     reads: Vec<KeyRange>,
     writes: WriteSet,
@@ -195,6 +209,10 @@ impl BackendTx for RedbTx {
             .push((key.to_vec(), value.to_vec()));
     }
 
+    fn durable_version(&self) -> Option<u64> {
+        Some(self.durable_version)
+    }
+
     async fn commit(self: Box<Self>, durability: crate::Durability) -> Result<()> {
         let RedbTx {
             shared,
@@ -202,6 +220,7 @@ impl BackendTx for RedbTx {
             read_version,
             reads,
             writes,
+            ..
         } = *self;
         // Release the snapshot first: redb reclaims pages only past it.
         drop(view);
@@ -240,6 +259,10 @@ impl BackendTx for RedbTx {
         }
 
         shared.version.store(version, Ordering::Release);
+        if durability == crate::Durability::Immediate {
+            // Carries every deferred commit before it to disk as well.
+            shared.durable.store(version, Ordering::Release);
+        }
         let now = Instant::now();
         let mut recent = shared.recent.lock().expect("conflict window lock");
         while recent

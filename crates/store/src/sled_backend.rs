@@ -46,6 +46,7 @@ pub fn open_sled(path: &Path, options: StoreOptions) -> Result<Store> {
         db,
         lock: Arc::new(Mutex::new(())),
         version: Arc::new(AtomicU64::new(version)),
+        durable: Arc::new(AtomicU64::new(version)),
     };
     Ok(Store::from_backend(Arc::new(backend), options))
 }
@@ -56,6 +57,9 @@ struct SledBackend {
     lock: Arc<Mutex<()>>,
     /// The last commit's version; only changed under `lock`.
     version: Arc<AtomicU64>,
+    /// The last version known durable (sled's own periodic flush may have
+    /// carried later ones to disk too: this errs on the safe side).
+    durable: Arc<AtomicU64>,
 }
 
 #[async_trait]
@@ -69,6 +73,7 @@ impl Backend for SledBackend {
         Ok(Box::new(SledTx {
             db: SledView(self.db.clone()),
             version: Arc::clone(&self.version),
+            durable: Arc::clone(&self.durable),
             _guard: guard,
             writes: WriteSet::default(),
         }))
@@ -78,6 +83,7 @@ impl Backend for SledBackend {
 struct SledTx {
     db: SledView,
     version: Arc<AtomicU64>,
+    durable: Arc<AtomicU64>,
     _guard: OwnedMutexGuard<()>,
     writes: WriteSet,
 }
@@ -154,6 +160,10 @@ impl BackendTx for SledTx {
             .push((key.to_vec(), value.to_vec()));
     }
 
+    fn durable_version(&self) -> Option<u64> {
+        Some(self.durable.load(Ordering::Acquire))
+    }
+
     async fn commit(self: Box<Self>, durability: Durability) -> Result<()> {
         if self.writes.is_empty() {
             return Ok(());
@@ -188,6 +198,7 @@ impl BackendTx for SledTx {
         self.version.store(version, Ordering::Release);
         if durability == Durability::Immediate {
             self.db.0.flush_async().await.map_err(StoreError::io)?;
+            self.durable.store(version, Ordering::Release);
         }
         Ok(())
     }

@@ -19,7 +19,7 @@ use futures::Stream;
 use serde::Deserialize;
 use stint_db::LogPosition;
 use stint_model::sync::{
-    MAX_PULL_LIMIT, MAX_PUSH_MUTATIONS, PullResponse, PushRequest, PushResponse,
+    MAX_BATCH_MUTATIONS, MAX_PULL_LIMIT, MAX_PUSH_BATCHES, PullResponse, PushRequest, PushResponse,
 };
 use stint_model::{DeviceId, ErrorBody, ErrorCode, TenantId};
 use utoipa_axum::router::OpenApiRouter;
@@ -36,7 +36,8 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(events))
 }
 
-/// Applies a device's edits, each once (a retried push changes nothing).
+/// Applies a device's edits, batch by batch, each once (a retried push
+/// changes nothing); answers when all are durable.
 #[utoipa::path(post, path = "/sync/push", tag = "sync", security(("bearer" = [])),
     request_body = PushRequest,
     responses(
@@ -51,15 +52,26 @@ async fn push(
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, ApiError> {
     auth.require_write(&state).await?;
-    if req.mutations.len() > MAX_PUSH_MUTATIONS {
+    if req.batches.len() > MAX_PUSH_BATCHES {
         return Err(ApiError::invalid(
-            "mutations",
-            format!("at most {MAX_PUSH_MUTATIONS} per push"),
+            "batches",
+            format!("at most {MAX_PUSH_BATCHES} per push"),
         ));
     }
-    if req.mutations.windows(2).any(|w| w[0].number >= w[1].number) {
+    if req
+        .batches
+        .iter()
+        .any(|b| b.is_empty() || b.len() > MAX_BATCH_MUTATIONS)
+    {
         return Err(ApiError::invalid(
-            "mutations",
+            "batches",
+            format!("each batch holds 1 to {MAX_BATCH_MUTATIONS} mutations"),
+        ));
+    }
+    let numbers: Vec<u64> = req.batches.iter().flatten().map(|m| m.number).collect();
+    if numbers.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(ApiError::invalid(
+            "batches",
             "mutation numbers must increase",
         ));
     }
@@ -70,7 +82,7 @@ async fn push(
             auth.tenant,
             auth.user,
             req.device_id,
-            &req.mutations,
+            &req.batches,
             stint_model::now(),
         )
         .await?;

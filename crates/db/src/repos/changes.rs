@@ -14,6 +14,15 @@ use crate::record::Change;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LogPosition(pub [u8; 12]);
 
+impl LogPosition {
+    /// The first position of the commits after `version`.
+    fn after_version(version: u64) -> Self {
+        let mut stamp = [0; 12];
+        stamp[..8].copy_from_slice(&version.saturating_add(1).to_be_bytes());
+        Self(stamp)
+    }
+}
+
 /// One page of the change log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangePage {
@@ -45,7 +54,10 @@ impl ChangeLog<'_> {
 }
 
 /// Inside the caller's transaction: up to `limit` changes of `tenant`
-/// after `after` (from the beginning when `None`), oldest first.
+/// after `after` (from the beginning when `None`), oldest first, none past
+/// the store's durable version: a position handed out must never be
+/// reissued by a crash (see [`Tx::durable_version`]). What lies beyond is
+/// read once a durable commit covers it.
 pub(crate) async fn read_page(
     tx: &mut Tx<'_>,
     tenant: TenantId,
@@ -56,7 +68,10 @@ pub(crate) async fn read_page(
         Some(position) => stint_store::key_after(&entry_key(tenant, position)),
         None => keys::log(tenant).range().0,
     };
-    let (_, end) = keys::log(tenant).range();
+    let (_, mut end) = keys::log(tenant).range();
+    if let Some(durable) = tx.durable_version() {
+        end = end.min(entry_key(tenant, LogPosition::after_version(durable)));
+    }
     let page = tx
         .get_range(RangeRequest::new(&begin, &end).limit(limit.max(1)))
         .await?;

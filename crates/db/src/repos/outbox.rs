@@ -103,6 +103,58 @@ fn from_slice<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     })
 }
 
+/// How a push is cut from the outbox: batches of at most `batch_edits`
+/// edits and `batch_bytes` bytes (each one transaction on the server), at
+/// most `batches` of them and `push_bytes` in all (one request). An edit
+/// larger than a bound still goes, alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushShape {
+    /// Most edits in a batch.
+    pub batch_edits: usize,
+    /// Most bytes in a batch.
+    pub batch_bytes: usize,
+    /// Most batches in a push.
+    pub batches: usize,
+    /// Most bytes in a push.
+    pub push_bytes: usize,
+}
+
+/// A push being cut, edit by edit.
+#[derive(Default)]
+struct Cut {
+    batches: Vec<Vec<Mutation>>,
+    batch_bytes: usize,
+    push_bytes: usize,
+}
+
+impl Cut {
+    /// Adds `mutation` (`bytes` long) if it fits; `false` when the push is
+    /// full.
+    fn take(&mut self, mutation: Mutation, bytes: usize, shape: PushShape) -> bool {
+        let empty = self.batches.is_empty();
+        if !empty && self.push_bytes + bytes > shape.push_bytes {
+            return false;
+        }
+        let batch_full = self.batches.last().is_none_or(|batch| {
+            batch.len() >= shape.batch_edits.max(1) || self.batch_bytes + bytes > shape.batch_bytes
+        });
+        if batch_full {
+            if self.batches.len() >= shape.batches.max(1) {
+                return false;
+            }
+            self.batches.push(Vec::new());
+            self.batch_bytes = 0;
+        }
+        self.batches
+            .last_mut()
+            .expect("a batch was just ensured")
+            .push(mutation);
+        self.batch_bytes += bytes;
+        self.push_bytes += bytes;
+        true
+    }
+}
+
 /// The outbox repository (device side).
 #[derive(Debug, Clone, Copy)]
 pub struct Outbox<'a> {
@@ -118,49 +170,55 @@ impl Outbox<'_> {
         count: usize,
         max_bytes: usize,
     ) -> Result<Vec<Mutation>> {
-        self.pending_after(tenant, 0, count, max_bytes).await
+        let shape = PushShape {
+            batch_edits: count,
+            batch_bytes: max_bytes,
+            batches: 1,
+            push_bytes: max_bytes,
+        };
+        let batches = self.next_push(tenant, 0, shape).await?;
+        Ok(batches.into_iter().flatten().collect())
     }
 
-    /// [`Outbox::pending`], from the edits numbered after `after`: the
-    /// next batch, read while the one before it is still being pushed.
-    pub async fn pending_after(
+    /// The next push of `tenant`'s edits numbered after `after`, cut into
+    /// batches as `shape` says (empty when nothing waits). Read while the
+    /// push before it is still on its way.
+    pub async fn next_push(
         &self,
         tenant: TenantId,
         after: u64,
-        count: usize,
-        max_bytes: usize,
-    ) -> Result<Vec<Mutation>> {
+        shape: PushShape,
+    ) -> Result<Vec<Vec<Mutation>>> {
         let outbox = keys::outbox();
         let (begin, end) = (&outbox.pack(&(after + 1)), &outbox.range().1);
+        let batch_edits = shape.batch_edits.max(1);
+        let batches = shape.batches.max(1);
         self.store
             .run(|tx| {
                 Box::pin(async move {
-                    // Edits of another tenant (the user switched) wait for
-                    // a sync of that tenant.
-                    let mut bytes = 0;
-                    let mut out = Vec::new();
+                    let mut cut = Cut::default();
                     let mut from = begin.clone();
-                    // One more than a batch: the entry that ends it. More
-                    // would be read and decoded for nothing, every batch.
-                    let page_size = count.max(1) + 1;
+                    // One more than a push: the entry that ends it. More
+                    // would be read and decoded for nothing, every push.
+                    let page_size = batch_edits * batches + 1;
                     loop {
                         let page = tx
                             .get_range(stint_store::RangeRequest::new(&from, end).limit(page_size))
                             .await?;
                         for (_, value) in &page.items {
                             let entry: Entry = from_slice(value)?;
+                            // Edits of another tenant (the user switched)
+                            // wait for a sync of that tenant.
                             if entry.tenant != tenant {
                                 continue;
                             }
-                            bytes += value.len();
-                            if out.len() == count.max(1) || (!out.is_empty() && bytes > max_bytes) {
-                                return Ok(out);
+                            if !cut.take(entry.mutation, value.len(), shape) {
+                                return Ok(cut.batches);
                             }
-                            out.push(entry.mutation);
                         }
                         match page.items.last() {
                             Some((last, _)) if page.more => from = stint_store::key_after(last),
-                            _ => return Ok(out),
+                            _ => return Ok(cut.batches),
                         }
                     }
                 })

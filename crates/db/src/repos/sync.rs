@@ -1,9 +1,13 @@
 //! The server's side of sync: pushes applied once and merged field by
 //! field, pulls read from the change log, and the log's compaction.
 //!
-//! A push is one transaction: every mutation of the batch, and the device's
-//! last mutation number, commit together, so a push retried after a lost
-//! answer finds its numbers applied and changes nothing.
+//! A push holds one or more batches. Each batch is one transaction: its
+//! mutations and the device's last mutation number commit together, so a
+//! push retried after a lost answer finds its numbers applied and changes
+//! nothing. Batches are bounded (about 100 mutations) so that a transaction
+//! stays far below FoundationDB's limits; all but a push's last commit
+//! deferred, and the last one's durable commit carries them to disk: one
+//! disk sync per push, however many batches it holds.
 //!
 //! Merging: the server keeps, per field, the revision and device that last
 //! changed it. A pushed field that another device changed after the
@@ -17,7 +21,7 @@ use std::collections::BTreeMap;
 use serde::de::IgnoredAny;
 use stint_model::sync::{Mutation, MutationResult, Outcome, SyncRecord};
 use stint_model::{Conflict, DeviceId, ErrorCode, RecordKind, TenantId, Timestamp, UserId};
-use stint_store::{Store, Tx};
+use stint_store::{Durability, Store, Tx};
 use uuid::Uuid;
 
 use crate::error::{DbError, Result};
@@ -72,17 +76,53 @@ pub struct Sync<'a> {
 }
 
 impl Sync<'_> {
-    /// Applies a device's mutations, in one transaction, once.
+    /// Applies a device's push: its batches in order, each in one
+    /// transaction, each mutation once. One result per mutation, in order.
+    ///
+    /// The batches before the last commit deferred, and the last one's
+    /// durable commit makes them all durable before the answer goes out. A
+    /// crash before it loses the push's batches (or, if another commit
+    /// made them durable meanwhile, keeps them): either way the device,
+    /// unanswered, pushes again and each mutation applies once.
     pub async fn push(
         &self,
         tenant: TenantId,
         user: UserId,
         device: DeviceId,
-        mutations: &[Mutation],
+        batches: &[Vec<Mutation>],
         at: Timestamp,
     ) -> Result<Vec<MutationResult>> {
+        let who = Who {
+            tenant,
+            user,
+            device,
+            at,
+        };
+        let mut results = Vec::with_capacity(batches.iter().map(Vec::len).sum());
+        for (n, batch) in batches.iter().enumerate() {
+            let durability = if n + 1 == batches.len() {
+                Durability::Immediate
+            } else {
+                Durability::Deferred
+            };
+            results.extend(self.push_batch(who, batch, durability, n == 0).await?);
+        }
+        Ok(results)
+    }
+
+    /// Applies one batch of a push in one transaction. The device's stored
+    /// answers are the whole push's: the first batch starts them, the
+    /// others add theirs.
+    async fn push_batch(
+        &self,
+        who: Who,
+        mutations: &[Mutation],
+        durability: Durability,
+        first: bool,
+    ) -> Result<Vec<MutationResult>> {
+        let Who { tenant, device, .. } = who;
         self.store
-            .run(|tx| {
+            .run_with(durability, |tx| {
                 Box::pin(async move {
                     let key = keys::device_mutations(tenant, device.as_uuid());
                     let mut seen: DeviceProgress = match tx.get(&key).await? {
@@ -91,12 +131,6 @@ impl Sync<'_> {
                             reason: format!("device progress: {e}"),
                         })?,
                         None => DeviceProgress::default(),
-                    };
-                    let who = Who {
-                        tenant,
-                        user,
-                        device,
-                        at,
                     };
                     let mut results = Vec::with_capacity(mutations.len());
                     for m in mutations {
@@ -122,10 +156,11 @@ impl Sync<'_> {
                     if let Some(newest) = mutations.iter().map(|m| m.number).max()
                         && newest > seen.last
                     {
-                        seen = DeviceProgress {
-                            last: newest,
-                            answers: results.clone(),
-                        };
+                        if first {
+                            seen.answers.clear();
+                        }
+                        seen.last = newest;
+                        seen.answers.extend(results.iter().cloned());
                     }
                     let value = serde_json::to_vec(&seen).expect("progress serializes");
                     tx.set(&key, &value);
@@ -251,9 +286,9 @@ async fn floor(tx: &mut Tx<'_>, tenant: TenantId) -> Result<Option<LogPosition>>
 }
 
 /// What the server remembers of a device: the last mutation number it
-/// applied, and its answers to the last push, so that a push retried after
-/// its answer was lost gets the same answer (a refusal must stay a
-/// refusal, or the device would drop the edit).
+/// applied, and its answers to the last push (all its batches), so that a
+/// push retried after its answer was lost gets the same answer (a refusal
+/// must stay a refusal, or the device would drop the edit).
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct DeviceProgress {
     last: u64,
