@@ -57,6 +57,19 @@ pub fn resident_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// The CPU time a process has used so far, user and system, all its
+/// threads, in seconds (Linux: `/proc/PID/stat`, in ticks of `USER_HZ`,
+/// which the kernel's ABI fixes at 100).
+#[must_use]
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The name, in parentheses, may hold spaces: count fields after it,
+    // from the state (field 3); utime and stime are fields 14 and 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    Some((ticks(14)? + ticks(15)?) as f64 / 100.0)
+}
+
 /// The environment variable `name` parsed, else `default` (the
 /// benchmarks' knobs).
 #[must_use]

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use stint_client::{Change, Device, NewSession, SessionFilter};
-use stint_e2e::{PASSWORD, Server, env_or, percentile};
+use stint_e2e::{PASSWORD, Server, cpu_seconds, env_or, percentile};
 use stint_model::api::RegisterRequest;
 
 /// The devices here allocate as the `stint` and desktop binaries do.
@@ -73,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
 
     // The targets are for 100,000 records; scaled for other counts.
     let scale = records as f64 / 100_000.0;
+    let cpu = Cpu::start(&server);
     let started = Instant::now();
     let report = a.sync().await?;
     let upload = started.elapsed().as_secs_f64();
@@ -83,9 +84,11 @@ async fn main() -> anyhow::Result<()> {
         2.5 * scale,
         verdict(upload <= 2.5 * scale)
     );
+    cpu.print();
 
     let b = Arc::new(Device::open(dir_b.path())?);
     b.login(&server.url, email, PASSWORD).await?;
+    let cpu = Cpu::start(&server);
     let started = Instant::now();
     let report = b.sync().await?;
     let download = started.elapsed().as_secs_f64();
@@ -96,6 +99,7 @@ async fn main() -> anyhow::Result<()> {
         2.5 * scale,
         verdict(download <= 2.5 * scale)
     );
+    cpu.print();
 
     let mut idle = Vec::new();
     for _ in 0..20 {
@@ -169,4 +173,41 @@ async fn main() -> anyhow::Result<()> {
     );
     server.stop().await?;
     Ok(())
+}
+
+/// The CPU time the server and this process (the devices) spend on one
+/// phase: which side bounds it, and how far both cores are used.
+struct Cpu {
+    server: Option<u32>,
+    at: (f64, f64),
+    started: Instant,
+}
+
+impl Cpu {
+    fn start(server: &Server) -> Self {
+        let server = server.pid();
+        Self {
+            server,
+            at: Self::now(server),
+            started: Instant::now(),
+        }
+    }
+
+    fn now(server: Option<u32>) -> (f64, f64) {
+        (
+            server.and_then(cpu_seconds).unwrap_or(0.0),
+            cpu_seconds(std::process::id()).unwrap_or(0.0),
+        )
+    }
+
+    fn print(&self) {
+        let (server, devices) = Self::now(self.server);
+        let (server, devices) = (server - self.at.0, devices - self.at.1);
+        let wall = self.started.elapsed().as_secs_f64();
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        println!(
+            "  CPU: server {server:.2} s, devices {devices:.2} s ({:.0}% of {cores} cores over the phase)",
+            100.0 * (server + devices) / (wall * cores as f64),
+        );
+    }
 }
