@@ -102,6 +102,8 @@ pub struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    data_dir: std::path::PathBuf,
+    args: Vec<String>,
 }
 
 impl Server {
@@ -125,6 +127,21 @@ impl Server {
     /// Starts it with extra arguments. Its log (stderr) goes to
     /// `server.log` in the data directory.
     pub async fn start_with(data_dir: &Path, args: &[&str]) -> anyhow::Result<Self> {
+        Self::start_on("127.0.0.1:0", data_dir, args).await
+    }
+
+    /// Kills the server with SIGKILL (a crash: no shutdown, nothing
+    /// flushed) and starts it again on the same address and data, as a
+    /// supervisor would.
+    pub async fn crash_and_restart(&mut self) -> anyhow::Result<()> {
+        self.child.kill().await.context("killing stint-server")?;
+        let listen = self.url.trim_start_matches("http://").to_owned();
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        *self = Self::start_on(&listen, &self.data_dir.clone(), &args).await?;
+        Ok(())
+    }
+
+    async fn start_on(listen: &str, data_dir: &Path, args: &[&str]) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)?;
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -132,7 +149,7 @@ impl Server {
             .open(data_dir.join("server.log"))?;
         let mut child = Command::new(binary("stint-server"))
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .arg("--data-dir")
             .arg(data_dir)
             .args(args)
@@ -154,7 +171,12 @@ impl Server {
         })
         .await
         .context("stint-server did not start within 20 s")??;
-        Ok(Self { child, url })
+        Ok(Self {
+            child,
+            url,
+            data_dir: data_dir.to_owned(),
+            args: args.iter().map(|&a| a.to_owned()).collect(),
+        })
     }
 
     /// The server's process id.

@@ -534,6 +534,76 @@ fn spawn_sync(dir: &Path) -> std::process::Child {
         .unwrap()
 }
 
+/// Waits until the server lets `api` pull at least one change.
+async fn wait_for_a_change(api: &Api) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, page) = api.get("/sync/pull?limit=1").await;
+        if page["changes"].as_array().is_some_and(|c| !c.is_empty()) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "nothing was pushed");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
+/// On the server: `n` sessions, each applied once (revision 1).
+async fn assert_each_applied_once(api: &Api, n: usize) {
+    let mut revs = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let path = if cursor.is_empty() {
+            "/sync/pull?limit=1000".to_owned()
+        } else {
+            format!("/sync/pull?limit=1000&cursor={cursor}")
+        };
+        let (_, page) = api.get(&path).await;
+        revs.extend(
+            page["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["rev"].as_u64().unwrap()),
+        );
+        cursor = page["cursor"].as_str().unwrap().to_owned();
+        if !page["more"].as_bool().unwrap() {
+            break;
+        }
+    }
+    assert_eq!(revs.len(), n);
+    assert!(revs.iter().all(|r| *r == 1), "a retried push applied twice");
+}
+
+/// `kill -9` of the server while a device pushes: between a batch's commit
+/// and the push's answer, or between the batches of a push (deferred, not
+/// yet durable). Once the server is back, the device's retry applies each
+/// edit once and loses none, and another device gets exactly them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_the_server_mid_push_applies_each_edit_once() {
+    const N: usize = 1_500;
+    let (mut server, _server_dir) = server().await;
+    let api = Api::new(&server.url);
+    let (ada, _) = api.register("ada@example.com").await;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (a.path(), b.path());
+    filled(a, &server, "ada@example.com", N).await;
+
+    // The first push (five batches of 100) is durable once it can be
+    // pulled; the crash then lands in the next one.
+    let mut pushing = spawn_sync(a);
+    wait_for_a_change(&ada).await;
+    server.crash_and_restart().await.unwrap();
+    let round = pushing.wait().unwrap();
+    assert!(!round.success(), "the crash came after the round");
+    sync(a);
+    assert_eq!(json(a, &["status", "--json"])["sync"]["pending"], 0);
+    assert_each_applied_once(&ada, N).await;
+
+    login(b, &server.url, "ada@example.com", false);
+    sync(b);
+    assert_eq!(sessions(b), sessions(a));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_sync_loses_and_repeats_nothing() {
     const N: usize = 1_500;
@@ -547,44 +617,12 @@ async fn kill_9_mid_sync_loses_and_repeats_nothing() {
     // Kill A as soon as its first batch reached the server: between the
     // server's commit and A settling its outbox, or mid-stream.
     let mut pushing = spawn_sync(a);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let (_, page) = ada.get("/sync/pull?limit=1").await;
-        if !page["changes"].as_array().unwrap().is_empty() {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "nothing was pushed");
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
+    wait_for_a_change(&ada).await;
     pushing.kill().unwrap();
     pushing.wait().unwrap();
     sync(a);
     assert_eq!(json(a, &["status", "--json"])["sync"]["pending"], 0);
-
-    // On the server: every session once, each applied once (revision 1).
-    let mut revs = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let path = if cursor.is_empty() {
-            "/sync/pull?limit=1000".to_owned()
-        } else {
-            format!("/sync/pull?limit=1000&cursor={cursor}")
-        };
-        let (_, page) = ada.get(&path).await;
-        revs.extend(
-            page["changes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["rev"].as_u64().unwrap()),
-        );
-        cursor = page["cursor"].as_str().unwrap().to_owned();
-        if !page["more"].as_bool().unwrap() {
-            break;
-        }
-    }
-    assert_eq!(revs.len(), N);
-    assert!(revs.iter().all(|r| *r == 1), "a retried push applied twice");
+    assert_each_applied_once(&ada, N).await;
 
     // Kill B while it pulls (its replica grows), then let it finish.
     login(b, &server.url, "ada@example.com", false);
