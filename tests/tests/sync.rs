@@ -507,11 +507,26 @@ async fn random_interleavings_converge_and_lose_nothing() {
 
 // ---- crashes and the live channel ---------------------------------------
 
-/// Fills the replica in `dir` with `n` sessions (in this process, quickly),
-/// signed in as `email`.
-async fn filled(dir: &Path, server: &Server, email: &str, n: usize) {
-    let device = Device::open(dir).unwrap();
-    device.login(&server.url, email, PASSWORD).await.unwrap();
+/// A fresh server with Ada's account, her device A holding sessions made
+/// offline, and the data directory of her device B, empty.
+struct Bulk {
+    server: Server,
+    _server_dir: tempfile::TempDir,
+    ada: Api,
+    a: tempfile::TempDir,
+    b: tempfile::TempDir,
+}
+
+/// [`Bulk`] with `n` sessions on A (made in this process, quickly).
+async fn bulk(n: usize) -> Bulk {
+    let (server, _server_dir) = server().await;
+    let (ada, _) = Api::new(&server.url).register("ada@example.com").await;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let device = Device::open(a.path()).unwrap();
+    device
+        .login(&server.url, "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
     for i in 0..n {
         device
             .start_session(NewSession {
@@ -522,6 +537,21 @@ async fn filled(dir: &Path, server: &Server, email: &str, n: usize) {
             .await
             .unwrap();
     }
+    Bulk {
+        server,
+        _server_dir,
+        ada,
+        a,
+        b,
+    }
+}
+
+/// Syncs A to the end; then the server holds its `n` sessions, each
+/// applied once.
+async fn finish_push(a: &Path, ada: &Api, n: usize) {
+    sync(a);
+    assert_eq!(json(a, &["status", "--json"])["sync"]["pending"], 0);
+    assert_each_applied_once(ada, n).await;
 }
 
 fn spawn_sync(dir: &Path) -> std::process::Child {
@@ -581,12 +611,14 @@ async fn assert_each_applied_once(api: &Api, n: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_of_the_server_mid_push_applies_each_edit_once() {
     const N: usize = 1_500;
-    let (mut server, _server_dir) = server().await;
-    let api = Api::new(&server.url);
-    let (ada, _) = api.register("ada@example.com").await;
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let Bulk {
+        mut server,
+        _server_dir,
+        ada,
+        a,
+        b,
+    } = bulk(N).await;
     let (a, b) = (a.path(), b.path());
-    filled(a, &server, "ada@example.com", N).await;
 
     // The first push (five batches of 100) is durable once it can be
     // pulled; the crash then lands in the next one.
@@ -595,9 +627,7 @@ async fn kill_9_of_the_server_mid_push_applies_each_edit_once() {
     server.crash_and_restart().await.unwrap();
     let round = pushing.wait().unwrap();
     assert!(!round.success(), "the crash came after the round");
-    sync(a);
-    assert_eq!(json(a, &["status", "--json"])["sync"]["pending"], 0);
-    assert_each_applied_once(&ada, N).await;
+    finish_push(a, &ada, N).await;
 
     login(b, &server.url, "ada@example.com", false);
     sync(b);
@@ -607,12 +637,14 @@ async fn kill_9_of_the_server_mid_push_applies_each_edit_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_sync_loses_and_repeats_nothing() {
     const N: usize = 1_500;
-    let (server, _server_dir) = server().await;
-    let api = Api::new(&server.url);
-    let (ada, _) = api.register("ada@example.com").await;
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let Bulk {
+        server,
+        _server_dir,
+        ada,
+        a,
+        b,
+    } = bulk(N).await;
     let (a, b) = (a.path(), b.path());
-    filled(a, &server, "ada@example.com", N).await;
 
     // Kill A as soon as its first batch reached the server: between the
     // server's commit and A settling its outbox, or mid-stream.
@@ -620,9 +652,7 @@ async fn kill_9_mid_sync_loses_and_repeats_nothing() {
     wait_for_a_change(&ada).await;
     pushing.kill().unwrap();
     pushing.wait().unwrap();
-    sync(a);
-    assert_eq!(json(a, &["status", "--json"])["sync"]["pending"], 0);
-    assert_each_applied_once(&ada, N).await;
+    finish_push(a, &ada, N).await;
 
     // Kill B while it pulls (its replica grows), then let it finish.
     login(b, &server.url, "ada@example.com", false);

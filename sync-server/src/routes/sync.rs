@@ -68,8 +68,8 @@ async fn push(
             format!("each batch holds 1 to {MAX_BATCH_MUTATIONS} mutations"),
         ));
     }
-    let numbers: Vec<u64> = req.batches.iter().flatten().map(|m| m.number).collect();
-    if numbers.windows(2).any(|w| w[0] >= w[1]) {
+    let numbers = req.batches.iter().flatten().map(|m| m.number);
+    if !numbers.is_sorted_by(|a, b| a < b) {
         return Err(ApiError::invalid(
             "batches",
             "mutation numbers must increase",

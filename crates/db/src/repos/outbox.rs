@@ -129,17 +129,17 @@ struct Cut {
 
 impl Cut {
     /// Adds `mutation` (`bytes` long) if it fits; `false` when the push is
-    /// full.
+    /// full. `shape`'s counts are at least 1.
     fn take(&mut self, mutation: Mutation, bytes: usize, shape: PushShape) -> bool {
         let empty = self.batches.is_empty();
         if !empty && self.push_bytes + bytes > shape.push_bytes {
             return false;
         }
         let batch_full = self.batches.last().is_none_or(|batch| {
-            batch.len() >= shape.batch_edits.max(1) || self.batch_bytes + bytes > shape.batch_bytes
+            batch.len() >= shape.batch_edits || self.batch_bytes + bytes > shape.batch_bytes
         });
         if batch_full {
-            if self.batches.len() >= shape.batches.max(1) {
+            if self.batches.len() >= shape.batches {
                 return false;
             }
             self.batches.push(Vec::new());
@@ -191,8 +191,12 @@ impl Outbox<'_> {
     ) -> Result<Vec<Vec<Mutation>>> {
         let outbox = keys::outbox();
         let (begin, end) = (&outbox.pack(&(after + 1)), &outbox.range().1);
-        let batch_edits = shape.batch_edits.max(1);
-        let batches = shape.batches.max(1);
+        // A push of no batch, or batches of no edit, would never end.
+        let shape = PushShape {
+            batch_edits: shape.batch_edits.max(1),
+            batches: shape.batches.max(1),
+            ..shape
+        };
         self.store
             .run(|tx| {
                 Box::pin(async move {
@@ -200,7 +204,7 @@ impl Outbox<'_> {
                     let mut from = begin.clone();
                     // One more than a push: the entry that ends it. More
                     // would be read and decoded for nothing, every push.
-                    let page_size = batch_edits * batches + 1;
+                    let page_size = shape.batch_edits * shape.batches + 1;
                     loop {
                         let page = tx
                             .get_range(stint_store::RangeRequest::new(&from, end).limit(page_size))

@@ -304,6 +304,18 @@ struct Who {
     at: Timestamp,
 }
 
+impl Who {
+    /// How this push writes: `device_has_it` when the result is exactly
+    /// what the device sent (see [`Origin::Pushed`]).
+    fn write_ctx(self, device_has_it: bool) -> WriteCtx {
+        WriteCtx {
+            at: self.at,
+            device: Some(self.device),
+            origin: Origin::Pushed { device_has_it },
+        }
+    }
+}
+
 fn rejected(code: ErrorCode, message: String) -> Outcome {
     Outcome::Rejected { code, message }
 }
@@ -311,11 +323,6 @@ fn rejected(code: ErrorCode, message: String) -> Outcome {
 /// Applies one mutation of a record of type `R`. Refusals are outcomes,
 /// not errors: the rest of the push goes on.
 async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Outcome> {
-    let ctx = |device_has_it| WriteCtx {
-        at: who.at,
-        device: Some(who.device),
-        origin: Origin::Pushed { device_has_it },
-    };
     let stored = record::load::<R>(tx, who.tenant, m.id).await?;
     let (current, fields) = match stored {
         None if m.deleted => return Ok(Outcome::Applied { rev: 0 }),
@@ -333,7 +340,7 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
         Some(Stored {
             body: Some(_), rev, ..
         }) if m.deleted => {
-            record::remove::<R>(tx, who.tenant, m.id, &ctx(true)).await?;
+            record::remove::<R>(tx, who.tenant, m.id, &who.write_ctx(true)).await?;
             return Ok(Outcome::Applied { rev: rev + 1 });
         }
         Some(Stored {
@@ -385,7 +392,7 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
         Err(e) => return Ok(rejected(ErrorCode::ValidationFailed, e.to_string())),
     };
     // A conflict is news for the device too.
-    let ctx = ctx(device_has_it && losing.is_empty());
+    let ctx = who.write_ctx(device_has_it && losing.is_empty());
     let rev = match write_checked(tx, &record, &ctx, Mode::Update).await? {
         Ok(rev) => rev,
         Err(refused) => return Ok(refused),
@@ -420,11 +427,7 @@ async fn create<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Ou
         Ok(r) => r,
         Err(e) => return Ok(rejected(ErrorCode::ValidationFailed, e.to_string())),
     };
-    let ctx = WriteCtx {
-        at: who.at,
-        device: Some(who.device),
-        origin: Origin::Pushed { device_has_it },
-    };
+    let ctx = who.write_ctx(device_has_it);
     Ok(
         match write_checked(tx, &record, &ctx, Mode::Insert).await? {
             Ok(rev) => Outcome::Applied { rev },
