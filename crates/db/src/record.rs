@@ -464,7 +464,7 @@ pub(crate) async fn write<R: Record>(
             updated_by: ctx.device,
             fields,
             created,
-            body: Some(record.clone()),
+            body: Some(record),
         },
         chunked,
     )?;
@@ -559,12 +559,13 @@ pub(crate) async fn remove<R: Record>(
 }
 
 /// Writes the envelope, inline or in chunks; `chunked_before`: the value
-/// it replaces was in chunks, which go.
+/// it replaces was in chunks, which go. The body is borrowed: it is only
+/// serialized, and copying a record to serialize it showed in profiles.
 fn put_stored<R: Record>(
     tx: &mut Tx<'_>,
     tenant: TenantId,
     id: Uuid,
-    stored: &Stored<R>,
+    stored: &Stored<&R>,
     chunked_before: bool,
 ) -> Result<()> {
     let json = serde_json::to_vec(stored).map_err(|e| corrupt::<R>(&e.to_string()))?;

@@ -410,20 +410,29 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
 
 /// A record new to the server: its fields are the whole record; its tenant
 /// and owner are the pusher's, whatever the fields say.
+///
+/// The record is read from the pushed fields where they are, not from a
+/// copy: copying every field of every new record was a tenth of a bulk
+/// upload's server time.
 async fn create<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Outcome> {
-    let mut body = serde_json::Map::new();
-    body.extend(m.fields.clone());
-    let mut device_has_it = true;
-    let mut set = |name: &str, value: serde_json::Value| {
-        device_has_it &= body.get(name) == Some(&value);
-        body.insert(name.into(), value);
-    };
-    set("id", serde_json::json!(m.id));
-    set("tenant_id", serde_json::json!(who.tenant));
+    let mut server_says = vec![
+        ("id", serde_json::json!(m.id)),
+        ("tenant_id", serde_json::json!(who.tenant)),
+    ];
     if m.fields.contains_key("user_id") {
-        set("user_id", serde_json::json!(who.user));
+        server_says.push(("user_id", serde_json::json!(who.user)));
     }
-    let record: R = match serde_json::from_value(serde_json::Value::Object(body)) {
+    let device_has_it = server_says
+        .iter()
+        .all(|(name, value)| m.fields.get(*name) == Some(value));
+    let fields = m
+        .fields
+        .iter()
+        .filter(|(name, _)| server_says.iter().all(|(said, _)| said != name))
+        .map(|(name, value)| (name.as_str(), value))
+        .chain(server_says.iter().map(|(name, value)| (*name, value)));
+    let body = serde::de::value::MapDeserializer::<_, serde_json::Error>::new(fields);
+    let record = match R::deserialize(body) {
         Ok(r) => r,
         Err(e) => return Ok(rejected(ErrorCode::ValidationFailed, e.to_string())),
     };
