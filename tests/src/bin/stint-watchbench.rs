@@ -6,6 +6,10 @@
 //!   SHA-256 throughput, measured here in memory);
 //! - the initial index with a warm page cache, and with a cold one (the
 //!   tree's pages dropped with `posix_fadvise`), against that limit;
+//! - what reading the tree alone costs (every file opened, read through a
+//!   buffer, stat'd and closed, on every core, without hashing): added to
+//!   the limit, the floor under any index that reads files, whatever its
+//!   walk or bookkeeping;
 //! - a rescan when nothing changed;
 //! - the same tree through `find … | xargs -0 sha256sum`, and with
 //!   `xargs -P<cores>`, with the ratios;
@@ -82,6 +86,11 @@ fn main() -> anyhow::Result<()> {
         best / limit,
         verdict(best / limit <= 1.4),
         gb / best
+    );
+    let reading = read_alone(&walk_files(&root)?, cores)?;
+    println!(
+        "  reading alone, no hash:  {reading:>7.3} s  (limit + reading = {:.2}× the limit: the floor without mmap)",
+        (limit + reading) / limit
     );
     println!(
         "  find | xargs sha256sum:  {single:>7.3} s  (Stint is {:.1}× faster)",
@@ -198,6 +207,41 @@ fn write_latency(root: &Path, writes: usize) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(root.join(format!("d{:02}/e{:02}/w{i}.txt", i % 50, i % 7)));
     }
     Ok(())
+}
+
+/// Reads every file of `files` on `threads` threads as the index does
+/// (open, read through one reused buffer, fstat, close) but hashes
+/// nothing: the best of three runs, in seconds.
+fn read_alone(files: &[PathBuf], threads: usize) -> anyhow::Result<f64> {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let next = AtomicUsize::new(0);
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| -> std::io::Result<()> {
+                        let mut buf = vec![0_u8; 256 * 1024];
+                        while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                            let mut file = std::fs::File::open(path)?;
+                            while file.read(&mut buf)? > 0 {
+                                std::hint::black_box(&buf);
+                            }
+                            std::hint::black_box(file.metadata()?);
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .try_for_each(|w| w.join().expect("reader thread"))
+        })?;
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    Ok(best)
 }
 
 /// One core's SHA-256 throughput in bytes/s, on a buffer in memory.
