@@ -303,6 +303,10 @@ impl Server {
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
+        self.send(request).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response> {
         request
             .send()
             .await
@@ -351,6 +355,23 @@ impl Server {
         bearer: &str,
     ) -> Result<T> {
         answer(self.post(path, body, Some(bearer)).await?).await
+    }
+
+    /// [`Server::call`] with a JSON body encoded beforehand: the sync
+    /// engine encodes its next push while the server applies this one.
+    pub(crate) async fn call_encoded<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        json: Vec<u8>,
+        bearer: &str,
+    ) -> Result<T> {
+        let request = self
+            .http
+            .post(format!("{}/api/v5{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(json)
+            .bearer_auth(bearer);
+        answer(self.send(request).await?).await
     }
 
     async fn tokens(&self, path: &str, body: &impl Serialize) -> Result<TokenResponse> {

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use stint_db::PushShape;
-use stint_model::sync::{MAX_BATCH_MUTATIONS, Outcome, PullResponse, PushRequest, PushResponse};
+use stint_model::sync::{
+    MAX_BATCH_MUTATIONS, Mutation, Outcome, PullResponse, PushRequest, PushResponse,
+};
 use stint_model::{DeviceId, ErrorBody, ErrorCode, TenantId, Timestamp};
 
 use crate::account::{Server, server_error};
@@ -66,8 +68,8 @@ impl Device {
     }
 
     /// Pushes the outbox, push after push. While the server applies one,
-    /// the device settles the one before and reads the next, so neither
-    /// side waits for the other's bookkeeping.
+    /// the device settles the one before and reads and encodes the next,
+    /// so neither side waits for the other's bookkeeping.
     async fn push_all(
         &self,
         server: &Server,
@@ -75,20 +77,18 @@ impl Device {
         report: &mut SyncReport,
     ) -> Result<()> {
         let outbox = self.db().outbox();
-        let mut batches = outbox.next_push(tenant, 0, PUSH).await?;
+        let device_id = self.profile().device_id;
+        let mut next = encode_push(device_id, outbox.next_push(tenant, 0, PUSH).await?);
         let mut answered: Vec<(u64, Outcome)> = Vec::new();
-        while let Some(last) = batches.last().and_then(|b| b.last()).map(|m| m.number) {
-            let request = PushRequest {
-                device_id: self.profile().device_id,
-                batches,
-            };
+        while let Some((last, body)) = next {
             let token = self.access_token().await?;
-            let push = server.call::<_, PushResponse>("/sync/push", &request, &token);
+            let push = server.call_encoded::<PushResponse>("/sync/push", body, &token);
             let meanwhile = async {
                 outbox.settle(&answered).await?;
-                outbox.next_push(tenant, last, PUSH).await
+                let batches = outbox.next_push(tenant, last, PUSH).await?;
+                Ok::<_, ClientError>(encode_push(device_id, batches))
             };
-            let (response, next) = tokio::join!(push, meanwhile);
+            let (response, following) = tokio::join!(push, meanwhile);
             answered = response?
                 .results
                 .into_iter()
@@ -97,7 +97,7 @@ impl Device {
                     (result.number, result.outcome)
                 })
                 .collect();
-            batches = next?;
+            next = following?;
         }
         outbox.settle(&answered).await?;
         Ok(())
@@ -253,6 +253,16 @@ impl Device {
             .listen("/sync/events", &token)
             .await
     }
+}
+
+/// A push of `batches` as the request's JSON, with its last mutation
+/// number; `None` when there is nothing to push.
+fn encode_push(device_id: DeviceId, batches: Vec<Vec<Mutation>>) -> Option<(u64, Vec<u8>)> {
+    let last = batches.last()?.last()?.number;
+    let request = PushRequest { device_id, batches };
+    // Field names are strings and values JSON already: nothing can fail.
+    let json = serde_json::to_vec(&request).expect("a push encodes as JSON");
+    Some((last, json))
 }
 
 /// One page after `cursor`, without what `device` pushed and holds
