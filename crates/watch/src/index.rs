@@ -184,6 +184,18 @@ impl Index {
             .collect()
     }
 
+    /// Sets the entries of `files`, given in path order. An empty index is
+    /// built from them in one pass (`BTreeMap` builds bottom-up from
+    /// sorted input) rather than by one insertion each.
+    pub(crate) fn set_sorted(&mut self, files: Vec<(String, Entry)>) {
+        debug_assert!(files.is_sorted_by(|(a, _), (b, _)| a < b));
+        if self.files.is_empty() {
+            self.files = files.into_iter().collect();
+        } else {
+            self.files.extend(files);
+        }
+    }
+
     /// Applies a change.
     pub(crate) fn apply(&mut self, change: &Change) {
         match change {

@@ -278,7 +278,15 @@ fn reconcile(
     // Largest first, so that no core is left with a big file at the end.
     jobs.sort_unstable_by_key(|(_, stat)| std::cmp::Reverse(stat.size));
     let hashed = hash_all(root, &jobs, options, report.files_seen, progress);
-    for ((path, _), outcome) in jobs.into_iter().zip(hashed) {
+    // Taken in path order, the new entries go into the index's B-tree left
+    // to right (in one bottom-up pass when it was empty), not at random
+    // places: in the size order of the hashing, 50,000 insertions took
+    // 40–80 ms on one core while the other waited.
+    let mut outcomes: Vec<(String, Hashed)> =
+        jobs.into_iter().map(|(path, _)| path).zip(hashed).collect();
+    outcomes.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+    let mut hashed_files = Vec::with_capacity(outcomes.len());
+    for (path, outcome) in outcomes {
         match outcome {
             Hashed::Done(entry) => {
                 report.files_hashed += 1;
@@ -289,10 +297,9 @@ fn reconcile(
                     .get(&path)
                     .is_none_or(|old| old.stat != entry.stat || old.sha256 != entry.sha256);
                 if news {
-                    report.change(index, Change::Upsert(path, entry));
-                } else {
-                    index.apply(&Change::Upsert(path, entry));
+                    report.changes.push(Change::Upsert(path.clone(), entry));
                 }
+                hashed_files.push((path, entry));
             }
             Hashed::Vanished => report.remove(index, path),
             Hashed::Changing => {
@@ -313,6 +320,9 @@ fn reconcile(
             }
         }
     }
+    // Each path once in `outcomes`: setting these after the removals
+    // above leaves the index as setting each in turn would.
+    index.set_sorted(hashed_files);
     report
 }
 
