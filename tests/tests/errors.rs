@@ -81,6 +81,15 @@ async fn bad_requests_answer_clearly_and_change_nothing() {
         "bad_request",
     )
     .await;
+    check(
+        "POST",
+        "/sessions",
+        Some("text/plain"),
+        br#"{"name": "a", "workspace_path": "/w"}"#,
+        415,
+        "bad_request",
+    )
+    .await;
     let typed = check(
         "POST",
         "/sessions",
@@ -129,6 +138,19 @@ async fn bad_requests_answer_clearly_and_change_nothing() {
     // Nothing of the refused requests was stored.
     let (status, sessions) = me.get("/sessions").await;
     assert_eq!((status, sessions), (200, json!([])));
+
+    // JSON under a content type with parameters is JSON all the same.
+    let (status, created) = raw(
+        &api,
+        "POST",
+        "/sessions",
+        Some("application/json; charset=utf-8"),
+        br#"{"name": "with charset", "workspace_path": "/w"}"#.to_vec(),
+        token,
+    )
+    .await;
+    assert!((200..300).contains(&status), "{status}: {created}");
+    assert_eq!(created["name"], "with charset");
 }
 
 #[tokio::test]
