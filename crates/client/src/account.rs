@@ -290,16 +290,18 @@ impl Server {
         &self.base
     }
 
+    /// The address of the API's `path`.
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v5{path}", self.base)
+    }
+
     async fn post<B: Serialize>(
         &self,
         path: &str,
         body: &B,
         bearer: Option<&str>,
     ) -> Result<reqwest::Response> {
-        let mut request = self
-            .http
-            .post(format!("{}/api/v5{path}", self.base))
-            .json(body);
+        let mut request = self.http.post(self.url(path)).json(body);
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
@@ -322,7 +324,7 @@ impl Server {
         bearer: &str,
     ) -> Result<reqwest::Response> {
         self.http
-            .get(format!("{}/api/v5{path}", self.base))
+            .get(self.url(path))
             .query(query)
             .bearer_auth(bearer)
             .send()
@@ -335,7 +337,7 @@ impl Server {
     pub(crate) async fn listen(&self, path: &str, bearer: &str) -> Result<reqwest::Response> {
         let response = self
             .stream
-            .get(format!("{}/api/v5{path}", self.base))
+            .get(self.url(path))
             .bearer_auth(bearer)
             .send()
             .await
@@ -367,7 +369,7 @@ impl Server {
     ) -> Result<T> {
         let request = self
             .http
-            .post(format!("{}/api/v5{path}", self.base))
+            .post(self.url(path))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(json)
             .bearer_auth(bearer);

@@ -162,24 +162,6 @@ pub struct Outbox<'a> {
 }
 
 impl Outbox<'_> {
-    /// The oldest pending edits of `tenant`: at most `count`, and at most
-    /// `max_bytes` of them (always at least one, if any waits).
-    pub async fn pending(
-        &self,
-        tenant: TenantId,
-        count: usize,
-        max_bytes: usize,
-    ) -> Result<Vec<Mutation>> {
-        let shape = PushShape {
-            batch_edits: count,
-            batch_bytes: max_bytes,
-            batches: 1,
-            push_bytes: max_bytes,
-        };
-        let batches = self.next_push(tenant, 0, shape).await?;
-        Ok(batches.into_iter().flatten().collect())
-    }
-
     /// The next push of `tenant`'s edits numbered after `after`, cut into
     /// batches as `shape` says (empty when nothing waits). Read while the
     /// push before it is still on its way.
