@@ -11,6 +11,7 @@
 
 pub mod desktop;
 pub mod device;
+pub mod floor;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

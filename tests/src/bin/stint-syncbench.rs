@@ -6,7 +6,10 @@
 //! - a fresh device B syncs those N sessions down;
 //! - B runs a round with nothing to do;
 //! - A makes a steady stream of edits while B watches (the live channel):
-//!   the time from each edit on A to its arrival on B.
+//!   the time from each edit on A to its arrival on B;
+//! - then, with everything stopped, the same keys and values the upload and
+//!   the fresh device wrote are written again with raw redb and sled calls
+//!   (see [`stint_e2e::floor`]): the floor under each phase.
 //!
 //! Prints records/s and p50/p99 next to the targets (N = 100,000: upload
 //! ≤ 2.5 s, fresh device ≤ 2.5 s, idle round ≤ 20 ms, edit A→B p50 ≤ 100 ms
@@ -22,12 +25,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use stint_client::{Change, Device, NewSession, SessionFilter};
-use stint_e2e::{PASSWORD, Server, cpu_seconds, env_or, percentile};
+use stint_e2e::{PASSWORD, Server, cpu_seconds, env_or, floor, percentile};
 use stint_model::api::RegisterRequest;
+use stint_model::sync::{MAX_BATCH_MUTATIONS, MAX_PULL_LIMIT};
 
 /// The devices here allocate as the `stint` and desktop binaries do.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Batches in one push (as `stint-client` cuts its outbox): the server
+/// commits durably once per push.
+const BATCHES_PER_PUSH: usize = 5;
 
 fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "MISSED" }
@@ -160,6 +168,8 @@ async fn main() -> anyhow::Result<()> {
         latencies.push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
     }
     watcher.abort();
+    // Its end releases its hold on B's replica.
+    let _ = watcher.await;
     latencies.sort_unstable();
     let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
     println!(
@@ -172,7 +182,58 @@ async fn main() -> anyhow::Result<()> {
         download / (21.0 * scale)
     );
     server.stop().await?;
+
+    // The stores' own share, from what the server and B hold now.
+    drop((a, b));
+    let floors = tempfile::tempdir()?;
+    let on_server = floor::server_records(&server_dir.path().join("stint.redb"))?;
+    let redb = floor::redb_upload(
+        &on_server,
+        &floors.path().join("redb"),
+        MAX_BATCH_MUTATIONS,
+        BATCHES_PER_PUSH,
+    )?;
+    let on_b = floor::replica_records(&dir_b.path().join("replica"))?;
+    let sled = floor::sled_download(&on_b, &floors.path().join("sled"), MAX_PULL_LIMIT)?;
+    println!(
+        "floors: the same keys and values written with raw store calls, grouped as Stint groups them"
+    );
+    print_floor("upload", "redb", on_server.len(), redb, upload, 2.5 * scale);
+    print_floor(
+        "fresh device",
+        "sled",
+        on_b.len(),
+        sled,
+        download,
+        2.5 * scale,
+    );
+    // Other groupings, beyond what the sync protocol allows (a transaction
+    // holds about 100 pushed records), to see how much grouping weighs.
+    let mut others = Vec::new();
+    for (n, per) in [500, 2_000].into_iter().enumerate() {
+        let took =
+            floor::redb_upload(&on_server, &floors.path().join(format!("redb-{n}")), per, 1)?;
+        others.push(format!(
+            "redb {per} per durable transaction {:.2} s",
+            took.as_secs_f64()
+        ));
+    }
+    for (n, page) in [100, 10_000].into_iter().enumerate() {
+        let took = floor::sled_download(&on_b, &floors.path().join(format!("sled-{n}")), page)?;
+        others.push(format!("sled pages of {page} {:.2} s", took.as_secs_f64()));
+    }
+    println!("  other groupings: {}", others.join(", "));
     Ok(())
+}
+
+/// A phase next to its store's floor, and whether its target lies below it.
+fn print_floor(phase: &str, store: &str, records: usize, floor: Duration, took: f64, target: f64) {
+    let floor = floor.as_secs_f64();
+    println!(
+        "  {phase:<13} raw {store} {floor:.2} s for {records} records: Stint {:.2}× its floor; target {target:.2} s {} the floor",
+        took / floor,
+        if target < floor { "BELOW" } else { "above" }
+    );
 }
 
 /// The CPU time the server and this process (the devices) spend on one
