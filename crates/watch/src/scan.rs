@@ -17,6 +17,9 @@ pub struct Options {
     pub threads: usize,
     /// Follow symbolic links (loops are detected and reported).
     pub follow_links: bool,
+    /// How often a watcher without live events (the inotify watch limit
+    /// is reached) rescans the tree instead.
+    pub fallback_rescan: Duration,
 }
 
 impl Default for Options {
@@ -24,6 +27,7 @@ impl Default for Options {
         Self {
             threads: std::thread::available_parallelism().map_or(2, usize::from),
             follow_links: false,
+            fallback_rescan: Duration::from_secs(30),
         }
     }
 }

@@ -25,10 +25,6 @@ const DEBOUNCE: Duration = Duration::from_millis(50);
 /// stays bounded whatever the burst.
 const QUEUE: usize = 4096;
 
-/// Without live events (the inotify watch limit is reached), the tree is
-/// rescanned this often.
-const FALLBACK_RESCAN: Duration = Duration::from_secs(30);
-
 /// What a watcher tells its owner, on the watcher's thread.
 #[derive(Debug)]
 pub enum Event {
@@ -119,7 +115,7 @@ impl Watcher {
         let live = match notify.watch(&root, RecursiveMode::Recursive) {
             Ok(()) => true,
             Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => {
-                sink(Event::Degraded(limit_advice()));
+                sink(Event::Degraded(limit_advice(options.fallback_rescan)));
                 false
             }
             Err(source) => return Err(WatchError::Notify { path: root, source }),
@@ -196,12 +192,12 @@ impl notify::EventHandler for Forward {
     }
 }
 
-fn limit_advice() -> String {
+fn limit_advice(rescan: Duration) -> String {
     format!(
-        "the limit of inotify watches is reached, so changes are picked up by a rescan every {} s; \
+        "the limit of inotify watches is reached, so changes are picked up by a rescan every {:?}; \
          raise it with `sudo sysctl fs.inotify.max_user_watches=524288` \
          (and in /etc/sysctl.d/ to keep it)",
-        FALLBACK_RESCAN.as_secs()
+        rescan
     )
 }
 
@@ -249,7 +245,8 @@ impl Run<'_> {
     fn follow(&mut self, rx: &Receiver<notify::Result<notify::Event>>) {
         let mut batch = Batch::default();
         let mut deadline: Option<Instant> = None;
-        let mut next_fallback = Instant::now() + FALLBACK_RESCAN;
+        let every = self.options.fallback_rescan;
+        let mut next_fallback = Instant::now() + every;
         loop {
             if self.control.stop.load(Ordering::SeqCst) {
                 return;
@@ -273,7 +270,7 @@ impl Run<'_> {
                     if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) {
                         if self.live {
                             self.live = false;
-                            (self.sink)(Event::Degraded(limit_advice()));
+                            (self.sink)(Event::Degraded(limit_advice(every)));
                         }
                     } else {
                         tracing::warn!("watch error on {}: {e}", self.root.display());
@@ -289,7 +286,7 @@ impl Run<'_> {
                 self.settle(std::mem::take(&mut batch));
             }
             if !self.live && Instant::now() >= next_fallback {
-                next_fallback = Instant::now() + FALLBACK_RESCAN;
+                next_fallback = Instant::now() + every;
                 self.full_scan();
             }
         }

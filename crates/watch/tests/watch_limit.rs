@@ -1,0 +1,255 @@
+//! The inotify watch limit, reached for real: the watcher says so, with
+//! the way to raise it, and falls back to periodic rescans that keep the
+//! index equal to a fresh full scan.
+//!
+//! The limit is kept per user namespace (`/proc/sys/user/max_inotify_watches`),
+//! so this test runs itself again inside a namespace of its own (through
+//! util-linux's `unshare`), where it is root and lowers the limit to a few
+//! watches without touching the machine's. Hence a test binary with its
+//! own `main` (`harness = false` in `Cargo.toml`): the namespace must be
+//! entered before the process has threads.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use stint_watch::{Change, Event, Index, Options, Watcher, scan};
+
+/// Set in the copy of this test that runs inside the namespace.
+const INSIDE: &str = "STINT_WATCH_LIMIT_TEST_INSIDE";
+
+/// The namespace's limit.
+const LIMIT: &str = "/proc/sys/user/max_inotify_watches";
+
+const TESTS: [(&str, fn()); 2] = [
+    (
+        "limit_reached_at_start_falls_back_to_rescans",
+        limit_reached_at_start_falls_back_to_rescans,
+    ),
+    (
+        "limit_reached_while_watching_falls_back_to_rescans",
+        limit_reached_while_watching_falls_back_to_rescans,
+    ),
+];
+
+fn main() {
+    if let Ok(name) = std::env::var(INSIDE) {
+        let (_, test) = TESTS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .expect("a known test");
+        test();
+        return;
+    }
+    // Like libtest: names on the command line filter; flags are ignored.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let chosen: Vec<&str> = TESTS
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
+        .collect();
+    println!(
+        "running {} tests, each in a user namespace of its own",
+        chosen.len()
+    );
+    let mut failed = Vec::new();
+    for name in chosen {
+        // Each in its own namespace: the watches of one cannot count
+        // against the limit of the next.
+        let status = Command::new("unshare")
+            .args(["--user", "--map-root-user"])
+            .arg(std::env::current_exe().expect("this test's path"))
+            .env(INSIDE, name)
+            .status()
+            .expect("util-linux's `unshare` runs");
+        let verdict = if status.success() { "ok" } else { "FAILED" };
+        println!("test {name} ... {verdict}");
+        if !status.success() {
+            failed.push(name);
+        }
+    }
+    if !failed.is_empty() {
+        eprintln!("failed: {failed:?}");
+        std::process::exit(101);
+    }
+}
+
+/// Lowers the namespace's limit to `watches`.
+fn set_limit(watches: usize) {
+    std::fs::write(LIMIT, watches.to_string())
+        .unwrap_or_else(|e| panic!("cannot lower {LIMIT} inside the namespace: {e}"));
+}
+
+/// A watcher on a temp tree, with rescans every 100 ms when degraded.
+struct Watched {
+    dir: tempfile::TempDir,
+    _watcher: Watcher,
+    events: Receiver<Event>,
+    /// The watcher's changes, applied as a device would persist them.
+    files: BTreeMap<String, String>,
+    degraded: Vec<String>,
+}
+
+impl Watched {
+    fn start(setup: impl FnOnce(&Path)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        setup(dir.path());
+        let (tx, events) = mpsc::channel();
+        let options = Options {
+            fallback_rescan: Duration::from_millis(100),
+            ..Options::default()
+        };
+        let watcher = Watcher::start(dir.path(), Index::default(), options, move |event| {
+            let _ = tx.send(event);
+        })
+        .expect("the watch limit is not an error");
+        let mut watched = Self {
+            dir,
+            _watcher: watcher,
+            events,
+            files: BTreeMap::new(),
+            degraded: Vec::new(),
+        };
+        watched.wait_until("the initial scan", |event| {
+            matches!(event, Event::Ready { .. })
+        });
+        watched
+    }
+
+    /// Takes events until one satisfies `done`.
+    fn wait_until(&mut self, what: &str, done: impl Fn(&Event) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = self
+                .events
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+            let finished = done(&event);
+            self.apply(event);
+            if finished {
+                return;
+            }
+        }
+    }
+
+    fn apply(&mut self, event: Event) {
+        match event {
+            Event::Changes(changes) => {
+                for change in changes {
+                    match change {
+                        Change::Upsert(path, entry) => {
+                            self.files.insert(path, entry.sha256_hex());
+                        }
+                        Change::Remove(path) => {
+                            self.files.remove(&path);
+                        }
+                    }
+                }
+            }
+            Event::Degraded(message) => self.degraded.push(message),
+            _ => {}
+        }
+    }
+
+    /// Waits until the watcher's index equals a fresh full scan.
+    fn settles(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut fresh = Index::default();
+            scan(
+                self.dir.path(),
+                &mut fresh,
+                &Options::default(),
+                &mut |_| {},
+            );
+            let fresh: BTreeMap<String, String> = fresh
+                .iter()
+                .map(|(p, e)| (p.to_owned(), e.sha256_hex()))
+                .collect();
+            if self.files == fresh {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the watcher's index never matched a fresh scan:\n watcher: {:?}\n fresh:   {fresh:?}",
+                self.files
+            );
+            if let Ok(event) = self.events.recv_timeout(Duration::from_millis(200)) {
+                self.apply(event);
+            }
+        }
+    }
+
+    /// Changes the tree in folders no live watch covers.
+    fn edit_everywhere(&self) {
+        let root = self.dir.path();
+        std::fs::write(root.join("d4/deep/new.txt"), "created unwatched").unwrap();
+        std::fs::write(root.join("d3/a.txt"), "modified unwatched").unwrap();
+        std::fs::remove_file(root.join("d2/a.txt")).unwrap();
+        std::fs::rename(root.join("d1/a.txt"), root.join("d1/renamed.txt")).unwrap();
+    }
+
+    fn assert_degraded_with_advice(&self) {
+        assert_eq!(self.degraded.len(), 1, "said once: {:?}", self.degraded);
+        let message = &self.degraded[0];
+        for part in [
+            "limit of inotify watches is reached",
+            "rescan every 100ms",
+            "sudo sysctl fs.inotify.max_user_watches=",
+        ] {
+            assert!(message.contains(part), "{part:?} missing from: {message}");
+        }
+    }
+}
+
+/// Four folders, one nested, a file in each.
+fn tree(root: &Path) {
+    for dir in ["d1", "d2", "d3", "d4/deep"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+        std::fs::write(root.join(dir).join("a.txt"), dir).unwrap();
+    }
+}
+
+fn limit_reached_at_start_falls_back_to_rescans() {
+    // The root and one folder: the rest of the tree has no watch.
+    set_limit(2);
+    let mut watched = Watched::start(tree);
+    watched.settles();
+    watched.assert_degraded_with_advice();
+
+    watched.edit_everywhere();
+    watched.settles();
+    assert!(watched.files.contains_key("d4/deep/new.txt"));
+    assert!(!watched.files.contains_key("d2/a.txt"));
+}
+
+fn limit_reached_while_watching_falls_back_to_rescans() {
+    // Enough for the tree (six folders with the root), none to spare.
+    set_limit(6);
+    let mut watched = Watched::start(tree);
+    assert!(watched.degraded.is_empty(), "{:?}", watched.degraded);
+
+    // A new folder is one watch too many.
+    let root = watched.dir.path().to_owned();
+    std::fs::create_dir_all(root.join("d5")).unwrap();
+    std::fs::write(root.join("d5/a.txt"), "in a folder with no watch").unwrap();
+    watched.wait_until("the limit to be reported", |e| {
+        matches!(e, Event::Degraded(_))
+    });
+    watched.assert_degraded_with_advice();
+    watched.settles();
+    assert!(watched.files.contains_key("d5/a.txt"));
+
+    // Watches are not given back by the fallback: changes still arrive by
+    // rescans, wherever they are.
+    std::fs::write(root.join("d5/b.txt"), "later").unwrap();
+    watched.edit_everywhere();
+    watched.settles();
+    assert!(watched.files.contains_key("d5/b.txt"));
+}
