@@ -1,13 +1,19 @@
-//! The inotify watch limit, reached for real: the watcher says so, with
-//! the way to raise it, and falls back to periodic rescans that keep the
-//! index equal to a fresh full scan.
+//! Tests that need a user namespace of their own, because they need the
+//! machine to say no:
+//! - the inotify watch limit, reached for real: the watcher says so, with
+//!   the way to raise it, and falls back to periodic rescans that keep the
+//!   index equal to a fresh full scan. The limit is kept per user namespace
+//!   (`/proc/sys/user/max_inotify_watches`), so the test lowers it to a
+//!   few watches inside one where it is root, without touching the
+//!   machine's.
+//! - permission denied: tests run as root here, and root reads anything.
+//!   In a namespace that maps no user, the process keeps its files but
+//!   loses root's power over them, so a file without read permission
+//!   really cannot be read.
 //!
-//! The limit is kept per user namespace (`/proc/sys/user/max_inotify_watches`),
-//! so this test runs itself again inside a namespace of its own (through
-//! util-linux's `unshare`), where it is root and lowers the limit to a few
-//! watches without touching the machine's. Hence a test binary with its
-//! own `main` (`harness = false` in `Cargo.toml`): the namespace must be
-//! entered before the process has threads.
+//! Each test runs this binary again through util-linux's `unshare`; hence
+//! a test binary with its own `main` (`harness = false` in `Cargo.toml`):
+//! a namespace must be entered before the process has threads.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,32 +21,44 @@ use std::process::Command;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use stint_watch::{Change, Event, Index, Options, Watcher, scan};
+use stint_watch::{Change, Event, Index, Options, ProblemKind, Watcher, scan};
 
-/// Set in the copy of this test that runs inside the namespace.
-const INSIDE: &str = "STINT_WATCH_LIMIT_TEST_INSIDE";
+/// Set, to the test's name, in the copy of this binary that runs inside
+/// the namespace.
+const INSIDE: &str = "STINT_WATCH_NAMESPACE_TEST";
 
 /// The namespace's limit.
 const LIMIT: &str = "/proc/sys/user/max_inotify_watches";
 
-const TESTS: [(&str, fn()); 2] = [
-    (
-        "limit_reached_at_start_falls_back_to_rescans",
-        limit_reached_at_start_falls_back_to_rescans,
-    ),
-    (
-        "limit_reached_while_watching_falls_back_to_rescans",
-        limit_reached_while_watching_falls_back_to_rescans,
-    ),
+/// A test, and whether it runs as the namespace's root (else as no user).
+struct Test {
+    name: &'static str,
+    as_root: bool,
+    run: fn(),
+}
+
+const TESTS: [Test; 3] = [
+    Test {
+        name: "limit_reached_at_start_falls_back_to_rescans",
+        as_root: true,
+        run: limit_reached_at_start_falls_back_to_rescans,
+    },
+    Test {
+        name: "limit_reached_while_watching_falls_back_to_rescans",
+        as_root: true,
+        run: limit_reached_while_watching_falls_back_to_rescans,
+    },
+    Test {
+        name: "unreadable_files_and_folders_are_reported_never_fatal",
+        as_root: false,
+        run: unreadable_files_and_folders_are_reported_never_fatal,
+    },
 ];
 
 fn main() {
     if let Ok(name) = std::env::var(INSIDE) {
-        let (_, test) = TESTS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .expect("a known test");
-        test();
+        let test = TESTS.iter().find(|t| t.name == name).expect("a known test");
+        (test.run)();
         return;
     }
     // Like libtest: names on the command line filter; flags are ignored.
@@ -48,29 +66,32 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let chosen: Vec<&str> = TESTS
+    let chosen: Vec<&Test> = TESTS
         .iter()
-        .map(|(name, _)| *name)
-        .filter(|name| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
+        .filter(|t| filters.is_empty() || filters.iter().any(|f| t.name.contains(f.as_str())))
         .collect();
     println!(
         "running {} tests, each in a user namespace of its own",
         chosen.len()
     );
     let mut failed = Vec::new();
-    for name in chosen {
+    for test in chosen {
         // Each in its own namespace: the watches of one cannot count
         // against the limit of the next.
-        let status = Command::new("unshare")
-            .args(["--user", "--map-root-user"])
+        let mut unshare = Command::new("unshare");
+        unshare.arg("--user");
+        if test.as_root {
+            unshare.arg("--map-root-user");
+        }
+        let status = unshare
             .arg(std::env::current_exe().expect("this test's path"))
-            .env(INSIDE, name)
+            .env(INSIDE, test.name)
             .status()
             .expect("util-linux's `unshare` runs");
         let verdict = if status.success() { "ok" } else { "FAILED" };
-        println!("test {name} ... {verdict}");
+        println!("test {} ... {verdict}", test.name);
         if !status.success() {
-            failed.push(name);
+            failed.push(test.name);
         }
     }
     if !failed.is_empty() {
@@ -252,4 +273,61 @@ fn limit_reached_while_watching_falls_back_to_rescans() {
     watched.edit_everywhere();
     watched.settles();
     assert!(watched.files.contains_key("d5/b.txt"));
+}
+
+fn unreadable_files_and_folders_are_reported_never_fatal() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    tree(root);
+    let locked = [root.join("secret.txt"), root.join("d4")];
+    std::fs::write(&locked[0], "no one may read this").unwrap();
+    for path in &locked {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o000)).unwrap();
+    }
+    assert!(
+        std::fs::read(&locked[0]).is_err(),
+        "the namespace should take away root's power to read anything"
+    );
+
+    let mut index = Index::default();
+    let report = scan(root, &mut index, &Options::default(), &mut |_| {});
+    let mut problems: Vec<(String, ProblemKind)> = report
+        .problems
+        .iter()
+        .map(|p| {
+            (
+                p.path.strip_prefix(root).unwrap().display().to_string(),
+                p.kind,
+            )
+        })
+        .collect();
+    problems.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        problems,
+        [
+            ("d4".to_owned(), ProblemKind::Unreadable),
+            ("secret.txt".to_owned(), ProblemKind::Unreadable)
+        ]
+    );
+    let paths: Vec<&str> = index.iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, ["d1/a.txt", "d2/a.txt", "d3/a.txt"]);
+
+    // Readable again: the next scan takes them in.
+    for path in &locked {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let report = scan(root, &mut index, &Options::default(), &mut |_| {});
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let paths: Vec<&str> = index.iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        paths,
+        [
+            "d1/a.txt",
+            "d2/a.txt",
+            "d3/a.txt",
+            "d4/deep/a.txt",
+            "secret.txt"
+        ]
+    );
 }
