@@ -15,13 +15,14 @@
 //! a test binary with its own `main` (`harness = false` in `Cargo.toml`):
 //! a namespace must be entered before the process has threads.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use stint_watch::{Change, Event, Index, Options, ProblemKind, Watcher, scan};
+use stint_watch::{Event, Index, Options, ProblemKind, Watcher, scan};
+
+mod common;
 
 /// Set, to the test's name, in the copy of this binary that runs inside
 /// the namespace.
@@ -112,7 +113,7 @@ struct Watched {
     _watcher: Watcher,
     events: Receiver<Event>,
     /// The watcher's changes, applied as a device would persist them.
-    files: BTreeMap<String, String>,
+    files: common::Files,
     degraded: Vec<String>,
 }
 
@@ -133,7 +134,7 @@ impl Watched {
             dir,
             _watcher: watcher,
             events,
-            files: BTreeMap::new(),
+            files: common::Files::new(),
             degraded: Vec::new(),
         };
         watched.wait_until("the initial scan", |event| {
@@ -162,16 +163,7 @@ impl Watched {
     fn apply(&mut self, event: Event) {
         match event {
             Event::Changes(changes) => {
-                for change in changes {
-                    match change {
-                        Change::Upsert(path, entry) => {
-                            self.files.insert(path, entry.sha256_hex());
-                        }
-                        Change::Remove(path) => {
-                            self.files.remove(&path);
-                        }
-                    }
-                }
+                common::apply(&mut self.files, changes);
             }
             Event::Degraded(message) => self.degraded.push(message),
             _ => {}
@@ -182,24 +174,14 @@ impl Watched {
     fn settles(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let mut fresh = Index::default();
-            scan(
-                self.dir.path(),
-                &mut fresh,
-                &Options::default(),
-                &mut |_| {},
-            );
-            let fresh: BTreeMap<String, String> = fresh
-                .iter()
-                .map(|(p, e)| (p.to_owned(), e.sha256_hex()))
-                .collect();
+            let fresh = common::fresh_scan(self.dir.path());
             if self.files == fresh {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "the watcher's index never matched a fresh scan:\n watcher: {:?}\n fresh:   {fresh:?}",
-                self.files
+                "the watcher's index never matched a fresh scan:\n{}",
+                common::differences(&self.files, &fresh)
             );
             if let Ok(event) = self.events.recv_timeout(Duration::from_millis(200)) {
                 self.apply(event);

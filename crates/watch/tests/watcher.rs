@@ -7,13 +7,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use stint_watch::{Change, Event, Index, Options, Watcher, scan};
+use stint_watch::{Event, Index, Options, Watcher};
+
+mod common;
 
 /// What the watcher's owner saw: its changes applied to a map, and the
 /// other events.
 #[derive(Default)]
 struct Seen {
-    files: BTreeMap<String, String>,
+    files: common::Files,
     /// How many times each path was reported new or changed.
     upserts: BTreeMap<String, usize>,
     ready: bool,
@@ -27,34 +29,41 @@ struct Watched {
     _dir: tempfile::TempDir,
 }
 
+impl Seen {
+    fn apply(&mut self, event: Event) {
+        match event {
+            Event::Changes(changes) => {
+                for path in common::apply(&mut self.files, changes) {
+                    *self.upserts.entry(path).or_default() += 1;
+                }
+            }
+            Event::Ready { .. } => self.ready = true,
+            Event::Rescanned => self.rescans += 1,
+            _ => {}
+        }
+    }
+}
+
 impl Watched {
     /// A watched temp tree, its initial scan done.
     fn start(setup: impl FnOnce(&Path)) -> Self {
+        Self::start_with(setup, |_| {})
+    }
+
+    /// As [`Watched::start`], `hook` seeing each event first, on the
+    /// watcher's thread.
+    fn start_with(
+        setup: impl FnOnce(&Path),
+        mut hook: impl FnMut(&Event) + Send + 'static,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
         setup(&root);
         let seen = Arc::new(Mutex::new(Seen::default()));
         let sink = Arc::clone(&seen);
         let watcher = Watcher::start(&root, Index::default(), Options::default(), move |e| {
-            let mut seen = sink.lock().unwrap();
-            match e {
-                Event::Changes(changes) => {
-                    for change in changes {
-                        match change {
-                            Change::Upsert(path, entry) => {
-                                *seen.upserts.entry(path.clone()).or_default() += 1;
-                                seen.files.insert(path, entry.sha256_hex());
-                            }
-                            Change::Remove(path) => {
-                                seen.files.remove(&path);
-                            }
-                        }
-                    }
-                }
-                Event::Ready { .. } => seen.ready = true,
-                Event::Rescanned => seen.rescans += 1,
-                _ => {}
-            }
+            hook(&e);
+            sink.lock().unwrap().apply(e);
         })
         .unwrap();
         let watched = Self {
@@ -83,19 +92,15 @@ impl Watched {
     fn settles(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let mut fresh = Index::default();
-            scan(&self.root, &mut fresh, &Options::default(), &mut |_| {});
-            let fresh: BTreeMap<String, String> = fresh
-                .iter()
-                .map(|(p, e)| (p.to_owned(), e.sha256_hex()))
-                .collect();
+            let fresh = common::fresh_scan(&self.root);
             let seen = self.seen.lock().unwrap().files.clone();
             if seen == fresh {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "the watcher's index never matched a fresh scan:\n watcher: {seen:?}\n fresh:   {fresh:?}"
+                "the watcher's index never matched a fresh scan:\n{}",
+                common::differences(&seen, &fresh)
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -128,6 +133,48 @@ fn creates_modifies_renames_and_deletes() {
     std::fs::remove_dir_all(w.path("source")).unwrap();
     w.settles();
     assert!(w.seen.lock().unwrap().files.is_empty());
+}
+
+#[test]
+fn changes_during_the_initial_scan_are_not_missed() {
+    // The scan is held at its first progress report, after the walk and
+    // while files are being hashed; the tree changes meanwhile. The watch
+    // started before the scan: its events bring the index up to date.
+    let (root_tx, root) = std::sync::mpsc::channel::<PathBuf>();
+    let (held_tx, held) = std::sync::mpsc::channel::<()>();
+    let (go, go_rx) = std::sync::mpsc::channel::<()>();
+    let mut first = true;
+    let changer = std::thread::spawn(move || {
+        let root = root.recv().unwrap();
+        held.recv().unwrap();
+        write(&root.join("new/made-during-the-scan.txt"), b"new");
+        write(&root.join("d0/f0.txt"), b"changed during the scan");
+        std::fs::remove_file(root.join("d1/f1.txt")).unwrap();
+        std::fs::rename(root.join("d2/f2.txt"), root.join("d2/moved.txt")).unwrap();
+        go.send(()).unwrap();
+    });
+    let w = Watched::start_with(
+        |root| {
+            for i in 0..500 {
+                write(
+                    &root.join(format!("d{}/f{i}.txt", i % 10)),
+                    format!("{i}").as_bytes(),
+                );
+            }
+            root_tx.send(root.to_owned()).unwrap();
+        },
+        move |event| {
+            if matches!(event, Event::Progress(_)) && std::mem::take(&mut first) {
+                held_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+            }
+        },
+    );
+    changer.join().unwrap();
+    w.settles();
+    let seen = w.seen.lock().unwrap();
+    assert!(seen.files.contains_key("new/made-during-the-scan.txt"));
+    assert!(!seen.files.contains_key("d1/f1.txt"));
 }
 
 #[test]
