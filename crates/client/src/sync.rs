@@ -201,7 +201,7 @@ impl Device {
         stop: impl std::future::Future<Output = ()>,
     ) {
         tokio::pin!(stop);
-        let mut backoff = Duration::from_secs(1);
+        let mut backoff = Backoff::default();
         let mut events: Option<reqwest::Response> = None;
         loop {
             let round = self.sync().await;
@@ -209,13 +209,11 @@ impl Device {
             let wait = match &round {
                 Err(ClientError::Unreachable(_)) => {
                     events = None;
-                    let wait = backoff;
-                    backoff = (backoff * 2).min(Duration::from_secs(60));
-                    wait
+                    backoff.failed()
                 }
                 Err(ClientError::NotSignedIn(_)) => return,
                 _ => {
-                    backoff = Duration::from_secs(1);
+                    backoff.reached();
                     if events.is_none() {
                         events = self.listen().await.ok();
                     }
@@ -252,6 +250,38 @@ impl Device {
         self.server(&credentials.server)?
             .listen("/sync/events", &token)
             .await
+    }
+}
+
+/// How long to wait after each round that could not reach the server:
+/// 1 s, then twice as long each time, up to a minute, so that a device
+/// offline for a day does not knock every second; a round that reaches
+/// the server starts over.
+#[derive(Debug)]
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_secs(1);
+    const LONGEST: Duration = Duration::from_secs(60);
+
+    /// The wait after one more failed round.
+    fn failed(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(Self::LONGEST);
+        wait
+    }
+
+    /// A round reached the server: the next failure waits 1 s again.
+    fn reached(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self { next: Self::FIRST }
     }
 }
 
@@ -328,4 +358,33 @@ pub struct SyncStatus {
     pub conflicts: usize,
     /// When a round last completed.
     pub last_sync: Option<Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_minute() {
+        fn check(failures: usize, expected: &[u64]) {
+            let mut backoff = Backoff::default();
+            let waits: Vec<u64> = (0..failures).map(|_| backoff.failed().as_secs()).collect();
+            assert_eq!(waits, expected, "after {failures} failures");
+        }
+        check(0, &[]);
+        check(1, &[1]);
+        check(3, &[1, 2, 4]);
+        check(9, &[1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    }
+
+    #[test]
+    fn backoff_starts_over_once_the_server_is_reached() {
+        let mut backoff = Backoff::default();
+        for _ in 0..8 {
+            backoff.failed();
+        }
+        backoff.reached();
+        assert_eq!(backoff.failed(), Duration::from_secs(1));
+        assert_eq!(backoff.failed(), Duration::from_secs(2));
+    }
 }
