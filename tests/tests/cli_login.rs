@@ -196,3 +196,105 @@ async fn an_expired_access_token_is_refreshed_and_the_rotated_token_saved() {
     device.expire_access_token().unwrap();
     assert!(device.access_token().await.is_ok());
 }
+
+#[tokio::test]
+async fn tenants_listed_and_switched_from_the_command_line() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let server = Server::start(server_dir.path()).await.unwrap();
+    let api = Api::new(&server.url);
+    // Bea owns an organization and adds Ada to it as a developer.
+    let (bea, _) = api.register("bea@example.com").await;
+    let (_, created) = bea.post("/tenants", json!({"name": "Acme"})).await;
+    let org = created["tenant"]["id"].as_str().unwrap().to_owned();
+    let (_, switched) = bea
+        .post("/auth/switch-tenant", json!({"tenant_id": org}))
+        .await;
+    let bea_in_org = api.with_token(switched["access_token"].as_str().unwrap());
+    let (_, ada) = api.register("ada@example.com").await;
+    let personal = ada["tenant"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = bea_in_org
+        .post(
+            &format!("/tenants/{org}/members"),
+            json!({"email": "ada@example.com", "role": "developer"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    let device = tempfile::tempdir().unwrap();
+    let dir = device.path();
+    let login = [
+        "login",
+        "--server",
+        &server.url,
+        "--email",
+        "ada@example.com",
+        "--password-stdin",
+    ];
+    ok(dir, &login, &format!("{PASSWORD}\n"));
+    let listed: Value = serde_json::from_str(&ok(dir, &["tenant", "list", "--json"], "")).unwrap();
+    let mut rows: Vec<(String, String, bool)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["tenant"]["id"].as_str().unwrap().to_owned(),
+                t["role"].as_str().unwrap().to_owned(),
+                t["current"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    let mut expected = vec![
+        (personal.clone(), "admin".to_owned(), true),
+        (org.clone(), "developer".to_owned(), false),
+    ];
+    expected.sort();
+    assert_eq!(rows, expected);
+    let text = ok(dir, &["tenant", "list"], "");
+    let current: Vec<&str> = text.lines().filter(|l| l.starts_with('*')).collect();
+    assert_eq!(current.len(), 1, "{text}");
+    assert!(current[0].contains(&personal), "{text}");
+
+    // Switched by the start of the id: what is started now is Acme's.
+    let out = ok(dir, &["tenant", "switch", &org[..13]], "");
+    assert!(out.contains("now in tenant Acme"), "{out}");
+    let whoami: Value = serde_json::from_str(&ok(dir, &["whoami", "--json"], "")).unwrap();
+    assert_eq!(whoami["tenant"]["id"], org.as_str());
+    assert_eq!(whoami["role"], "developer");
+    let started = ok(
+        dir,
+        &[
+            "session",
+            "start",
+            "--name",
+            "Acme work",
+            "--workspace",
+            "/w",
+        ],
+        "",
+    );
+    let started = started.trim();
+    let session: Value =
+        serde_json::from_str(&ok(dir, &["session", "show", started, "--json"], "")).unwrap();
+    assert_eq!(session["tenant_id"], org.as_str());
+
+    // Back home: Acme's session is not among the personal tenant's.
+    ok(dir, &["tenant", "switch", &personal, "--json"], "");
+    let sessions: Value =
+        serde_json::from_str(&ok(dir, &["session", "list", "--json"], "")).unwrap();
+    assert_eq!(sessions, json!([]));
+
+    // A tenant Ada does not belong to: refused, nothing changes.
+    for bad in ["ffffffff", ""] {
+        let out = stint(dir, &["tenant", "switch", bad], "");
+        assert!(!out.status.success(), "switch to {bad:?} succeeded");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("no tenant") || stderr.contains("give more of it"),
+            "{stderr}"
+        );
+    }
+    let whoami: Value = serde_json::from_str(&ok(dir, &["whoami", "--json"], "")).unwrap();
+    assert_eq!(whoami["tenant"]["id"], personal.as_str());
+}

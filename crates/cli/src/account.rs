@@ -1,5 +1,5 @@
-//! `stint login|register|logout|whoami|status`: prompts, then one call into
-//! `stint-client`.
+//! `stint login|register|logout|whoami|status|tenant`: prompts, then one
+//! call into `stint-client`.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -7,7 +7,7 @@ use anyhow::Context;
 use stint_client::Client;
 use stint_model::api::RegisterRequest;
 
-use crate::cli::{Credentials, Output};
+use crate::cli::{Credentials, Output, TenantCommand};
 
 fn prompt(label: &str) -> anyhow::Result<String> {
     eprint!("{label}: ");
@@ -102,6 +102,75 @@ pub(crate) async fn whoami(device: &Client, output: Output) -> anyhow::Result<()
         );
     }
     Ok(())
+}
+
+pub(crate) async fn tenant(device: &Client, command: TenantCommand) -> anyhow::Result<()> {
+    match command {
+        TenantCommand::List { output } => {
+            let current = device.whoami().await?.map(|a| a.tenant.id);
+            let tenants = device.tenants().await?;
+            if output.json {
+                let listed: Vec<serde_json::Value> = tenants
+                    .iter()
+                    .map(|t| {
+                        serde_json::json!({
+                            "tenant": t.tenant,
+                            "role": t.role,
+                            "current": Some(t.tenant.id) == current,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&listed)?);
+            } else {
+                for t in &tenants {
+                    let mark = if Some(t.tenant.id) == current {
+                        '*'
+                    } else {
+                        ' '
+                    };
+                    println!(
+                        "{mark} {}  {:<12} {:<9} {}",
+                        t.tenant.id,
+                        format!("{:?}", t.tenant.tenant_type).to_lowercase(),
+                        format!("{:?}", t.role).to_lowercase(),
+                        t.tenant.name
+                    );
+                }
+            }
+        }
+        TenantCommand::Switch { id, output } => {
+            let tenants = device.tenants().await?;
+            let id = resolve_tenant(&tenants, &id)?;
+            let account = device.switch_tenant(&id).await?;
+            if output.json {
+                let v = serde_json::json!({"tenant": account.tenant, "role": account.role});
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("now in tenant {} ({:?})", account.tenant.name, account.role);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The one tenant whose id is `given` or starts with it.
+fn resolve_tenant(
+    tenants: &[stint_model::api::TenantWithRole],
+    given: &str,
+) -> anyhow::Result<String> {
+    let matching: Vec<String> = tenants
+        .iter()
+        .map(|t| t.tenant.id.to_string())
+        .filter(|id| id.starts_with(given))
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => anyhow::bail!("you belong to no tenant {given}: see `stint tenant list`"),
+        _ => anyhow::bail!(
+            "{given} is the start of {} tenants' ids: give more of it",
+            matching.len()
+        ),
+    }
 }
 
 pub(crate) async fn status(device: &Client, output: Output) -> anyhow::Result<()> {

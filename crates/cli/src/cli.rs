@@ -53,6 +53,10 @@ pub(crate) enum Command {
     },
     /// Signs out here and revokes this device's login on the server.
     Logout,
+    /// The tenants you belong to (your own, and organizations), and which
+    /// one this device acts in.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
     /// Shows who is signed in.
     Whoami {
         #[command(flatten)]
@@ -208,6 +212,23 @@ pub(crate) struct Credentials {
     /// Read the password from the first line of standard input instead of a prompt.
     #[arg(long)]
     pub(crate) password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantCommand {
+    /// Lists your tenants with your role in each; `*` marks the current one.
+    List {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Acts in another tenant from now on: sessions listed, started and
+    /// synced are that tenant's (each tenant syncs from where it left off).
+    Switch {
+        /// The tenant's id, or the start of it (see `stint tenant list`).
+        id: String,
+        #[command(flatten)]
+        output: Output,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -88,6 +88,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
             last_name,
         } => account::register(&device().await?, &credentials, first_name, last_name).await,
         cli::Command::Logout => account::logout(&device().await?).await,
+        cli::Command::Tenant(command) => account::tenant(&device().await?, command).await,
         cli::Command::Whoami { output } => account::whoami(&device().await?, output).await,
         cli::Command::Status { output } => account::status(&device().await?, output).await,
         cli::Command::Sync { watch, output } => sync::sync(&device().await?, watch, output).await,

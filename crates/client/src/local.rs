@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use stint_model::api::{RegisterRequest, RelatedSession};
+use stint_model::api::{RegisterRequest, RelatedSession, TenantWithRole};
 use stint_model::{Conflict, File, Timestamp, ValidationError, WorkspaceSession};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
@@ -84,6 +84,10 @@ pub(crate) enum Request {
         request: RegisterRequest,
     },
     Logout,
+    Tenants,
+    SwitchTenant {
+        id: String,
+    },
     Sync,
     Conflicts,
     ResolveConflict {
@@ -119,6 +123,7 @@ impl Request {
                 | Self::Related { .. }
                 | Self::Status
                 | Self::Whoami
+                | Self::Tenants
                 | Self::Conflicts
                 | Self::Sync
                 | Self::WatchStatuses
@@ -139,6 +144,7 @@ pub(crate) enum Reply {
     Related(Vec<RelatedSession>),
     Status(Box<Status>),
     Account(Option<Box<Account>>),
+    Tenants(Vec<TenantWithRole>),
     Synced(SyncReport),
     Conflicts(Vec<Conflict>),
     Conflict(Box<Conflict>),
@@ -227,6 +233,10 @@ pub(crate) async fn handle(device: &Device, request: Request) -> Reply {
                 Reply::Account(Some(Box::new(device.register(&server, &request).await?)))
             }
             Request::Logout => Reply::Done(device.logout().await?),
+            Request::Tenants => Reply::Tenants(device.tenants().await?),
+            Request::SwitchTenant { id } => {
+                Reply::Account(Some(Box::new(device.switch_tenant(&id).await?)))
+            }
             Request::Sync => Reply::Synced(device.sync().await?),
             Request::Conflicts => Reply::Conflicts(device.conflicts().await?),
             Request::ResolveConflict { id, take_mine } => {
@@ -404,6 +414,14 @@ impl Client {
         /// See [`Device::logout`].
         logout() -> bool,
         Request::Logout, Reply::Done(d) => d);
+    operation!(
+        /// See [`Device::tenants`].
+        tenants() -> Vec<TenantWithRole>,
+        Request::Tenants, Reply::Tenants(v) => v);
+    operation!(
+        /// See [`Device::switch_tenant`].
+        switch_tenant(id: &str) -> Account,
+        Request::SwitchTenant { id: id.to_owned() }, Reply::Account(Some(a)) => *a);
     operation!(
         /// See [`Device::sync`].
         sync() -> SyncReport,
