@@ -155,11 +155,19 @@ fn a_rescan_hashes_only_what_changed() {
     // Same size and a new inode: caught by the inode.
     std::fs::write(root.join("f3.tmp"), bytes(1000, 100)).unwrap();
     std::fs::rename(root.join("f3.tmp"), root.join("f3.txt")).unwrap();
+    // Same size, same inode, and the modification time put back (as
+    // some tools do): caught by the change time.
+    let f4 = root.join("f4.txt");
+    let modified = std::fs::metadata(&f4).unwrap().modified().unwrap();
+    std::fs::write(&f4, bytes(4000, 100)).unwrap();
+    let file = std::fs::File::options().write(true).open(&f4).unwrap();
+    file.set_modified(modified).unwrap();
+    drop(file);
     let report = full_scan(root, &mut index);
     let mut touched: Vec<&str> = report.changes.iter().map(|c| c.path()).collect();
     touched.sort_unstable();
-    assert_eq!(touched, ["f1.txt", "f2.txt", "f3.txt", "new.txt"]);
-    assert_eq!(report.files_hashed, 3);
+    assert_eq!(touched, ["f1.txt", "f2.txt", "f3.txt", "f4.txt", "new.txt"]);
+    assert_eq!(report.files_hashed, 4);
     assert_eq!(checksums(&index), sha256sum(root));
 
     // A restart from what was persisted (files only) is incremental too.
