@@ -113,6 +113,55 @@ async fn offline_edits_reach_another_device() {
 }
 
 #[tokio::test]
+async fn rest_writes_reach_devices_and_device_edits_reach_the_api() {
+    let (server, _server_dir) = server().await;
+    let device = tempfile::tempdir().unwrap();
+    let a = device.path();
+    login(a, &server.url, "ada@example.com", true);
+    let (ada, _) = Api::new(&server.url)
+        .login("ada@example.com", PASSWORD)
+        .await;
+
+    // Made, changed and deleted through the REST API: the device pulls
+    // each as the API left it.
+    let (status, made) = ada
+        .post(
+            "/sessions",
+            json!({"name": "from the API", "workspace_path": "/api"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let (_, gone) = ada
+        .post(
+            "/sessions",
+            json!({"name": "short-lived", "workspace_path": "/api"}),
+        )
+        .await;
+    let id = made["id"].as_str().unwrap();
+    let (status, changed) = ada
+        .put(&format!("/sessions/{id}"), json!({"tags": ["rest"]}))
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    let gone = gone["id"].as_str().unwrap();
+    assert_eq!(ada.delete(&format!("/sessions/{gone}")).await.0, 204);
+    let report = sync(a);
+    assert_eq!(report["pulled"], 2, "one live, one tombstone: {report}");
+    let on_a = sessions(a);
+    assert_eq!(on_a.len(), 1, "{on_a:?}");
+    assert_eq!(on_a[0], changed, "the device holds what the API answered");
+
+    // And back: the device's edit is what the API reads.
+    ok(
+        a,
+        &["session", "update", id, "--name", "renamed on the device"],
+    );
+    assert_eq!(sync(a)["pushed"], 1);
+    let (_, read) = ada.get(&format!("/sessions/{id}")).await;
+    assert_eq!(read["name"], "renamed on the device");
+    assert_eq!(read["tags"], json!(["rest"]));
+}
+
+#[tokio::test]
 async fn concurrent_edits_merge_or_conflict_and_devices_converge() {
     let (server, _server_dir) = server().await;
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
