@@ -309,6 +309,22 @@ impl Api {
         )
     }
 
+    /// Creates an organization tenant owned by this account; returns its
+    /// id and a client acting in it.
+    pub async fn organization(&self, name: &str) -> (String, Self) {
+        let (status, created) = self
+            .post("/tenants", serde_json::json!({"name": name}))
+            .await;
+        assert_eq!(status, 201, "create {name}: {created}");
+        let id = created["tenant"]["id"].as_str().expect("an id").to_owned();
+        let (status, switched) = self
+            .post("/auth/switch-tenant", serde_json::json!({"tenant_id": id}))
+            .await;
+        assert_eq!(status, 200, "switch to {name}: {switched}");
+        let token = switched["access_token"].as_str().expect("a token");
+        (id, self.with_token(token))
+    }
+
     /// Signs in, returns a client with the access token and the token response.
     pub async fn login(&self, email: &str, password: &str) -> (Self, serde_json::Value) {
         let (status, body) = self

@@ -64,12 +64,7 @@ struct World {
 impl World {
     async fn new(api: Api) -> Self {
         let (owner_home, _) = api.register("admin@example.com").await;
-        let (_, org) = owner_home.post("/tenants", json!({"name": "Acme"})).await;
-        let org = org["tenant"]["id"].as_str().unwrap().to_owned();
-        let (_, switched) = owner_home
-            .post("/auth/switch-tenant", json!({"tenant_id": org}))
-            .await;
-        let owner = api.with_token(switched["access_token"].as_str().unwrap());
+        let (org, owner) = owner_home.organization("Acme").await;
         for role in ["developer", "manager", "viewer"] {
             api.register(&format!("{role}@example.com")).await;
             let (status, body) = owner

@@ -2,7 +2,7 @@
 //! server on port 0.
 
 use serde_json::{Value, json};
-use stint_e2e::device::{ok_with_input as ok, stint_with_input as stint};
+use stint_e2e::device::{login, ok_with_input as ok, stint_with_input as stint};
 use stint_e2e::{Api, PASSWORD, Server};
 
 #[tokio::test]
@@ -204,12 +204,7 @@ async fn tenants_listed_and_switched_from_the_command_line() {
     let api = Api::new(&server.url);
     // Bea owns an organization and adds Ada to it as a developer.
     let (bea, _) = api.register("bea@example.com").await;
-    let (_, created) = bea.post("/tenants", json!({"name": "Acme"})).await;
-    let org = created["tenant"]["id"].as_str().unwrap().to_owned();
-    let (_, switched) = bea
-        .post("/auth/switch-tenant", json!({"tenant_id": org}))
-        .await;
-    let bea_in_org = api.with_token(switched["access_token"].as_str().unwrap());
+    let (org, bea_in_org) = bea.organization("Acme").await;
     let (_, ada) = api.register("ada@example.com").await;
     let personal = ada["tenant"]["id"].as_str().unwrap().to_owned();
     let (status, body) = bea_in_org
@@ -222,15 +217,7 @@ async fn tenants_listed_and_switched_from_the_command_line() {
 
     let device = tempfile::tempdir().unwrap();
     let dir = device.path();
-    let login = [
-        "login",
-        "--server",
-        &server.url,
-        "--email",
-        "ada@example.com",
-        "--password-stdin",
-    ];
-    ok(dir, &login, &format!("{PASSWORD}\n"));
+    login(dir, &server.url, "ada@example.com", false);
     let listed: Value = serde_json::from_str(&ok(dir, &["tenant", "list", "--json"], "")).unwrap();
     let mut rows: Vec<(String, String, bool)> = listed
         .as_array()
