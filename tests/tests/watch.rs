@@ -63,6 +63,42 @@ fn watch_once(dir: &Path, root: &Path) -> Value {
 }
 
 #[test]
+fn the_initial_index_shows_its_progress_on_a_terminal() {
+    let device = tempfile::tempdir().unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    // Enough to hash for a while in a debug build: the progress is drawn
+    // every 100 ms.
+    for i in 0..48_u8 {
+        std::fs::write(tree.path().join(format!("big{i}.bin")), vec![i; 1 << 20]).unwrap();
+    }
+    // The progress bar is for people: it is drawn on a terminal only, and
+    // `script` gives the command one.
+    let line = format!(
+        "'{}' watch '{}' --once",
+        stint_e2e::binary("stint").display(),
+        tree.path().display()
+    );
+    let out = Command::new("script")
+        .args([
+            "--quiet",
+            "--return",
+            "--flush",
+            "--command",
+            &line,
+            "/dev/null",
+        ])
+        .env("STINT_DATA_DIR", device.path())
+        .env("STINT_KEYRING", "off")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    for part in ["indexing", "/48 files", "MiB/s", "ETA", "indexed 48 files"] {
+        assert!(shown.contains(part), "{part:?} not shown:\n{shown}");
+    }
+}
+
+#[test]
 fn an_index_equal_to_sha256sum_kept_current_across_runs() {
     let device = tempfile::tempdir().unwrap();
     let dir = device.path();

@@ -95,15 +95,14 @@ pub(crate) async fn watch(
 }
 
 /// Shows the initial index's progress (files, bytes, rate, ETA) until the
-/// index is in the replica.
+/// index is in the replica: a spinner while the tree is walked, then a bar
+/// as wide as the terminal once the bytes to hash are known.
 async fn follow_initial_index(device: &Client, id: SessionId) -> anyhow::Result<WatchStatus> {
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template(
-            "{spinner} indexing {msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
-        )
-        .expect("a valid template")
-        .progress_chars("=> "),
+    let bar = ProgressBar::new_spinner().with_message("walking the tree");
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} indexing: {msg}").expect("a valid template"),
     );
+    let mut measured = false;
     loop {
         let status = device
             .watch_statuses()
@@ -115,12 +114,26 @@ async fn follow_initial_index(device: &Client, id: SessionId) -> anyhow::Result<
             bar.finish_and_clear();
             return Ok(status);
         }
-        bar.set_length(status.bytes_to_hash);
-        bar.set_position(status.bytes_hashed);
-        bar.set_message(format!(
-            "{}/{} files",
-            status.files_hashed, status.files_to_hash
-        ));
+        if status.files_to_hash > 0 {
+            bar.set_length(status.bytes_to_hash);
+            bar.set_position(status.bytes_hashed);
+            bar.set_message(format!(
+                "{}/{} files",
+                status.files_hashed, status.files_to_hash
+            ));
+            if !measured {
+                measured = true;
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} indexing {msg} [{wide_bar}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+                    )
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+                );
+            }
+        } else {
+            bar.tick();
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
