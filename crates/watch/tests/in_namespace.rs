@@ -11,9 +11,10 @@
 //!   loses root's power over them, so a file without read permission
 //!   really cannot be read.
 //!
-//! Each test runs this binary again through util-linux's `unshare`; hence
-//! a test binary with its own `main` (`harness = false` in `Cargo.toml`):
-//! a namespace must be entered before the process has threads.
+//! Each test runs this binary again through util-linux's `unshare`, which
+//! starts it inside a fresh namespace. The binary has its own `main`
+//! (`harness = false` in `Cargo.toml`), so the copy inside runs just the
+//! one test it is told to and says how it went by its exit status.
 
 use std::path::Path;
 use std::process::Command;
