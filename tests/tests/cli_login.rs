@@ -203,7 +203,8 @@ async fn tenants_listed_and_switched_from_the_command_line() {
     let server = Server::start(server_dir.path()).await.unwrap();
     let api = Api::new(&server.url);
     // Bea owns an organization and adds Ada to it as a developer.
-    let (bea, _) = api.register("bea@example.com").await;
+    let (bea, bea_tokens) = api.register("bea@example.com").await;
+    let bea_home_tenant = bea_tokens["tenant"]["id"].as_str().unwrap().to_owned();
     let (org, bea_in_org) = bea.organization("Acme").await;
     let (_, ada) = api.register("ada@example.com").await;
     let personal = ada["tenant"]["id"].as_str().unwrap().to_owned();
@@ -272,16 +273,19 @@ async fn tenants_listed_and_switched_from_the_command_line() {
         serde_json::from_str(&ok(dir, &["session", "list", "--json"], "")).unwrap();
     assert_eq!(sessions, json!([]));
 
-    // A tenant Ada does not belong to: refused, nothing changes.
-    for bad in ["ffffffff", ""] {
+    // A tenant Ada does not belong to, or too little of an id: refused
+    // (exit 3, as for any id that names nothing), nothing changes.
+    for bad in ["ffffffff", &bea_home_tenant, "0", ""] {
         let out = stint(dir, &["tenant", "switch", bad], "");
-        assert!(!out.status.success(), "switch to {bad:?} succeeded");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains("no tenant") || stderr.contains("give more of it"),
-            "{stderr}"
-        );
+        assert_eq!(out.status.code(), Some(3), "switch to {bad:?}: {stderr}");
+        assert!(stderr.contains("no tenant"), "{stderr}");
     }
+    // Ids made the same day share their first characters (UUIDv7).
+    let out = stint(dir, &["tenant", "switch", &org[..4]], "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("matches several tenants"), "{stderr}");
     let whoami: Value = serde_json::from_str(&ok(dir, &["whoami", "--json"], "")).unwrap();
     assert_eq!(whoami["tenant"]["id"], personal.as_str());
 }

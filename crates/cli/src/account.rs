@@ -139,8 +139,6 @@ pub(crate) async fn tenant(device: &Client, command: TenantCommand) -> anyhow::R
             }
         }
         TenantCommand::Switch { id, output } => {
-            let tenants = device.tenants().await?;
-            let id = resolve_tenant(&tenants, &id)?;
             let account = device.switch_tenant(&id).await?;
             if output.json {
                 let v = serde_json::json!({"tenant": account.tenant, "role": account.role});
@@ -151,26 +149,6 @@ pub(crate) async fn tenant(device: &Client, command: TenantCommand) -> anyhow::R
         }
     }
     Ok(())
-}
-
-/// The one tenant whose id is `given` or starts with it.
-fn resolve_tenant(
-    tenants: &[stint_model::api::TenantWithRole],
-    given: &str,
-) -> anyhow::Result<String> {
-    let matching: Vec<String> = tenants
-        .iter()
-        .map(|t| t.tenant.id.to_string())
-        .filter(|id| id.starts_with(given))
-        .collect();
-    match matching.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => anyhow::bail!("you belong to no tenant {given}: see `stint tenant list`"),
-        _ => anyhow::bail!(
-            "{given} is the start of {} tenants' ids: give more of it",
-            matching.len()
-        ),
-    }
 }
 
 pub(crate) async fn status(device: &Client, output: Output) -> anyhow::Result<()> {

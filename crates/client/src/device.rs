@@ -652,7 +652,7 @@ impl Device {
 
 /// The one item whose id is `id` or starts with it (at least 4
 /// characters), as with git commits; `what` names the items in errors.
-fn one_by_prefix<T>(
+pub(crate) fn one_by_prefix<T>(
     items: Vec<T>,
     id_of: impl Fn(&T) -> String,
     id: &str,

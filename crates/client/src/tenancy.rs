@@ -4,10 +4,9 @@
 //! its own pull cursor, so switching back resumes where sync left off.
 
 use stint_model::api::{SwitchTenantRequest, TenantWithRole, TokenResponse};
-use stint_model::{TenantId, ValidationError};
 
 use crate::account::{self, Account};
-use crate::device::Device;
+use crate::device::{Device, one_by_prefix};
 use crate::error::Result;
 
 impl Device {
@@ -23,12 +22,18 @@ impl Device {
         account::answer(response).await
     }
 
-    /// Acts in tenant `id` from now on (the user must belong to it). The
-    /// login of the tenant left is revoked on the server.
+    /// Acts in tenant `id` (or the one tenant of the user's whose id
+    /// starts with it) from now on. The login of the tenant left is
+    /// revoked on the server.
     pub async fn switch_tenant(&self, id: &str) -> Result<Account> {
-        let tenant_id: TenantId = id
-            .parse()
-            .map_err(|_| ValidationError::new("tenant", "must be a tenant id (a UUID)"))?;
+        let tenant_id = one_by_prefix(
+            self.tenants().await?,
+            |t| t.tenant.id.to_string(),
+            id,
+            "tenant",
+        )?
+        .tenant
+        .id;
         let before = self.credentials()?;
         let old_token = self.access_token().await?;
         let server = self.server(&before.server)?;
