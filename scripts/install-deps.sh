@@ -12,7 +12,10 @@ set -euo pipefail
 # The desktop app: WebKitGTK and friends to build Tauri; Xvfb, WebKit's
 # WebDriver and xdotool/imagemagick to run it in tests and take its
 # screenshots; Chromium for the UI's component tests; Node.js for the UI.
-APT_PACKAGES=(build-essential pkg-config libclang-dev ca-certificates curl zsh fish
+# util-linux's `unshare` and bsdutils' `script` (both part of any Debian):
+# the watcher's tests in user namespaces, and the CLI's progress bar on a
+# terminal.
+APT_PACKAGES=(build-essential pkg-config libclang-dev ca-certificates curl zsh fish util-linux bsdutils
   dbus-daemon dbus-bin dbus-x11 gnome-keyring libsecret-tools
   libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev libssl-dev libxdo-dev
   libayatana-appindicator3-dev librsvg2-dev file xvfb xauth webkit2gtk-driver at-spi2-core
