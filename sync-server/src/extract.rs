@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use stint_model::{AuditEventType, ErrorCode, TenantId, TokenFamily, UserId, UserRole};
+use stint_model::{AuditEventType, DeviceId, ErrorCode, TenantId, TokenFamily, UserId, UserRole};
 
 use crate::error::ApiError;
 use crate::routes::CallerTenant;
@@ -151,6 +151,8 @@ pub(crate) struct Auth {
     pub(crate) tenant: TenantId,
     pub(crate) role: UserRole,
     pub(crate) family: TokenFamily,
+    /// The device the login is bound to: pushes and pulls are its own.
+    pub(crate) device: DeviceId,
     /// The personal tenant, where the user's account lives.
     pub(crate) home: TenantId,
     pub(crate) meta: ClientMeta,
@@ -179,10 +181,10 @@ impl FromRequestParts<AppState> for Auth {
             .await?
             .ok_or_else(|| ApiError::unauthorized("you are no longer a member of this tenant"))?;
         let login = state.db.auth_sessions().get(claims.tid, claims.sid).await;
-        match login {
-            Ok(login) if login.revoked_at.is_none() => {}
+        let device = match login {
+            Ok(login) if login.revoked_at.is_none() => login.device(),
             _ => return Err(ApiError::unauthorized("this login was signed out")),
-        }
+        };
         let meta = ClientMeta::from_request_parts(parts, state)
             .await
             .unwrap_or_default();
@@ -194,6 +196,7 @@ impl FromRequestParts<AppState> for Auth {
             tenant: claims.tid,
             role: membership.role,
             family: claims.fam,
+            device,
             home: membership.user_tenant_id,
             meta,
         })

@@ -325,6 +325,18 @@ impl Api {
         (id, self.with_token(token))
     }
 
+    /// A client acting in another tenant this account belongs to.
+    pub async fn switch_to(&self, tenant: &str) -> Self {
+        let (status, switched) = self
+            .post(
+                "/auth/switch-tenant",
+                serde_json::json!({"tenant_id": tenant}),
+            )
+            .await;
+        assert_eq!(status, 200, "switch to {tenant}: {switched}");
+        self.with_token(switched["access_token"].as_str().expect("a token"))
+    }
+
     /// Signs in, returns a client with the access token and the token response.
     pub async fn login(&self, email: &str, password: &str) -> (Self, serde_json::Value) {
         let (status, body) = self

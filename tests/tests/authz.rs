@@ -232,9 +232,8 @@ impl World {
                 json!({"tenant_id": if caller == "foreign" { &self.foreign_tenant } else { &self.org }})
             }
             ("POST", "/api/v5/sync/push") => json!({
-                "device_id": uuid_like(self.fresh.fetch_add(1, Ordering::Relaxed)),
                 "batches": [[{
-                    "number": 1, "kind": "workspace_session",
+                    "number": self.fresh.fetch_add(1, Ordering::Relaxed), "kind": "workspace_session",
                     "id": uuid_like(self.fresh.fetch_add(1, Ordering::Relaxed)), "base_rev": 0,
                     "fields": {"user_id": "00000000-0000-7000-8000-000000000000", "name": "pushed",
                                "workspace_path": "/w", "created_at": "2026-01-01T00:00:00Z",

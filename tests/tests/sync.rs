@@ -257,8 +257,6 @@ fn record_id(n: u64) -> String {
     format!("01a20000-0000-7000-8000-{n:012x}")
 }
 
-const DEVICE: &str = "01a20000-0000-7000-8000-00000000d001";
-
 /// Pulls everything with pages of `limit`; returns the ids and the pages.
 async fn pull_all(api: &Api, limit: usize) -> (Vec<String>, usize) {
     let mut ids = Vec::new();
@@ -305,12 +303,7 @@ async fn pages_at_the_boundaries() {
             .collect();
         if total > 0 {
             let batches: Vec<&[Value]> = mutations.chunks(3).collect();
-            let (status, answer) = user
-                .post(
-                    "/sync/push",
-                    json!({"device_id": DEVICE, "batches": batches}),
-                )
-                .await;
+            let (status, answer) = user.post("/sync/push", json!({"batches": batches})).await;
             assert_eq!(status, 200, "{answer}");
         }
         let (ids, pages) = pull_all(&user, LIMIT).await;
@@ -330,7 +323,7 @@ async fn a_retried_push_applies_once_and_tenants_stay_apart() {
     let (ada, _) = api.register("ada@example.com").await;
     let (bob, _) = api.register("bob@example.com").await;
     // Two batches: two transactions, one answer.
-    let push = json!({"device_id": DEVICE, "batches": [
+    let push = json!({"batches": [
         [mutation(1, &record_id(1), "first")],
         [{"number": 2, "kind": "workspace_session", "id": record_id(1), "base_rev": 1,
           "fields": {"name": "renamed"}}],
@@ -361,7 +354,7 @@ async fn a_retried_push_applies_once_and_tenants_stay_apart() {
     let (_, answer) = bob
         .post(
             "/sync/push",
-            json!({"device_id": DEVICE, "batches": [[mutation(1, &record_id(1), "bob's")]]}),
+            json!({"batches": [[mutation(1, &record_id(1), "bob's")]]}),
         )
         .await;
     assert_eq!(
@@ -376,7 +369,7 @@ async fn a_retried_push_applies_once_and_tenants_stay_apart() {
 
     // Refusals are per mutation, with a reason; the rest applies.
     let (_, answer) = ada
-        .post("/sync/push", json!({"device_id": DEVICE, "batches": [[
+        .post("/sync/push", json!({"batches": [[
             {"number": 3, "kind": "workspace_session", "id": record_id(2), "base_rev": 0,
              "fields": {"name": "orphan fork", "workspace_path": "/w", "user_id": record_id(9),
                         "parent_session_id": record_id(404),
@@ -401,7 +394,7 @@ async fn a_retried_push_applies_once_and_tenants_stay_apart() {
     );
 
     // Bad input is refused whole, and changes nothing.
-    let (status, _) = ada.post("/sync/push", json!({"device_id": DEVICE})).await;
+    let (status, _) = ada.post("/sync/push", json!({})).await;
     assert_eq!(status, 422);
     let (a, b) = (
         mutation(8, &record_id(6), "a"),
@@ -421,12 +414,7 @@ async fn a_retried_push_applies_once_and_tenants_stay_apart() {
         ("a batch of 101", json!([too_big])),
         ("11 batches", json!(too_many)),
     ] {
-        let (status, body) = ada
-            .post(
-                "/sync/push",
-                json!({"device_id": DEVICE, "batches": batches}),
-            )
-            .await;
+        let (status, body) = ada.post("/sync/push", json!({"batches": batches})).await;
         assert_eq!(
             (status, body["field"].as_str()),
             (422, Some("batches")),
@@ -487,6 +475,7 @@ async fn random_interleavings_converge_and_lose_nothing() {
             password: PASSWORD.into(),
             first_name: "Seed".into(),
             last_name: seed.to_string(),
+            device_id: None,
         };
         a.register(&server.url, &register).await.unwrap();
         b.login(&server.url, &email, PASSWORD).await.unwrap();

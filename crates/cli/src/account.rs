@@ -64,6 +64,7 @@ pub(crate) async fn register(
         password,
         first_name,
         last_name,
+        device_id: None,
     };
     let signed_in = device
         .register(&credentials.server, req)

@@ -75,21 +75,20 @@ pub(crate) async fn conflicts(
 ) -> anyhow::Result<()> {
     if let Some(ConflictCommand::Resolve { id, mine, .. }) = command {
         let conflict = device.resolve_conflict(&id, mine).await?;
-        println!(
-            "resolved {} ({}): {}",
-            conflict.id,
-            if mine {
-                "took its values"
-            } else {
-                "kept the record"
-            },
-            conflict
-                .fields
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let what = match (mine, conflict.deleted) {
+            (true, true) => "deleted the record".to_owned(),
+            (false, _) => "kept the record".to_owned(),
+            (true, false) => format!(
+                "took its values: {}",
+                conflict
+                    .fields
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        println!("resolved {}: {what}", conflict.id);
         return Ok(());
     }
     let conflicts = device.conflicts().await?;
@@ -101,17 +100,20 @@ pub(crate) async fn conflicts(
         println!("no conflicts");
     }
     for c in conflicts {
-        println!(
-            "{}  {} {}  fields: {}",
-            c.id,
-            c.kind,
-            c.record_id,
-            c.fields
-                .iter()
-                .map(|(name, value)| format!("{name} = {value}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let lost = if c.deleted {
+            "deleted, after another device changed it (--mine deletes it, --theirs keeps it)"
+                .to_owned()
+        } else {
+            format!(
+                "fields: {}",
+                c.fields
+                    .iter()
+                    .map(|(name, value)| format!("{name} = {value}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        println!("{}  {} {}  {lost}", c.id, c.kind, c.record_id);
     }
     Ok(())
 }

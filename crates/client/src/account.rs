@@ -47,6 +47,10 @@ pub(crate) struct Credentials {
     pub(crate) user: UserProfile,
     pub(crate) tenant: Tenant,
     pub(crate) role: UserRole,
+    /// The device the login is bound to (absent in logins kept before
+    /// the server said).
+    #[serde(default)]
+    pub(crate) device_id: Option<DeviceId>,
     access_token: String,
     access_expires_at: Timestamp,
     /// Absent from the file when the OS keyring keeps it; read from there
@@ -95,6 +99,7 @@ impl Credentials {
             user: r.user,
             tenant: r.tenant,
             role: r.role,
+            device_id: Some(r.device_id),
         }
     }
 }
@@ -440,6 +445,7 @@ pub(crate) async fn server_error(response: reqwest::Response) -> ClientError {
         401 => ClientError::NotSignedIn(message),
         404 => ClientError::NotFound(message),
         409 => ClientError::Rejected(message),
+        413 => ClientError::TooLarge(message),
         422 => match body.and_then(|b| b.field.map(|f| (f, b.message))) {
             Some((field, message)) => {
                 ClientError::Invalid(stint_model::ValidationError::new(field, message))

@@ -135,16 +135,42 @@ impl Device {
     /// open.
     pub fn open(dir: &Path) -> Result<Self> {
         create_private_dir(dir)?;
-        let profile = Profile::load_or_create(dir)?;
-        let store =
-            stint_store::open_sled(&dir.join("replica"), StoreOptions::default()).map_err(|e| {
-                ClientError::Profile(format!(
-                    "cannot open the replica in {} (is another Stint process using it?): {e}",
-                    dir.display()
-                ))
-            })?;
+        // Whether the replica is new, the profile's verdict and the
+        // replica's creation happen under one lock, so that two processes
+        // opening a fresh directory together agree on one device.
+        let fail = |e: std::io::Error| {
+            ClientError::Profile(format!("locking the profile in {}: {e}", dir.display()))
+        };
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("device.lock"))
+            .map_err(fail)?;
+        lock.lock().map_err(fail)?;
+        let replica = dir.join("replica");
+        // sled writes `conf` when it creates a database.
+        let new_replica = !replica.join("conf").exists();
+        let (profile, renewed) = Profile::load_or_create(dir, new_replica)?;
+        let store = stint_store::open_sled(&replica, StoreOptions::default()).map_err(|e| {
+            ClientError::Profile(format!(
+                "cannot open the replica in {} (is another Stint process using it?): {e}",
+                dir.display()
+            ))
+        })?;
+        drop(lock);
         let vault = Vault::new(dir);
-        let credentials = vault.load()?;
+        if let Some(why) = renewed {
+            // The login was the old device's: its tokens would push under
+            // the old id. The server keeps it (the original may still use
+            // it); this directory signs in again.
+            tracing::warn!(device = %profile.device_id, "{why}: this is a new device; sign in again");
+            vault.forget()?;
+        }
+        // A login issued to another device id is not this device's.
+        let credentials = vault
+            .load()?
+            .filter(|c| c.device_id.is_none_or(|d| d == profile.device_id));
         Ok(Self {
             dir: dir.to_owned(),
             profile,
@@ -169,8 +195,14 @@ impl Device {
 
     /// The login, or `NotSignedIn`.
     pub(crate) fn credentials(&self) -> Result<Credentials> {
-        self.signed_in()
-            .ok_or_else(|| ClientError::NotSignedIn("run `stint login --server URL`".into()))
+        self.signed_in().ok_or_else(|| {
+            ClientError::NotSignedIn(match self.profile.renewed {
+                Some(why) => format!(
+                    "{why}, so it is a new device now: run `stint login --server URL` again"
+                ),
+                None => "run `stint login --server URL`".into(),
+            })
+        })
     }
 
     /// The client of the server at `url`.
@@ -199,7 +231,11 @@ impl Device {
         req: &stint_model::api::RegisterRequest,
     ) -> Result<Account> {
         let api = self.server(server)?;
-        let response = api.register(req).await?;
+        let req = stint_model::api::RegisterRequest {
+            device_id: Some(self.profile.device_id),
+            ..req.clone()
+        };
+        let response = api.register(&req).await?;
         self.signed_in_with(api.base(), response).await
     }
 
@@ -242,6 +278,14 @@ impl Device {
     ) -> Result<Credentials> {
         let credentials = account::remember(&self.vault, server, response)?;
         *self.credentials.lock().expect("credentials lock") = Some(credentials.clone());
+        if self.profile.renewed.is_some() {
+            // Signed in as the new device: nothing left to explain.
+            Profile {
+                renewed: None,
+                ..self.profile.clone()
+            }
+            .save(&self.dir)?;
+        }
         Ok(credentials)
     }
 
@@ -588,7 +632,8 @@ impl Device {
     }
 
     /// Settles a conflict: with `take_mine`, its values replace the
-    /// record's; either way it closes, on every device after the next sync.
+    /// record's (a lost delete: the record is deleted after all); either
+    /// way it closes, on every device after the next sync.
     pub async fn resolve_conflict(&self, id: &str, take_mine: bool) -> Result<Conflict> {
         let tenant = self.credentials()?.tenant.id;
         let conflict = one_by_prefix(
@@ -598,6 +643,10 @@ impl Device {
             "conflict",
         )?;
         let ctx = self.ctx();
+        if take_mine && conflict.deleted {
+            self.db.conflicts().take_deletion(&conflict, &ctx).await?;
+            return Ok(conflict);
+        }
         if take_mine {
             if conflict.kind != stint_model::RecordKind::WorkspaceSession {
                 return Err(ClientError::Rejected(format!(

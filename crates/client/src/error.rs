@@ -30,6 +30,9 @@ pub enum ClientError {
     /// The server refused (an email already taken, …).
     #[error("{0}")]
     Rejected(String),
+    /// The server refused a request as larger than it takes (413).
+    #[error("{0}")]
+    TooLarge(String),
     /// The local replica failed.
     #[error("local replica: {0}")]
     Replica(DbError),
@@ -48,6 +51,7 @@ impl ClientError {
             Self::NotSignedIn(_) => "not_signed_in",
             Self::Unreachable(_) => "unreachable",
             Self::Rejected(_) => "rejected",
+            Self::TooLarge(_) => "too_large",
             Self::Replica(_) => "failed",
         }
     }
@@ -63,7 +67,8 @@ impl ClientError {
             | Self::Profile(m)
             | Self::NotSignedIn(m)
             | Self::Unreachable(m)
-            | Self::Rejected(m) => m.clone(),
+            | Self::Rejected(m)
+            | Self::TooLarge(m) => m.clone(),
             Self::Replica(_) => self.to_string(),
         }
     }

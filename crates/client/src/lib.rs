@@ -52,6 +52,7 @@ pub use local::{Client, connect};
 pub use owner::{News, Owner, serve_agent};
 pub use profile::{Profile, data_dir};
 pub use resume::{OpenCommand, Resume};
+pub use stint_db::SetAside;
 pub use stint_model::Conflict;
 pub use stint_model::api::RelatedSession;
 pub use sync::{SyncReport, SyncStatus};

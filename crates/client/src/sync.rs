@@ -17,7 +17,7 @@ use stint_db::PushShape;
 use stint_model::sync::{
     MAX_BATCH_MUTATIONS, Mutation, Outcome, PullResponse, PushRequest, PushResponse,
 };
-use stint_model::{DeviceId, ErrorBody, ErrorCode, TenantId, Timestamp};
+use stint_model::{ErrorBody, ErrorCode, TenantId, Timestamp};
 
 use crate::account::{Server, server_error};
 use crate::device::Device;
@@ -70,6 +70,11 @@ impl Device {
     /// Pushes the outbox, push after push. While the server applies one,
     /// the device settles the one before and reads and encodes the next,
     /// so neither side waits for the other's bookkeeping.
+    ///
+    /// A push the server finds too large (413: its body limit is lower
+    /// than this device's pushes) is cut again one edit at a time for the
+    /// rest of the round; an edit too large alone is one the server can
+    /// never take: it is set aside with the reason, and the rest goes on.
     async fn push_all(
         &self,
         server: &Server,
@@ -77,26 +82,49 @@ impl Device {
         report: &mut SyncReport,
     ) -> Result<()> {
         let outbox = self.db().outbox();
-        let device_id = self.profile().device_id;
-        let mut next = encode_push(device_id, outbox.next_push(tenant, 0, PUSH).await?);
+        let mut shape = PUSH;
+        let mut next = encode_push(0, outbox.next_push(tenant, 0, shape).await?);
         let mut answered: Vec<(u64, Outcome)> = Vec::new();
-        while let Some((last, body)) = next {
+        while let Some(current) = next {
             let token = self.access_token().await?;
-            let push = server.call_encoded::<PushResponse>("/sync/push", body, &token);
+            let push = server.call_encoded::<PushResponse>("/sync/push", current.body, &token);
             let meanwhile = async {
                 outbox.settle(&answered).await?;
-                let batches = outbox.next_push(tenant, last, PUSH).await?;
-                Ok::<_, ClientError>(encode_push(device_id, batches))
+                let batches = outbox.next_push(tenant, current.last, shape).await?;
+                Ok::<_, ClientError>(encode_push(current.last, batches))
             };
             let (response, following) = tokio::join!(push, meanwhile);
-            answered = response?
-                .results
-                .into_iter()
-                .map(|result| {
-                    report.count(result.number, &result.outcome);
-                    (result.number, result.outcome)
-                })
-                .collect();
+            answered = match response {
+                Ok(response) => response
+                    .results
+                    .into_iter()
+                    .map(|result| {
+                        report.count(result.number, &result.outcome);
+                        (result.number, result.outcome)
+                    })
+                    .collect(),
+                Err(ClientError::TooLarge(why)) if current.edits > 1 => {
+                    tracing::warn!(
+                        "the server refused a push as too large ({why}): pushing one edit at a time"
+                    );
+                    shape = ONE_BY_ONE;
+                    next = encode_push(
+                        current.after,
+                        outbox.next_push(tenant, current.after, shape).await?,
+                    );
+                    answered = Vec::new();
+                    continue;
+                }
+                Err(ClientError::TooLarge(why)) => {
+                    let refusal = Outcome::Rejected {
+                        code: ErrorCode::PayloadTooLarge,
+                        message: format!("larger than the server takes: {why}"),
+                    };
+                    report.count(current.last, &refusal);
+                    vec![(current.last, refusal)]
+                }
+                Err(e) => return Err(e),
+            };
             next = following?;
         }
         outbox.settle(&answered).await?;
@@ -168,9 +196,14 @@ impl Device {
         cursor: Option<&str>,
         report: &SyncReport,
     ) -> Result<Option<PullResponse>> {
-        let device = (!report.refetched).then_some(self.profile().device_id);
         let token = self.access_token().await?;
-        pull(server, &token, cursor, device).await
+        pull(server, &token, cursor, report.refetched).await
+    }
+
+    /// The edits the server refused for good, oldest first, with the
+    /// reasons: kept here, never pushed again.
+    pub async fn set_aside(&self) -> Result<Vec<stint_db::SetAside>> {
+        Ok(self.db().outbox().set_aside().await?)
     }
 
     /// What waits to sync, and when it last did.
@@ -285,32 +318,62 @@ impl Default for Backoff {
     }
 }
 
-/// A push of `batches` as the request's JSON, with its last mutation
-/// number; `None` when there is nothing to push.
-fn encode_push(device_id: DeviceId, batches: Vec<Vec<Mutation>>) -> Option<(u64, Vec<u8>)> {
-    let last = batches.last()?.last()?.number;
-    let request = PushRequest { device_id, batches };
-    // Field names are strings and values JSON already: nothing can fail.
-    let json = serde_json::to_vec(&request).expect("a push encodes as JSON");
-    Some((last, json))
+/// Pushes of one edit each: what is left once the server refused a push
+/// as too large.
+const ONE_BY_ONE: PushShape = PushShape {
+    batch_edits: 1,
+    batch_bytes: 1,
+    batches: 1,
+    push_bytes: 1,
+};
+
+/// A push, encoded.
+struct Encoded {
+    /// The number it was cut after.
+    after: u64,
+    /// Its last mutation number.
+    last: u64,
+    /// How many edits it holds.
+    edits: usize,
+    /// The request's JSON.
+    body: Vec<u8>,
 }
 
-/// One page after `cursor`, without what `device` pushed and holds
-/// already; `None` when the server says to start over.
+/// A push of `batches` (cut after `after`) as the request's JSON; `None`
+/// when there is nothing to push. The server takes the device from the
+/// login.
+fn encode_push(after: u64, batches: Vec<Vec<Mutation>>) -> Option<Encoded> {
+    let last = batches.last()?.last()?.number;
+    let edits = batches.iter().map(Vec::len).sum();
+    let request = PushRequest {
+        device_id: None,
+        batches,
+    };
+    // Field names are strings and values JSON already: nothing can fail.
+    let body = serde_json::to_vec(&request).expect("a push encodes as JSON");
+    Some(Encoded {
+        after,
+        last,
+        edits,
+        body,
+    })
+}
+
+/// One page after `cursor`, without what this device pushed and holds
+/// already unless `everything`; `None` when the server says to start over.
 async fn pull(
     server: &Server,
     token: &str,
     cursor: Option<&str>,
-    device: Option<DeviceId>,
+    everything: bool,
 ) -> Result<Option<PullResponse>> {
     let limit = PULL_PAGE.to_string();
-    let device = device.map(|d| d.to_string());
     let mut query = vec![("limit", limit.as_str())];
     if let Some(cursor) = cursor {
         query.push(("cursor", cursor));
     }
-    if let Some(device) = &device {
-        query.push(("device", device));
+    if everything {
+        query.push(("everything", "true"));
     }
     let response = server.get("/sync/pull", &query, token).await?;
     if response.status() == reqwest::StatusCode::GONE {

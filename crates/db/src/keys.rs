@@ -110,6 +110,16 @@ pub(crate) fn set_aside() -> Subspace {
     Subspace::from_bytes("x".pack_to_vec())
 }
 
+/// A device's refusals, by mutation number, in tenant `t`.
+pub(crate) fn device_answers(t: TenantId, device: Uuid) -> Subspace {
+    tenant(t).subspace(&("sync", "answer", device))
+}
+
+/// The account a device id belongs to (the first to sign in with it).
+pub(crate) fn device_owner(device: Uuid) -> Vec<u8> {
+    ("g", "device", device).pack_to_vec()
+}
+
 /// The last mutation number a device used.
 pub(crate) fn mutation_counter() -> Vec<u8> {
     ("m", "mutation").pack_to_vec()

@@ -558,6 +558,46 @@ pub(crate) async fn remove<R: Record>(
     Ok(())
 }
 
+/// Logs a live record again, unchanged, at the next revision (a server
+/// write): every device pulls it anew, also one that dropped it. Returns
+/// the new revision.
+pub(crate) async fn reissue<R: Record>(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    id: Uuid,
+    ctx: &WriteCtx,
+) -> Result<u64> {
+    let (old, chunked) = load_for_rewrite::<R>(tx, tenant, id).await?;
+    let Some(Stored {
+        rev,
+        updated_at,
+        updated_by,
+        fields,
+        created,
+        body: Some(body),
+    }) = old
+    else {
+        return Err(DbError::not_found(R::KIND, id));
+    };
+    let rev = rev + 1;
+    append_change::<R>(tx, tenant, id, rev, false, ctx);
+    put_stored(
+        tx,
+        tenant,
+        id,
+        &Stored {
+            rev,
+            updated_at,
+            updated_by,
+            fields,
+            created,
+            body: Some(&body),
+        },
+        chunked,
+    )?;
+    Ok(rev)
+}
+
 /// Writes the envelope, inline or in chunks; `chunked_before`: the value
 /// it replaces was in chunks, which go. The body is borrowed: it is only
 /// serialized, and copying a record to serialize it showed in profiles.

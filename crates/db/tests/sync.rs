@@ -6,7 +6,7 @@ mod common;
 
 use serde_json::{Value, json};
 use stint_db::{Db, DbError, Outbox, PushShape, WriteCtx};
-use stint_model::sync::{Mutation, Outcome, RecordJson, SyncRecord};
+use stint_model::sync::{MAX_PULL_BYTES, Mutation, Outcome, RecordJson, SyncRecord};
 use stint_model::{DeviceId, RecordKind, SessionId, TenantId, UserId, WorkspaceSession, now};
 use uuid::Uuid;
 
@@ -158,11 +158,15 @@ async fn pushes_apply_once_and_merge_field_by_field(db: &Db) {
     // B's retry of the same push changes nothing more.
     assert_eq!(pushed(db, tenant, user, b, &by_b).await, ["conflicted"]);
     assert_eq!(db.conflicts().of_record(tenant, id).await.unwrap().len(), 1);
-    // An older push, replayed after later ones: done already.
-    assert_eq!(pushed(db, tenant, user, a, &first).await, ["duplicate"]);
+    // An older push, replayed after later ones: the same answer as then.
+    assert_eq!(pushed(db, tenant, user, a, &first).await, ["applied"]);
 
     // Pulled once per record, at its latest revision.
-    let page = db.sync().pull(tenant, None, 100, None).await.unwrap();
+    let page = db
+        .sync()
+        .pull(tenant, None, 100, MAX_PULL_BYTES, None)
+        .await
+        .unwrap();
     let kinds: Vec<RecordKind> = page.records.iter().map(|r| r.kind).collect();
     assert_eq!(kinds, [RecordKind::WorkspaceSession, RecordKind::Conflict]);
     assert_eq!(
@@ -190,7 +194,7 @@ async fn pushes_apply_once_and_merge_field_by_field(db: &Db) {
     );
     let other = db
         .sync()
-        .pull(TenantId::new(), None, 100, None)
+        .pull(TenantId::new(), None, 100, MAX_PULL_BYTES, None)
         .await
         .unwrap();
     assert!(other.records.is_empty(), "another tenant sees nothing");
@@ -221,7 +225,11 @@ async fn a_device_is_not_sent_back_what_it_holds(db: &Db) {
     });
     let (id1, id2, id3) = (one.id, two.id, three.id);
     let names = async |device: Option<DeviceId>| {
-        let page = db.sync().pull(tenant, None, 100, device).await.unwrap();
+        let page = db
+            .sync()
+            .pull(tenant, None, 100, MAX_PULL_BYTES, device)
+            .await
+            .unwrap();
         let mut names: Vec<String> = page
             .records
             .iter()
@@ -331,7 +339,12 @@ async fn compaction_keeps_the_latest_change_of_each_record(db: &Db) {
     db.sessions().create(&kept, &ctx).await.unwrap();
     let gone = WorkspaceSession::new(tenant, user, "gone", "/w");
     db.sessions().create(&gone, &ctx).await.unwrap();
-    let early = db.sync().pull(tenant, None, 1, None).await.unwrap().last;
+    let early = db
+        .sync()
+        .pull(tenant, None, 1, MAX_PULL_BYTES, None)
+        .await
+        .unwrap()
+        .last;
     for n in 0..3 {
         kept.name = format!("kept {n}");
         db.sessions().update(&kept, &ctx).await.unwrap();
@@ -367,7 +380,10 @@ async fn compaction_keeps_the_latest_change_of_each_record(db: &Db) {
         [(kept.id.as_uuid(), 4, false), (gone.id.as_uuid(), 2, true)]
     );
     assert!(
-        db.sync().pull(tenant, early, 100, None).await.is_ok(),
+        db.sync()
+            .pull(tenant, early, 100, MAX_PULL_BYTES, None)
+            .await
+            .is_ok(),
         "no floor yet"
     );
 
@@ -386,10 +402,17 @@ async fn compaction_keeps_the_latest_change_of_each_record(db: &Db) {
     assert_eq!(step.next, None);
     assert_eq!(log().await, [(kept.id.as_uuid(), 4, false)]);
     assert_eq!(
-        db.sync().pull(tenant, early, 100, None).await.unwrap_err(),
+        db.sync()
+            .pull(tenant, early, 100, MAX_PULL_BYTES, None)
+            .await
+            .unwrap_err(),
         DbError::CursorTooOld
     );
-    let fresh = db.sync().pull(tenant, None, 100, None).await.unwrap();
+    let fresh = db
+        .sync()
+        .pull(tenant, None, 100, MAX_PULL_BYTES, None)
+        .await
+        .unwrap();
     let names: Vec<String> = fresh
         .records
         .iter()
@@ -579,7 +602,11 @@ async fn a_push_of_several_batches_answers_as_one(db: &Db) {
     assert_eq!(pushed_in(db, tenant, user, device, &batches).await, answers);
     // The answer was lost: the same push again changes nothing.
     assert_eq!(pushed_in(db, tenant, user, device, &batches).await, answers);
-    let page = db.sync().pull(tenant, None, 100, None).await.unwrap();
+    let page = db
+        .sync()
+        .pull(tenant, None, 100, MAX_PULL_BYTES, None)
+        .await
+        .unwrap();
     let mut names: Vec<Value> = page
         .records
         .iter()
@@ -613,7 +640,11 @@ async fn pulls_see_a_push_once_it_is_durable(db: &Db) {
     let tx = db.store().begin().await.unwrap();
     let all_durable = tx.durable_version().is_none();
     drop(tx);
-    let page = db.sync().pull(tenant, None, 100, None).await.unwrap();
+    let page = db
+        .sync()
+        .pull(tenant, None, 100, MAX_PULL_BYTES, None)
+        .await
+        .unwrap();
     if !all_durable {
         assert!(page.records.is_empty(), "{:?}", page.records);
         assert_eq!((page.last, page.more), (None, false));
@@ -625,7 +656,11 @@ async fn pulls_see_a_push_once_it_is_durable(db: &Db) {
         pushed(db, tenant, user, device, std::slice::from_ref(&first)).await,
         ["applied"]
     );
-    let page = db.sync().pull(tenant, None, 100, None).await.unwrap();
+    let page = db
+        .sync()
+        .pull(tenant, None, 100, MAX_PULL_BYTES, None)
+        .await
+        .unwrap();
     let ids: Vec<Uuid> = page.records.iter().map(|r| r.id).collect();
     assert_eq!(ids, [first.id]);
 }

@@ -56,6 +56,9 @@ pub struct RegisterRequest {
     pub first_name: String,
     /// Family name.
     pub last_name: String,
+    /// The device signing up, if it has an id (see [`LoginRequest`]).
+    #[serde(default)]
+    pub device_id: Option<DeviceId>,
 }
 
 /// `POST /auth/login`.
@@ -69,7 +72,9 @@ pub struct LoginRequest {
     /// The tenant to act in; the personal tenant when absent.
     #[serde(default)]
     pub tenant_id: Option<TenantId>,
-    /// The device logging in, if it has an id.
+    /// The device logging in, if it has an id; the server gives the login
+    /// one otherwise. A device id belongs to the first account that signs
+    /// in with it: another account naming it is refused (409).
     #[serde(default)]
     pub device_id: Option<DeviceId>,
 }
@@ -147,6 +152,9 @@ pub struct TokenResponse {
     pub tenant: Tenant,
     /// The user's role there.
     pub role: UserRole,
+    /// The device this login is bound to: every push and pull made with
+    /// its tokens is this device's.
+    pub device_id: DeviceId,
 }
 
 /// `PUT /users/me`: the fields to change.
@@ -506,6 +514,7 @@ mod tests {
             password: "hunter2hunter2".into(),
             first_name: "A".into(),
             last_name: "B".into(),
+            device_id: None,
         };
         let change = ChangePasswordRequest {
             current_password: "hunter2hunter2".into(),

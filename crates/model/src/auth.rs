@@ -126,6 +126,19 @@ impl AuthSession {
         next
     }
 
+    /// The device this login is bound to. A login from before logins
+    /// named their device is a device of its own, derived from its family
+    /// (so it stays the same across rotations and is nobody else's).
+    #[must_use]
+    pub fn device(&self) -> DeviceId {
+        self.device_id.unwrap_or_else(|| {
+            DeviceId::from(uuid::Uuid::new_v5(
+                &uuid::Uuid::NAMESPACE_OID,
+                self.token_family.as_uuid().as_bytes(),
+            ))
+        })
+    }
+
     /// Whether the refresh token may still be exchanged at `at`.
     #[must_use]
     pub fn is_usable(&self, at: Timestamp) -> bool {

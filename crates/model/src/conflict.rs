@@ -3,6 +3,11 @@
 //! linked to the record, so that nothing typed is lost and the user can
 //! choose. Resolving a conflict deletes it (after applying the chosen
 //! values to the record, if the user took them).
+//!
+//! A delete can lose too: a device deleting a record that another device
+//! edited since the deleting one last saw it does not erase that edit. The
+//! record stays, and a conflict with `deleted` set asks the user whether
+//! to delete it after all or keep it.
 
 use std::collections::BTreeMap;
 
@@ -26,9 +31,12 @@ pub struct Conflict {
     /// The record whose fields conflicted.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub record_id: uuid::Uuid,
-    /// The values that lost, by field name.
+    /// The values that lost, by field name (none for a delete).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub fields: BTreeMap<String, serde_json::Value>,
+    /// The losing edit was a delete: taking it deletes the record.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
     /// The device whose edit lost.
     pub device_id: DeviceId,
     /// When the server saw the conflict.
@@ -52,15 +60,30 @@ impl Conflict {
             kind,
             record_id,
             fields,
+            deleted: false,
             device_id,
             created_at: now(),
+        }
+    }
+
+    /// A delete of `(kind, record_id)` that lost to a newer edit.
+    #[must_use]
+    pub fn deletion(
+        tenant_id: TenantId,
+        kind: RecordKind,
+        record_id: uuid::Uuid,
+        device_id: DeviceId,
+    ) -> Self {
+        Self {
+            deleted: true,
+            ..Self::new(tenant_id, kind, record_id, BTreeMap::new(), device_id)
         }
     }
 }
 
 impl Validate for Conflict {
     fn validate(&self) -> Result<(), ValidationError> {
-        if self.fields.is_empty() {
+        if self.fields.is_empty() && !self.deleted {
             return Err(ValidationError::new(
                 "fields",
                 "a conflict holds at least one field",

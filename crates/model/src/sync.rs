@@ -28,13 +28,21 @@ pub const MAX_PUSH_BATCHES: usize = 10;
 /// Most changes in one pulled page.
 pub const MAX_PULL_LIMIT: usize = 1_000;
 
+/// About the most bytes of records in one pulled page: a device stores a
+/// page in one local transaction, far below FoundationDB's 10 MB, however
+/// large the records are (one larger than this comes alone).
+pub const MAX_PULL_BYTES: usize = 1_000_000;
+
 /// `POST /sync/push`: one or more batches of mutations. Each batch is
 /// applied in one transaction; the answer comes once all are durable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest {
-    /// The pushing device.
-    pub device_id: DeviceId,
+    /// The pushing device, if the client says: it must be the device the
+    /// login is bound to (403 otherwise). The server takes the device from
+    /// the token, never from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<DeviceId>,
     /// Batches of at most [`MAX_BATCH_MUTATIONS`] mutations, numbers
     /// increasing throughout.
     pub batches: Vec<Vec<Mutation>>,

@@ -10,6 +10,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -29,9 +30,7 @@ const VERSION_KEY: &[u8] = b"\xff/stint/commit_version";
 /// sled allows one process per database: a second process gets an error
 /// here, which is why a device has one owner of its replica.
 pub fn open_sled(path: &Path, options: StoreOptions) -> Result<Store> {
-    let db = sled::Config::new()
-        .path(path)
-        .open()
+    let db = open_waiting_for_lock(path)
         .map_err(|e| StoreError::Io(format!("opening sled at {}: {e}", path.display())))?;
     let version = match db.get(VERSION_KEY).map_err(StoreError::io)? {
         Some(bytes) => u64::from_be_bytes(
@@ -49,6 +48,32 @@ pub fn open_sled(path: &Path, options: StoreOptions) -> Result<Store> {
         durable: Arc::new(AtomicU64::new(version)),
     };
     Ok(Store::from_backend(Arc::new(backend), options))
+}
+
+/// How long a reopen waits for the file lock of a database just closed.
+///
+/// sled's thread pool keeps a closed database's file, and so its lock, a
+/// moment after the last handle drops: a job that flushed or wrote the log
+/// lets go of it only when it returns. A reopen in the same process can
+/// find the lock still held (sled's own tests block on it for this reason).
+/// Another process holding the database still gets the error, this much
+/// later.
+const LOCK_GRACE: Duration = Duration::from_millis(500);
+
+fn open_waiting_for_lock(path: &Path) -> sled::Result<sled::Db> {
+    let deadline = Instant::now() + LOCK_GRACE;
+    loop {
+        match sled::Config::new().path(path).open() {
+            // sled reports a held lock only by its message.
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            opened => return opened,
+        }
+    }
 }
 
 struct SledBackend {

@@ -68,7 +68,7 @@ pub(crate) async fn register(
             meta,
         )
         .await;
-    sign_in(state, &user, tenant, UserRole::Admin, None, meta).await
+    sign_in(state, &user, tenant, UserRole::Admin, req.device_id, meta).await
 }
 
 /// Checks the password and signs in, in the personal tenant or the one asked for.
@@ -149,7 +149,8 @@ async fn sign_in(
     login.refresh_token_hash = hash_refresh_token(&state.tokens.refresh_token(login.id));
     login.ip_address = meta.ip.map(|ip| ip.to_string());
     login.user_agent.clone_from(&meta.user_agent);
-    login.device_id = device;
+    // Every login is one device's: a client that names none gets one.
+    login.device_id = Some(device.unwrap_or_default());
     state
         .db
         .auth_sessions()
@@ -177,6 +178,7 @@ fn respond(
         user: UserProfile::from(user),
         tenant,
         role,
+        device_id: login.device(),
     })
 }
 
@@ -388,5 +390,14 @@ pub(crate) async fn switch_tenant(
             &auth.meta,
         )
         .await;
-    sign_in(state, &user, tenant, membership.role, None, &auth.meta).await
+    // The same device, acting in another tenant.
+    sign_in(
+        state,
+        &user,
+        tenant,
+        membership.role,
+        Some(auth.device),
+        &auth.meta,
+    )
+    .await
 }

@@ -19,9 +19,10 @@ use futures::Stream;
 use serde::Deserialize;
 use stint_db::LogPosition;
 use stint_model::sync::{
-    MAX_BATCH_MUTATIONS, MAX_PULL_LIMIT, MAX_PUSH_BATCHES, PullResponse, PushRequest, PushResponse,
+    MAX_BATCH_MUTATIONS, MAX_PULL_BYTES, MAX_PULL_LIMIT, MAX_PUSH_BATCHES, PullResponse,
+    PushRequest, PushResponse,
 };
-use stint_model::{DeviceId, ErrorBody, ErrorCode, TenantId};
+use stint_model::{ErrorBody, ErrorCode, TenantId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -42,7 +43,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     request_body = PushRequest,
     responses(
         (status = OK, body = PushResponse, description = "One result per mutation"),
-        (status = FORBIDDEN, body = ErrorBody, description = "Viewers cannot push"),
+        (status = FORBIDDEN, body = ErrorBody, description = "Viewers cannot push; a push names another device than the login's"),
         (status = UNPROCESSABLE_ENTITY, body = ErrorBody),
     ),
 )]
@@ -68,6 +69,18 @@ async fn push(
             format!("each batch holds 1 to {MAX_BATCH_MUTATIONS} mutations"),
         ));
     }
+    // The device is the login's. A push naming another is refused, not
+    // rewritten: a client that believes it is someone else must hear so.
+    if req.device_id.is_some_and(|d| d != auth.device) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            format!(
+                "this login is device {}: a push is the login's own device's",
+                auth.device
+            ),
+        ));
+    }
     let numbers = req.batches.iter().flatten().map(|m| m.number);
     if !numbers.is_sorted_by(|a, b| a < b) {
         return Err(ApiError::invalid(
@@ -81,7 +94,7 @@ async fn push(
         .push(
             auth.tenant,
             auth.user,
-            req.device_id,
+            auth.device,
             &req.batches,
             stint_model::now(),
         )
@@ -95,10 +108,10 @@ struct PullQuery {
     cursor: Option<String>,
     /// Most changes in the page (1–1000, default 500).
     limit: Option<usize>,
-    /// The pulling device: what it pushed and holds already is left out
-    /// (the cursor still moves past it). Absent when refetching everything.
-    #[param(value_type = Option<String>, format = Uuid)]
-    device: Option<DeviceId>,
+    /// `true`: leave nothing out. By default what the login's device
+    /// pushed and holds already is left out (the cursor still moves past
+    /// it); a device pulling everything again asks for all of it.
+    everything: Option<bool>,
 }
 
 /// The tenant's records changed after the cursor, in commit order.
@@ -129,7 +142,13 @@ async fn pull(
     let page = state
         .db
         .sync()
-        .pull(auth.tenant, after, limit, query.device)
+        .pull(
+            auth.tenant,
+            after,
+            limit,
+            MAX_PULL_BYTES,
+            (!query.everything.unwrap_or(false)).then_some(auth.device),
+        )
         .await?;
     let cursor = page.last.or(after).map_or_else(String::new, |position| {
         Cursor {

@@ -61,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
             password: PASSWORD.into(),
             first_name: "Bench".into(),
             last_name: "Mark".into(),
+            device_id: None,
         },
     )
     .await?;

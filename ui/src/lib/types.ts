@@ -62,6 +62,8 @@ export interface Conflict {
   kind: string;
   record_id: string;
   fields: Record<string, unknown>;
+  /** The losing edit was a delete: taking it deletes the record. */
+  deleted?: boolean;
   device_id: string;
   created_at: Timestamp;
 }

@@ -47,10 +47,30 @@ pub struct AuthSessions<'a> {
 }
 
 impl AuthSessions<'_> {
-    /// Stores the first row of a new family (a login).
+    /// Stores the first row of a new family (a login). Its device, if it
+    /// names one, becomes the user's: a device id belongs to the first
+    /// account that signs in with it, and another account's login naming
+    /// it is refused with `Conflict` (it would push as that device).
     pub async fn create(&self, session: &AuthSession, ctx: &WriteCtx) -> Result<()> {
         self.store
-            .run(|tx| Box::pin(async move { record::write(tx, session, ctx, Mode::Insert).await }))
+            .run(|tx| {
+                Box::pin(async move {
+                    if let Some(device) = session.device_id {
+                        let key = keys::device_owner(device.as_uuid());
+                        let user = session.user_id.as_uuid();
+                        match tx.get(&key).await? {
+                            Some(owner) if owner.as_slice() == user.as_bytes() => {}
+                            Some(_) => {
+                                return Err(DbError::Conflict(format!(
+                                    "device {device} belongs to another account: sign in without it, or with a new one"
+                                )));
+                            }
+                            None => tx.set(&key, user.as_bytes()),
+                        }
+                    }
+                    record::write(tx, session, ctx, Mode::Insert).await
+                })
+            })
             .await
             .map(drop)
     }

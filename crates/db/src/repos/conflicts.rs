@@ -4,9 +4,10 @@ use stint_model::{Conflict, ConflictId, RecordKind, TenantId, Validate, Validati
 use stint_store::Store;
 use uuid::Uuid;
 
+use crate::error::DbError;
 use crate::error::Result;
 use crate::keys;
-use crate::record::{self, Record, WriteCtx};
+use crate::record::{self, Record, WriteCtx, with_synced_type};
 
 const BY_RECORD: &str = "conflict_by_record";
 
@@ -85,6 +86,25 @@ impl Conflicts<'_> {
                 Box::pin(
                     async move { record::remove::<Conflict>(tx, tenant, id.as_uuid(), ctx).await },
                 )
+            })
+            .await
+    }
+
+    /// Takes the side of a lost delete: the record is deleted after all
+    /// and the conflict closes, together.
+    pub async fn take_deletion(&self, conflict: &Conflict, ctx: &WriteCtx) -> Result<()> {
+        let (tenant, kind, record) = (conflict.tenant_id, conflict.kind, conflict.record_id);
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    with_synced_type!(kind, R => {
+                        match record::remove::<R>(tx, tenant, record, ctx).await {
+                            Ok(()) | Err(DbError::NotFound { .. }) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }, _ => {});
+                    record::remove::<Conflict>(tx, tenant, conflict.id.as_uuid(), ctx).await
+                })
             })
             .await
     }

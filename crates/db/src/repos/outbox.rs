@@ -218,8 +218,8 @@ impl Outbox<'_> {
     /// When every edit was accepted, durable with the next durable write
     /// ([`Outbox::mark_synced`] ends a round with one): lost in a crash,
     /// the edits are pushed again and the server answers "duplicate". A
-    /// refusal is durable at once: only the last push's answers are
-    /// repeated to a retry, and the reason must not be lost.
+    /// refusal is durable at once: the server repeats a refusal only for
+    /// a device's recent numbers, and the reason must not be lost.
     pub async fn settle(&self, results: &[(u64, Outcome)]) -> Result<()> {
         let refused = results
             .iter()

@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 
 use serde::de::IgnoredAny;
-use stint_model::sync::{Mutation, MutationResult, Outcome, SyncRecord};
+use stint_model::sync::{Mutation, MutationResult, Outcome, RecordJson, SyncRecord};
 use stint_model::{Conflict, DeviceId, ErrorCode, RecordKind, TenantId, Timestamp, UserId};
 use stint_store::{Durability, Store, Tx};
 use uuid::Uuid;
@@ -105,20 +105,19 @@ impl Sync<'_> {
             } else {
                 Durability::Deferred
             };
-            results.extend(self.push_batch(who, batch, durability, n == 0).await?);
+            results.extend(self.push_batch(who, batch, durability).await?);
         }
         Ok(results)
     }
 
-    /// Applies one batch of a push in one transaction. The device's stored
-    /// answers are the whole push's: the first batch starts them, the
-    /// others add theirs.
+    /// Applies one batch of a push in one transaction, with the device's
+    /// progress: its last mutation number, and the batch's answers (one
+    /// key per batch, kept for the device's recent numbers).
     async fn push_batch(
         &self,
         who: Who,
         mutations: &[Mutation],
         durability: Durability,
-        first: bool,
     ) -> Result<Vec<MutationResult>> {
         let Who { tenant, device, .. } = who;
         self.store
@@ -132,16 +131,20 @@ impl Sync<'_> {
                         })?,
                         None => DeviceProgress::default(),
                     };
+                    let answers = keys::device_answers(tenant, device.as_uuid());
+                    let mut earlier = Answers::default();
                     let mut results = Vec::with_capacity(mutations.len());
                     for m in mutations {
                         let outcome = if m.number <= seen.last {
-                            // Applied before: the same answer as then when
-                            // it was the last push (its answer was lost),
-                            // else simply "done already".
-                            seen.answers
-                                .iter()
-                                .find(|r| r.number == m.number)
-                                .map_or(Outcome::Duplicate, |r| r.outcome.clone())
+                            // Applied before (this push is a retry, or an
+                            // earlier push's answer was lost while the
+                            // next one went through): the same answer as
+                            // then, for a refusal must stay a refusal or
+                            // the device would drop the edit.
+                            earlier
+                                .find(tx, &answers, m.number)
+                                .await?
+                                .unwrap_or(Outcome::Duplicate)
                         } else {
                             with_synced_type!(m.kind, R => apply::<R>(tx, who, m).await?, _ => rejected(
                                 ErrorCode::ValidationFailed,
@@ -153,17 +156,29 @@ impl Sync<'_> {
                             outcome,
                         });
                     }
-                    if let Some(newest) = mutations.iter().map(|m| m.number).max()
-                        && newest > seen.last
-                    {
-                        if first {
-                            seen.answers.clear();
+                    let fresh: Vec<MutationResult> = results
+                        .iter()
+                        .filter(|r| r.number > seen.last)
+                        .map(kept_answer)
+                        .collect();
+                    if let (Some(first), Some(newest)) = (fresh.first(), fresh.last()) {
+                        tx.set(&answers.pack(&first.number), &to_json(&fresh));
+                        // Answers far behind the newest number can no
+                        // longer be asked for (a device sends again only
+                        // what it has not settled, a push or two back);
+                        // pruned once per thousand numbers.
+                        let bucket = |n: u64| n.saturating_sub(ANSWERS_KEPT) / 1_000;
+                        if bucket(newest.number) > bucket(seen.last) {
+                            let (begin, _) = answers.range();
+                            let floor = newest.number.saturating_sub(ANSWERS_KEPT);
+                            tx.clear_range(&begin, &answers.pack(&floor));
                         }
-                        seen.last = newest;
-                        seen.answers.extend(results.iter().cloned());
+                        seen.last = newest.number;
                     }
-                    let value = serde_json::to_vec(&seen).expect("progress serializes");
-                    tx.set(&key, &value);
+                    // Written even when nothing changed: a retry's durable
+                    // commit then carries the deferred batches of the push
+                    // it retries to disk.
+                    tx.set(&key, &to_json(&seen));
                     Ok(results)
                 })
             })
@@ -171,7 +186,9 @@ impl Sync<'_> {
     }
 
     /// The records of `tenant` changed after `after`, at most `limit`
-    /// changes, leaving out those whose latest change `device` made and
+    /// changes and about `max_bytes` of record bodies (a record larger
+    /// than that comes alone), each at the revision its log entry names,
+    /// leaving out those whose latest change `device` made and
     /// holds already (see [`Origin::Pushed`]): a device is not sent back
     /// what it pushed. A position below the compacted part of the log is
     /// [`DbError::CursorTooOld`]: the device must pull everything again.
@@ -180,6 +197,7 @@ impl Sync<'_> {
         tenant: TenantId,
         after: Option<LogPosition>,
         limit: usize,
+        max_bytes: usize,
         device: Option<DeviceId>,
     ) -> Result<PulledPage> {
         self.store
@@ -197,16 +215,35 @@ impl Sync<'_> {
                         latest.insert((change.kind, change.id), n);
                     }
                     let mut records = Vec::with_capacity(latest.len());
+                    let mut bytes = 0;
+                    let mut cut = None;
                     for (n, (_, change)) in page.changes.iter().enumerate() {
                         let (kind, id) = (change.kind, change.id);
                         let held = device.is_some() && change.held_by == device;
                         if held || latest.get(&(kind, id)) != Some(&n) {
                             continue;
                         }
-                        let Some(stored) = record::load_raw(tx, tenant, kind, id).await? else {
+                        let Some(stored) =
+                            record::load_raw::<RecordJson>(tx, tenant, kind, id).await?
+                        else {
                             // Compacted away meanwhile: nothing to tell.
                             continue;
                         };
+                        // Changed again since this entry: the body is of a
+                        // later entry, which may not be durable yet (a
+                        // crash could take it back from a device that got
+                        // it). That entry brings it, once it is read.
+                        if stored.rev != change.rev {
+                            continue;
+                        }
+                        let size = stored.body.as_ref().map_or(0, |b| b.get().len());
+                        // The page ends before the record that would take
+                        // it past its bytes; a larger record goes alone.
+                        if !records.is_empty() && bytes + size > max_bytes {
+                            cut = Some(n);
+                            break;
+                        }
+                        bytes += size;
                         records.push(SyncRecord {
                             kind,
                             id,
@@ -216,11 +253,19 @@ impl Sync<'_> {
                             body: stored.body,
                         });
                     }
-                    let last = page.changes.last().map(|(position, _)| *position);
+                    // Cut short, the page ends at the entry before the
+                    // record left out: the rest of the read comes again.
+                    let (last, more) = match cut {
+                        Some(n) => (Some(page.changes[n - 1].0), true),
+                        None => (
+                            page.changes.last().map(|(position, _)| *position),
+                            page.more,
+                        ),
+                    };
                     Ok(PulledPage {
                         records,
                         last,
-                        more: page.more,
+                        more,
                     })
                 })
             })
@@ -286,13 +331,106 @@ async fn floor(tx: &mut Tx<'_>, tenant: TenantId) -> Result<Option<LogPosition>>
 }
 
 /// What the server remembers of a device: the last mutation number it
-/// applied, and its answers to the last push (all its batches), so that a
-/// push retried after its answer was lost gets the same answer (a refusal
-/// must stay a refusal, or the device would drop the edit).
+/// applied. Its answers are kept beside it, one key per batch
+/// ([`keys::device_answers`]), so that a push retried after its answer was
+/// lost, or sent again after a crash while the next push was already
+/// applied, gets the same answers.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct DeviceProgress {
     last: u64,
-    answers: Vec<MutationResult>,
+}
+
+/// How many mutation numbers back a device's answers are kept: far more
+/// than two pushes (what a device can have sent and not yet settled).
+const ANSWERS_KEPT: u64 = 10_000;
+
+/// The longest reason kept with a refusal, in bytes: an answer stays small
+/// however a record fails (a decoding error can quote its input).
+const MAX_ANSWER_MESSAGE: usize = 500;
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn shorten(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("progress and answers serialize")
+}
+
+/// An answer as it is kept: a refusal's reason cut short, so that a
+/// batch's answers stay far below a store value's 100,000 bytes.
+fn kept_answer(result: &MutationResult) -> MutationResult {
+    let outcome = match &result.outcome {
+        Outcome::Rejected { code, message } => Outcome::Rejected {
+            code: *code,
+            message: shorten(message, MAX_ANSWER_MESSAGE),
+        },
+        other => other.clone(),
+    };
+    MutationResult {
+        number: result.number,
+        outcome,
+    }
+}
+
+/// The stored answers of a device's batch read last, within one
+/// transaction: a retried batch asks for each of its numbers in turn.
+#[derive(Default)]
+struct Answers {
+    /// The first number of the batch, and its answers.
+    batch: Option<(u64, Vec<MutationResult>)>,
+}
+
+impl Answers {
+    /// The answer given to mutation `number`, if it is still kept.
+    async fn find(
+        &mut self,
+        tx: &mut Tx<'_>,
+        answers: &stint_store::tuple::Subspace,
+        number: u64,
+    ) -> Result<Option<Outcome>> {
+        let held = |batch: &Option<(u64, Vec<MutationResult>)>| {
+            batch.as_ref().and_then(|(first, results)| {
+                (*first <= number)
+                    .then(|| results.iter().find(|r| r.number == number))
+                    .flatten()
+                    .map(|r| r.outcome.clone())
+            })
+        };
+        if let Some(outcome) = held(&self.batch) {
+            return Ok(Some(outcome));
+        }
+        // The batch holding `number` is the last one starting at or before it.
+        let (begin, _) = answers.range();
+        let end = answers.pack(&(number + 1));
+        let page = tx
+            .get_range(
+                stint_store::RangeRequest::new(&begin, &end)
+                    .limit(1)
+                    .reverse(true),
+            )
+            .await?;
+        let Some((key, value)) = page.items.into_iter().next() else {
+            return Ok(None);
+        };
+        let first: u64 = answers.unpack(&key).map_err(|e| DbError::Corrupt {
+            kind: RecordKind::Tenant,
+            reason: format!("a stored answer's key: {e}"),
+        })?;
+        let results = serde_json::from_slice(&value).map_err(|e| DbError::Corrupt {
+            kind: RecordKind::Tenant,
+            reason: format!("stored answers: {e}"),
+        })?;
+        self.batch = Some((first, results));
+        Ok(held(&self.batch))
+    }
 }
 
 /// Who pushes, once per push.
@@ -335,6 +473,31 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
                 ErrorCode::NotFound,
                 format!("{} {} was deleted on another device", m.kind, m.id),
             ));
+        }
+        // A delete of a record another device changed since this one
+        // last saw it would erase that edit: the record stays, and the
+        // user decides (a conflict, the same on every device). The record
+        // is issued again so that the deleting device, which dropped it,
+        // hears of it even if it pulled the edit while its delete waited.
+        Some(Stored {
+            body: Some(_),
+            fields,
+            created,
+            ..
+        }) if m.deleted
+            && fields
+                .values()
+                .chain(&created)
+                .any(|f| f.rev > m.base_rev && f.by != Some(who.device)) =>
+        {
+            let ctx = who.write_ctx(false);
+            let rev = record::reissue::<R>(tx, who.tenant, m.id, &ctx).await?;
+            let conflict = Conflict::deletion(who.tenant, m.kind, m.id, who.device);
+            record::write(tx, &conflict, &ctx, Mode::Insert).await?;
+            return Ok(Outcome::Conflicted {
+                rev,
+                conflict: conflict.id,
+            });
         }
         // Deleted here as on the device: it holds the tombstone already.
         Some(Stored {
