@@ -143,7 +143,7 @@ impl Config {
         Self::resolve(flags, file)
     }
 
-    fn resolve(flags: Options, file: Options) -> anyhow::Result<Self> {
+    pub(crate) fn resolve(flags: Options, file: Options) -> anyhow::Result<Self> {
         macro_rules! pick {
             ($field:ident, $default:expr) => {
                 flags.$field.or(file.$field).unwrap_or_else(|| $default)

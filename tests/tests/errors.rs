@@ -237,3 +237,147 @@ async fn ready_reports_the_store() {
         (200, Some("ready"), Some("redb"))
     );
 }
+
+/// Text that has broken text handling before: a character across the
+/// bytes a check slices (`U&ïx`), combining marks, right-to-left, the last
+/// code point, emoji, NUL and controls, long multi-byte runs.
+fn odd_texts() -> Vec<String> {
+    vec![
+        "U&ïx/app".into(),
+        "ï".into(),
+        "Cï\\app".into(),
+        "/ünï/cødé".into(),
+        "e\u{301}\u{301}\u{301}".into(),
+        "\u{202e}ppa/\u{202d}".into(),
+        "\u{10ffff}\u{fffd}".into(),
+        "👩‍💻🏳️‍🌈".into(),
+        "a\0b".into(),
+        "\u{7}\u{1b}[31m".into(),
+        "é".repeat(5_000),
+        " ".into(),
+        String::new(),
+    ]
+}
+
+#[tokio::test]
+async fn every_text_field_takes_any_unicode_without_a_server_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_unthrottled(dir.path()).await.unwrap();
+    let api = Api::new(&server.url);
+    let (ada, _) = api.register("ada@example.com").await;
+    let (_, session) = ada
+        .post("/sessions", json!({"name": "s", "workspace_path": "/w"}))
+        .await;
+    let sid = session["id"].as_str().unwrap().to_owned();
+    let (_, conversation) = ada
+        .post(
+            "/conversations",
+            json!({"title": "c", "workspace_session_id": sid}),
+        )
+        .await;
+    let cid = conversation["id"].as_str().unwrap().to_owned();
+    // Each request with one text field replaced by each odd text.
+    let requests: Vec<(&str, String, Value, &str)> = vec![
+        (
+            "POST",
+            "/sessions".into(),
+            json!({"name": "n", "workspace_path": "/w"}),
+            "name",
+        ),
+        (
+            "POST",
+            "/sessions".into(),
+            json!({"name": "n", "workspace_path": "/w"}),
+            "workspace_path",
+        ),
+        (
+            "POST",
+            "/sessions".into(),
+            json!({"name": "n", "workspace_path": "/w", "tags": []}),
+            "description",
+        ),
+        ("PUT", format!("/sessions/{sid}"), json!({}), "name"),
+        (
+            "PUT",
+            format!("/sessions/{sid}"),
+            json!({}),
+            "workspace_path",
+        ),
+        (
+            "POST",
+            "/conversations".into(),
+            json!({"title": "t"}),
+            "title",
+        ),
+        (
+            "POST",
+            "/conversations".into(),
+            json!({"title": "t"}),
+            "ai_provider",
+        ),
+        (
+            "POST",
+            format!("/conversations/{cid}/messages"),
+            json!({"role": "user", "content": "c"}),
+            "content",
+        ),
+        (
+            "POST",
+            format!("/conversations/{cid}/messages"),
+            json!({"role": "user", "content": "c"}),
+            "model",
+        ),
+        ("PUT", "/users/me".into(), json!({}), "first_name"),
+        ("PUT", "/users/me".into(), json!({}), "email"),
+        (
+            "POST",
+            "/auth/login".into(),
+            json!({"email": "ada@example.com", "password": "x"}),
+            "email",
+        ),
+        (
+            "POST",
+            "/auth/register".into(),
+            json!({"email": "z@example.com", "password": "correct horse", "first_name": "a", "last_name": "b"}),
+            "first_name",
+        ),
+        (
+            "POST",
+            "/auth/register".into(),
+            json!({"email": "z@example.com", "password": "correct horse", "first_name": "a", "last_name": "b"}),
+            "email",
+        ),
+        ("POST", "/auth/refresh".into(), json!({}), "refresh_token"),
+        ("POST", "/tenants".into(), json!({}), "name"),
+    ];
+    for (method, path, body, field) in &requests {
+        for text in odd_texts() {
+            let mut body = body.clone();
+            body[*field] = json!(text);
+            let (status, answer) = ada.call(method, path, Some(&body)).await;
+            let shown: String = text.chars().take(20).collect();
+            assert!(
+                status < 500,
+                "{method} {path} with {field} = {shown:?} ({} bytes): {status} {answer}",
+                text.len()
+            );
+        }
+    }
+    // Query strings and path segments too.
+    for text in odd_texts() {
+        let encoded: String = text.bytes().map(|b| format!("%{b:02X}")).collect();
+        for path in [
+            format!("/sessions?tag={encoded}"),
+            format!("/sessions?workspace={encoded}"),
+            format!("/workspaces/sessions?path={encoded}"),
+            format!("/files/search?path={encoded}"),
+            format!("/sessions/{encoded}"),
+            format!("/settings/{encoded}"),
+            format!("/settings/{encoded}/{encoded}"),
+        ] {
+            let (status, answer) = ada.get(&path).await;
+            assert!(status < 500, "GET {path}: {status} {answer}");
+        }
+    }
+    assert_eq!(api.get("/health").await.0, 200, "the server is still up");
+}

@@ -44,9 +44,9 @@ async fn names_on_server(api: &Api) -> Vec<String> {
     let mut cursor = String::new();
     loop {
         let path = if cursor.is_empty() {
-            "/sync/pull?limit=1000&everything=true".to_owned()
+            "/sync/pull?limit=1000".to_owned()
         } else {
-            format!("/sync/pull?limit=1000&everything=true&cursor={cursor}")
+            format!("/sync/pull?limit=1000&cursor={cursor}")
         };
         let (status, page) = api.get(&path).await;
         assert_eq!(status, 200, "{page}");

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use stint_client::{Change, Device, NewSession, SessionFilter};
+use stint_client::{Change, ClientError, Device, NewSession, SessionFilter};
 use stint_e2e::device::{json, login, ok, stint};
 use stint_e2e::{Api, PASSWORD, Server};
 
@@ -464,6 +464,8 @@ impl Rng {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_interleavings_converge_and_lose_nothing() {
     let (server, _server_dir) = server().await;
+    // The runs meet every case: deletes, and deletes that lost to an edit.
+    let (mut deleted, mut lost_deletes) = (0, 0);
     for seed in 1..=12u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -495,24 +497,41 @@ async fn random_interleavings_converge_and_lose_nothing() {
         b.sync().await.unwrap();
 
         let mut tags_added = Vec::new();
+        // Each delete, with the tags its device saw: what it chose to drop.
+        let mut deletes: Vec<(String, Vec<String>)> = Vec::new();
         for step in 0..40 {
             let device = if rng.below(2) == 0 { &a } else { &b };
             let id = &ids[rng.below(ids.len())];
-            let change = match rng.below(5) {
-                0 => Change::Name(format!("name {seed}.{step}")),
-                1 => {
+            let (change, tag) = match rng.below(10) {
+                0 | 1 => (Change::Name(format!("name {seed}.{step}")), None),
+                2 | 3 => {
                     let tag = format!("t{seed}-{step}");
-                    tags_added.push((id.clone(), tag.clone()));
-                    Change::AddTag(tag)
+                    (Change::AddTag(tag.clone()), Some(tag))
                 }
-                2 => Change::Fact(format!("fact {step}")),
-                3 => Change::Cwd(format!("/w/{step}")),
+                4 | 5 => (Change::Fact(format!("fact {step}")), None),
+                6 => (Change::Cwd(format!("/w/{step}")), None),
+                7 => {
+                    match device.find_session(id).await {
+                        Ok(seen) => {
+                            device.delete_session(id).await.unwrap();
+                            deletes.push((id.clone(), seen.tags));
+                        }
+                        Err(ClientError::NotFound(_)) => {}
+                        Err(e) => panic!("seed {seed}: {e}"),
+                    }
+                    continue;
+                }
                 _ => {
                     device.sync().await.unwrap();
                     continue;
                 }
             };
-            device.update_session(id, vec![change]).await.unwrap();
+            match device.update_session(id, vec![change]).await {
+                Ok(_) => tags_added.extend(tag.map(|t| (id.clone(), t))),
+                // Deleted on this device.
+                Err(ClientError::NotFound(_)) => {}
+                Err(e) => panic!("seed {seed}: {e}"),
+            }
         }
         for _ in 0..6 {
             let (ra, rb) = (a.sync().await.unwrap(), b.sync().await.unwrap());
@@ -528,19 +547,40 @@ async fn random_interleavings_converge_and_lose_nothing() {
         assert_eq!(on_a, b.list_sessions(&all).await.unwrap(), "seed {seed}");
         let conflicts = a.conflicts().await.unwrap();
         assert_eq!(conflicts, b.conflicts().await.unwrap(), "seed {seed}");
-        // Every tag anyone added is on its session or kept in a conflict.
+        // Every tag anyone added is on its session or kept in a conflict
+        // (which a delete of the session leaves open); or its session is
+        // gone, deleted by a device that saw the tag, or the edit was
+        // refused (the record deleted first) and is kept aside on its
+        // device.
+        deleted += deletes.len();
+        lost_deletes += conflicts.iter().filter(|c| c.deleted).count();
+        let mut set_aside = a.set_aside().await.unwrap();
+        set_aside.extend(b.set_aside().await.unwrap());
         for (id, tag) in tags_added {
-            let session = on_a.iter().find(|s| s.id.to_string() == id).unwrap();
-            let kept = session.tags.contains(&tag)
-                || conflicts.iter().any(|c| {
-                    c.record_id.to_string() == id
-                        && c.fields
-                            .get("tags")
-                            .is_some_and(|t| t.as_array().unwrap().contains(&json!(tag)))
-                });
+            let has = |tags: &Value| tags.as_array().is_some_and(|t| t.contains(&json!(tag)));
+            let in_conflict = conflicts
+                .iter()
+                .any(|c| c.record_id.to_string() == id && c.fields.get("tags").is_some_and(has));
+            let kept = in_conflict
+                || match on_a.iter().find(|s| s.id.to_string() == id) {
+                    Some(session) => session.tags.contains(&tag),
+                    None => {
+                        deletes
+                            .iter()
+                            .any(|(gone, seen)| *gone == id && seen.contains(&tag))
+                            || set_aside.iter().any(|x| {
+                                x.mutation.id.to_string() == id
+                                    && x.mutation.fields.get("tags").is_some_and(has)
+                            })
+                    }
+                };
             assert!(kept, "seed {seed}: tag {tag} of {id} was lost");
         }
     }
+    assert!(
+        deleted > 0 && lost_deletes > 0,
+        "{deleted} deletes, {lost_deletes} lost"
+    );
 }
 
 // ---- crashes and the live channel ---------------------------------------

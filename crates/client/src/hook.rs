@@ -64,7 +64,12 @@ pub fn record(dir: &Path, entry: &HookEntry) -> Result<()> {
     let fail = |e: std::io::Error| {
         ClientError::Profile(format!("recording into {}: {e}", spool_path(dir).display()))
     };
-    let mut line = serde_json::to_vec(entry).expect("an entry serializes");
+    // Scrubbed before it touches the disk: the spool is a file too.
+    let entry = HookEntry {
+        command: crate::scrub::scrub(&entry.command),
+        ..entry.clone()
+    };
+    let mut line = serde_json::to_vec(&entry).expect("an entry serializes");
     line.push(b'\n');
     let mut file = open_spool(dir).map_err(fail)?;
     file.lock_shared().map_err(fail)?;

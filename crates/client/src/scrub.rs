@@ -31,7 +31,12 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     };
     vec![
         // By shape.
-        rule(r"\bAKIA[0-9A-Z]{16}\b", REDACTED),
+        rule(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", REDACTED),
+        rule(r"\bsk-ant-[A-Za-z0-9_\-]{20,}", REDACTED),
+        rule(r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{20,}", REDACTED),
+        rule(r"\bAIza[0-9A-Za-z_\-]{35}\b", REDACTED),
+        rule(r"\bhf_[A-Za-z0-9]{30,}\b", REDACTED),
+        rule(r"\bnpm_[A-Za-z0-9]{36}\b", REDACTED),
         rule(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b", REDACTED),
         rule(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b", REDACTED),
         rule(r"\bglpat-[A-Za-z0-9_\-]{20,}\b", REDACTED),
@@ -47,7 +52,27 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         // By name.
         rule(
-            r"(?i)(?P<keep>\bauthorization:\s*(?:bearer|basic|token)\s+)[^\s'\x22]+",
+            r"(?i)(?P<keep>\b(?:proxy-)?authorization:\s*(?:(?:bearer|basic|token|digest|apikey)\s+)?)[^\s'\x22]+",
+            "${keep}<redacted>",
+        ),
+        // Other headers that carry a credential.
+        rule(
+            r"(?i)(?P<keep>\b(?:x-api-key|api-key|apikey|x-auth-token|x-access-token|private-token|x-goog-api-key|x-vault-token|cookie|set-cookie):\s*)(?:[^\s'\x22][^'\x22\n]*)",
+            "${keep}<redacted>",
+        ),
+        // curl's `-u user:password`.
+        rule(
+            r"(?P<keep>\bcurl\b[^\n|;&]*?\s(?:-u\s*|--user[\s=]+)['\x22]?[^\s:'\x22]*:)[^\s'\x22]+",
+            "${keep}<redacted>",
+        ),
+        // The MySQL clients' `-pSECRET` (a password glued to `-p`).
+        rule(
+            r"(?P<keep>\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mariadb|mariadb-dump)\b[^\n|;&]*?\s-p)[^\s'\x22]+",
+            "${keep}<redacted>",
+        ),
+        // sshpass's `-p SECRET` and `-pSECRET`.
+        rule(
+            r"(?P<keep>\bsshpass\b[^\n|;&]*?\s-p\s*)(?:'[^']*'|\x22[^\x22]*\x22|[^\s'\x22]+)",
             "${keep}<redacted>",
         ),
         rule(
@@ -55,7 +80,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             "${keep}<redacted>",
         ),
         rule(
-            r"(?P<keep>[a-z][a-z0-9+.\-]*://[^\s:/@]+:)[^\s@/]+(?P<at>@)",
+            r"(?P<keep>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)[^\s@/]+(?P<at>@)",
             "${keep}<redacted>${at}",
         ),
         rule(
@@ -183,6 +208,76 @@ mod tests {
             "cat <<EOF\n-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\nEOF",
             "cat <<EOF\n<redacted>\nEOF",
         );
+        check(
+            "curl -u ada:hunter2 https://api.example.com",
+            "curl -u ada:<redacted> https://api.example.com",
+        );
+        check(
+            "curl -s --user 'ada:s3cr3t' https://x",
+            "curl -s --user 'ada:<redacted>' https://x",
+        );
+        check(
+            "curl --user=ada:pw https://x",
+            "curl --user=ada:<redacted> https://x",
+        );
+        check(
+            "mysql -u root -pSECRET app",
+            "mysql -u root -p<redacted> app",
+        );
+        check(
+            "mysqldump -h db -uroot -phunter2 app > dump.sql",
+            "mysqldump -h db -uroot -p<redacted> app > dump.sql",
+        );
+        check(
+            "sshpass -p 'my pass' ssh ada@host",
+            "sshpass -p <redacted> ssh ada@host",
+        );
+        check("sshpass -pSECRET ssh host", "sshpass -p<redacted> ssh host");
+        check(
+            "curl -H 'x-api-key: abc123' https://api.example.com",
+            "curl -H 'x-api-key: <redacted>' https://api.example.com",
+        );
+        check(
+            "curl -H \"X-Auth-Token: t0k3n\" -H 'Cookie: session=abc; id=1' x",
+            "curl -H \"X-Auth-Token: <redacted>\" -H 'Cookie: <redacted>' x",
+        );
+        check(
+            "http GET x Authorization:sometoken",
+            "http GET x Authorization:<redacted>",
+        );
+        check(
+            "claude --key sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123",
+            "claude --key <redacted>",
+        );
+        check(
+            "export OPENAI_KEY=x; echo sk-proj-abcdefghijklmnopqrstuvwx012",
+            "export OPENAI_KEY=x; echo <redacted>",
+        );
+        check(
+            "gcloud x AIzaSyA1234567890abcdefghijklmnopqrstuv",
+            "gcloud x <redacted>",
+        );
+        check(
+            "huggingface-cli login hf_abcdefghijklmnopqrstuvwxyzABCDEF",
+            "huggingface-cli login <redacted>",
+        );
+        check(
+            "npm config set //registry/:_authToken npm_abcdefghijklmnopqrstuvwxyz0123456789",
+            "npm config set //registry/:_authToken <redacted>",
+        );
+        check("aws sts x ASIAIOSFODNN7EXAMPLE", "aws sts x <redacted>");
+        check(
+            "git push https://ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com/a/b",
+            "git push https://<redacted>@github.com/a/b",
+        );
+        check(
+            "git remote add o https://ada:p%40ss@git.example.com/a.git",
+            "git remote add o https://ada:<redacted>@git.example.com/a.git",
+        );
+        check(
+            "redis-cli -u redis://:s3cret@cache:6379",
+            "redis-cli -u redis://:<redacted>@cache:6379",
+        );
     }
 
     #[test]
@@ -200,6 +295,14 @@ mod tests {
             "echo $PASSWORD",
             "docker run -e PORT=8080 app",
             "git log --author=ada",
+            "mkdir -p src/app",
+            "tar -pxf backup.tar",
+            "docker run -u 1000:1000 app",
+            "mysql -u root -p app",
+            "git log -p",
+            "curl -u ada https://x",
+            "cargo add sk-tools",
+            "ssh -p 2222 host",
         ] {
             check(command, command);
         }

@@ -372,8 +372,8 @@ async fn pull(
     if let Some(cursor) = cursor {
         query.push(("cursor", cursor));
     }
-    if everything {
-        query.push(("everything", "true"));
+    if !everything {
+        query.push(("except_own", "true"));
     }
     let response = server.get("/sync/pull", &query, token).await?;
     if response.status() == reqwest::StatusCode::GONE {

@@ -131,8 +131,9 @@ pub fn normalize_email(value: &str) -> String {
 /// An absolute workspace folder (`/home/ada/src/app`, `C:\src\app`).
 pub fn workspace_path(field: &str, value: &str) -> Result<(), ValidationError> {
     path_common(field, value)?;
+    // Bytes, not a slice of the text: `U&ïx` has a character across 1..3.
     let windows_drive =
-        value.len() >= 3 && value.as_bytes()[0].is_ascii_alphabetic() && &value[1..3] == ":\\";
+        matches!(value.as_bytes(), [drive, b':', b'\\', ..] if drive.is_ascii_alphabetic());
     if !(value.starts_with('/') || windows_drive) {
         return Err(ValidationError::new(field, "must be an absolute path"));
     }
@@ -317,6 +318,10 @@ mod tests {
         check(workspace_path, "/home/ada/src/app", None);
         check(workspace_path, "C:\\src\\app", None);
         check(workspace_path, "src/app", Some("absolute"));
+        // A character across bytes 1..3 (once a panic).
+        check(workspace_path, "U&ïx/app", Some("absolute"));
+        check(workspace_path, "Cï\\app", Some("absolute"));
+        check(workspace_path, "/ünï/cødé", None);
         check(workspace_path, "", Some("empty"));
         check(workspace_path, "/a\0b", Some("NUL"));
         check(

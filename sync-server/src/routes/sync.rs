@@ -108,10 +108,10 @@ struct PullQuery {
     cursor: Option<String>,
     /// Most changes in the page (1–1000, default 500).
     limit: Option<usize>,
-    /// `true`: leave nothing out. By default what the login's device
-    /// pushed and holds already is left out (the cursor still moves past
-    /// it); a device pulling everything again asks for all of it.
-    everything: Option<bool>,
+    /// `true`: leave out what the login's device pushed and holds already
+    /// (the cursor still moves past it), as a device's sync does; a device
+    /// pulling everything again, or a script, hears of everything.
+    except_own: Option<bool>,
 }
 
 /// The tenant's records changed after the cursor, in commit order.
@@ -147,7 +147,7 @@ async fn pull(
             after,
             limit,
             MAX_PULL_BYTES,
-            (!query.everything.unwrap_or(false)).then_some(auth.device),
+            query.except_own.unwrap_or(false).then_some(auth.device),
         )
         .await?;
     let cursor = page.last.or(after).map_or_else(String::new, |position| {

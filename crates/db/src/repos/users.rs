@@ -79,7 +79,13 @@ impl Users<'_> {
 
     /// The user with this email (normalized first), for login.
     pub async fn get_by_email(&self, email: &str) -> Result<Option<User>> {
-        let key = keys::email(&validate::normalize_email(email));
+        let email = validate::normalize_email(email);
+        // No account has a longer one, and a key of any length is not one
+        // the store takes.
+        if email.len() > validate::MAX_EMAIL_BYTES {
+            return Ok(None);
+        }
+        let key = keys::email(&email);
         let key = &key;
         self.store
             .run(|tx| {
