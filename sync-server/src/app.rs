@@ -17,7 +17,7 @@ use tower_http::trace::TraceLayer;
 use tracing_subscriber::EnvFilter;
 
 use crate::auth::passwords::Passwords;
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::throttle::{Allowances, Throttle};
 use crate::auth::tokens::Tokens;
 use crate::config::{Config, StoreKind};
 use crate::error::ApiError;
@@ -35,10 +35,14 @@ pub(crate) fn init_tracing(filter: &str) {
 /// Opens the configured store: the one place that names a backend.
 fn open_store(config: &Config) -> anyhow::Result<Store> {
     match config.store {
-        StoreKind::Redb => Ok(stint_store::open_redb(
-            &config.data_dir.join("stint.redb"),
-            StoreOptions::default(),
-        )?),
+        StoreKind::Redb => {
+            let path = config.data_dir.join("stint.redb");
+            let store = stint_store::open_redb(&path, StoreOptions::default())?;
+            // Every tenant's records and every password hash: the owner's
+            // alone, whatever the umask made of it.
+            private(&path, 0o600)?;
+            Ok(store)
+        }
         #[cfg(feature = "fdb")]
         StoreKind::Fdb => Ok(stint_store::open_fdb(None, StoreOptions::default())?),
         #[cfg(not(feature = "fdb"))]
@@ -48,9 +52,23 @@ fn open_store(config: &Config) -> anyhow::Result<Store> {
     }
 }
 
+/// Sets `path`'s permission bits to `mode` (on Unix).
+fn private(path: &std::path::Path, mode: u32) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("making {} private", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
 pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    private(&config.data_dir, 0o700)?;
     let keys = Keys::load_or_create(&config.data_dir)?;
     let db = Db::new(open_store(&config)?);
     let identity = db
@@ -69,11 +87,16 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         db,
         identity,
         tokens: Arc::new(Tokens::new(&keys, lifetimes)),
-        passwords: Arc::new(Passwords::new(config.hashing_concurrency)?),
-        throttle: Arc::new(LoginThrottle::new(
-            config.login_per_ip_per_minute,
-            config.login_per_account_per_minute,
-        )),
+        passwords: Arc::new(Passwords::new(
+            config.hashing_concurrency,
+            config.hashing_queue,
+        )?),
+        throttle: Arc::new(Throttle::new(Allowances {
+            login_per_ip: config.login_per_ip_per_minute,
+            login_per_account: config.login_per_account_per_minute,
+            register_per_ip: config.register_per_ip_per_minute,
+            refresh_per_login: config.refresh_per_login_per_minute,
+        })),
         config: Arc::new(config.clone()),
         changes: tokio::sync::broadcast::channel(1024).0,
     };

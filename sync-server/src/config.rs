@@ -73,9 +73,25 @@ pub(crate) struct Options {
     #[arg(long, env = "STINT_LOGIN_PER_IP_PER_MINUTE")]
     pub(crate) login_per_ip_per_minute: Option<u32>,
 
-    /// Login attempts allowed per account per minute. [default: 10]
+    /// Login attempts allowed per account from one client address per
+    /// minute (ten times as many from all addresses together). [default: 10]
     #[arg(long, env = "STINT_LOGIN_PER_ACCOUNT_PER_MINUTE")]
     pub(crate) login_per_account_per_minute: Option<u32>,
+
+    /// Registrations allowed per client address per minute. [default: 10]
+    #[arg(long, env = "STINT_REGISTER_PER_IP_PER_MINUTE")]
+    pub(crate) register_per_ip_per_minute: Option<u32>,
+
+    /// Refreshes allowed per login (token family) per minute. [default: 20]
+    #[arg(long, env = "STINT_REFRESH_PER_LOGIN_PER_MINUTE")]
+    pub(crate) refresh_per_login_per_minute: Option<u32>,
+
+    /// Password hashes that may wait for a hashing thread; when full, a
+    /// login or registration answers 503 with `Retry-After` (registrations
+    /// may fill half of it, so a flood of them never starves logins).
+    /// [default: 32]
+    #[arg(long, env = "STINT_HASHING_QUEUE")]
+    pub(crate) hashing_queue: Option<usize>,
 
     /// Threads computing password hashes (each hash takes 19 MiB and a core).
     /// [default: 1, which keeps a core free for everything else]
@@ -125,7 +141,10 @@ pub(crate) struct Config {
     pub(crate) refresh_grace: chrono::Duration,
     pub(crate) login_per_ip_per_minute: u32,
     pub(crate) login_per_account_per_minute: u32,
+    pub(crate) register_per_ip_per_minute: u32,
+    pub(crate) refresh_per_login_per_minute: u32,
     pub(crate) hashing_concurrency: usize,
+    pub(crate) hashing_queue: usize,
     pub(crate) job_interval: Duration,
     pub(crate) audit_retention: chrono::Duration,
     pub(crate) deleted_file_retention: chrono::Duration,
@@ -167,7 +186,10 @@ impl Config {
             refresh_grace: chrono::Duration::seconds(pick!(refresh_grace_secs, 30)),
             login_per_ip_per_minute: pick!(login_per_ip_per_minute, 30),
             login_per_account_per_minute: pick!(login_per_account_per_minute, 10),
+            register_per_ip_per_minute: pick!(register_per_ip_per_minute, 10),
+            refresh_per_login_per_minute: pick!(refresh_per_login_per_minute, 20),
             hashing_concurrency: pick!(hashing_concurrency, 1),
+            hashing_queue: pick!(hashing_queue, 32),
             job_interval: Duration::from_secs(pick!(job_interval_secs, 3600)),
             audit_retention: chrono::Duration::days(pick!(audit_retention_days, 365)),
             deleted_file_retention: chrono::Duration::days(pick!(deleted_file_retention_days, 30)),
@@ -185,8 +207,20 @@ impl Config {
             "login_per_account_per_minute must be positive"
         );
         ensure!(
+            config.register_per_ip_per_minute > 0,
+            "register_per_ip_per_minute must be positive"
+        );
+        ensure!(
+            config.refresh_per_login_per_minute > 0,
+            "refresh_per_login_per_minute must be positive"
+        );
+        ensure!(
             config.hashing_concurrency > 0,
             "hashing_concurrency must be positive"
+        );
+        ensure!(
+            config.hashing_queue >= 2,
+            "hashing_queue must be at least 2"
         );
         ensure!(
             config.max_concurrency > 0,

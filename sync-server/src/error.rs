@@ -67,6 +67,16 @@ impl ApiError {
         self
     }
 
+    /// 503 with `Retry-After`: the server cannot take this now.
+    pub(crate) fn busy(why: &str, retry_after: std::time::Duration) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: ErrorBody::new(ErrorCode::Unavailable, why),
+            retry_after: None,
+        }
+        .with_retry_after(retry_after)
+    }
+
     /// A failure inside the server: logged in full, answered vaguely.
     pub(crate) fn internal(error: &dyn std::fmt::Display) -> Self {
         let incident = uuid::Uuid::now_v7();
@@ -129,6 +139,18 @@ impl From<DbError> for ApiError {
                 )
             }
             other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<crate::auth::passwords::Hashing> for ApiError {
+    fn from(e: crate::auth::passwords::Hashing) -> Self {
+        match e {
+            crate::auth::passwords::Hashing::Busy => Self::busy(
+                "too many sign-ins at once; try again in a moment",
+                std::time::Duration::from_secs(1),
+            ),
+            crate::auth::passwords::Hashing::Failed(e) => Self::internal(&e),
         }
     }
 }

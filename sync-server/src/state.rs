@@ -7,7 +7,7 @@ use stint_db::{Db, StoreIdentity};
 use stint_model::{Audit, AuditEventType, TenantId, UserId};
 
 use crate::auth::passwords::Passwords;
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::throttle::Throttle;
 use crate::auth::tokens::Tokens;
 use crate::config::Config;
 use crate::extract::ClientMeta;
@@ -20,7 +20,7 @@ pub(crate) struct AppState {
     pub(crate) config: Arc<Config>,
     pub(crate) tokens: Arc<Tokens>,
     pub(crate) passwords: Arc<Passwords>,
-    pub(crate) throttle: Arc<LoginThrottle>,
+    pub(crate) throttle: Arc<Throttle>,
     /// Tenants with new changes, for the devices listening live.
     pub(crate) changes: tokio::sync::broadcast::Sender<TenantId>,
 }

@@ -113,13 +113,20 @@ impl Server {
         Self::start_with(data_dir, &[]).await
     }
 
-    /// Starts it with login throttling out of the way, for tests that sign
-    /// in many times and are not about throttling.
+    /// Starts it with throttling out of the way (logins, registrations,
+    /// refreshes, the hashing queue), for tests that sign in many times and
+    /// are not about throttling.
     pub async fn start_unthrottled(data_dir: &Path) -> anyhow::Result<Self> {
         let no_limit = [
             "--login-per-account-per-minute",
             "100000",
             "--login-per-ip-per-minute",
+            "100000",
+            "--register-per-ip-per-minute",
+            "100000",
+            "--refresh-per-login-per-minute",
+            "100000",
+            "--hashing-queue",
             "100000",
         ];
         Self::start_with(data_dir, &no_limit).await

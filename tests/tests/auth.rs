@@ -324,6 +324,149 @@ async fn logins_are_throttled_per_account_and_per_address() {
     );
 }
 
+/// A client whose requests come from `ip` (any 127.x address reaches the
+/// server on loopback): another machine, as far as the server can tell.
+fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .unwrap()
+}
+
+async fn status_and_retry_after(response: reqwest::Response) -> (u16, Option<u64>) {
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (response.status().as_u16(), retry)
+}
+
+#[tokio::test]
+async fn a_stranger_failing_my_password_does_not_lock_me_out() {
+    let (_server, api, _dir) = server(&["--login-per-account-per-minute", "3"]).await;
+    api.register("ada@example.com").await;
+    let stranger = client_from([127, 0, 0, 2]);
+    let mut refused = 0;
+    for _ in 0..10 {
+        let response = stranger
+            .post(api.url("/auth/login"))
+            .json(&json!({"email": "ada@example.com", "password": "a guess"}))
+            .send()
+            .await
+            .unwrap();
+        let (status, retry) = status_and_retry_after(response).await;
+        if status == 429 {
+            assert!(retry.is_some_and(|s| (1..=60).contains(&s)), "{retry:?}");
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 7, "the stranger is slowed");
+    // Ada, from her own machine, signs in at once.
+    let (status, body) = api
+        .post(
+            "/auth/login",
+            json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn refreshes_and_registrations_are_throttled() {
+    let (_server, api, _dir) = server(&[
+        "--refresh-per-login-per-minute",
+        "3",
+        "--register-per-ip-per-minute",
+        "4",
+    ])
+    .await;
+    // A stolen refresh token spun as fast as it goes: slowed after three.
+    let (_, tokens) = api.register("ada@example.com").await;
+    let mut token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let (status, body) = api
+            .post("/auth/refresh", json!({"refresh_token": token}))
+            .await;
+        statuses.push(status);
+        if status == 200 {
+            token = body["refresh_token"].as_str().unwrap().to_owned();
+        }
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    // Another login refreshes freely.
+    let (_, other) = api.login("ada@example.com", PASSWORD).await;
+    let (status, _) = api
+        .post(
+            "/auth/refresh",
+            json!({"refresh_token": other["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // Registrations from one address: three more after Ada's, then 429.
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        let (status, _) = api
+            .post(
+                "/auth/register",
+                json!({"email": format!("flood{n}@example.com"), "password": PASSWORD,
+                       "first_name": "F", "last_name": "L"}),
+            )
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [201, 201, 201, 429, 429]);
+    api.login("flood0@example.com", PASSWORD).await;
+}
+
+#[tokio::test]
+async fn a_registration_flood_is_answered_503_and_logins_still_get_in() {
+    let (_server, api, _dir) = server(&[
+        "--register-per-ip-per-minute",
+        "100000",
+        "--hashing-queue",
+        "4",
+    ])
+    .await;
+    api.register("ada@example.com").await;
+    let flood: Vec<_> = (0..24)
+        .map(|n| {
+            let api = api.clone();
+            tokio::spawn(async move {
+                let response = reqwest::Client::new()
+                    .post(api.url("/auth/register"))
+                    .json(
+                        &json!({"email": format!("flood{n}@example.com"), "password": PASSWORD,
+                                  "first_name": "F", "last_name": "L"}),
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+                status_and_retry_after(response).await
+            })
+        })
+        .collect();
+    let (status, body) = api
+        .post(
+            "/auth/login",
+            json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await;
+    let mut answers = Vec::new();
+    for one in flood {
+        answers.push(one.await.unwrap());
+    }
+    assert_eq!(status, 200, "a login during the flood: {body}");
+    let busy: Vec<_> = answers.iter().filter(|(s, _)| *s == 503).collect();
+    assert!(!busy.is_empty(), "{answers:?}");
+    assert!(busy.iter().all(|(_, retry)| retry.is_some()), "{answers:?}");
+    assert!(
+        answers.iter().all(|(s, _)| *s == 201 || *s == 503),
+        "{answers:?}"
+    );
+}
+
 #[derive(Clone, serde::Serialize)]
 struct Claims {
     sub: String,

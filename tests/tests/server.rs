@@ -91,3 +91,48 @@ async fn bad_configuration_is_refused_clearly() {
     let path = file.path().to_str().unwrap();
     check(&["--data-dir", path, "--listen", "127.0.0.1:0"], "creating");
 }
+
+/// The permission bits of `path`.
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn the_data_directory_and_its_files_are_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let check = |when: &str| {
+        assert_eq!(mode(&dir), 0o700, "{when}: the data directory");
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            // The test harness writes the server's log there itself.
+            if entry.file_name() == "server.log" {
+                continue;
+            }
+            assert_eq!(
+                mode(&entry.path()),
+                0o600,
+                "{when}: {:?}",
+                entry.file_name()
+            );
+        }
+    };
+    let server = Server::start(&dir).await.unwrap();
+    assert!(dir.join("stint.redb").exists() && dir.join("token-keys.json").exists());
+    check("a new data directory");
+    server.stop().await.unwrap();
+
+    // One made by an older server, or loosened by hand, is tightened.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        dir.join("stint.redb"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let server = Server::start(&dir).await.unwrap();
+    check("after a restart");
+    server.stop().await.unwrap();
+}

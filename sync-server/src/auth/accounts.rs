@@ -12,7 +12,7 @@ use stint_model::{
     Validate, now, validate,
 };
 
-use super::passwords::check_policy;
+use super::passwords::{Purpose, check_policy};
 use super::tokens::hash_refresh_token;
 use crate::error::ApiError;
 use crate::extract::{Auth, ClientMeta};
@@ -28,6 +28,10 @@ pub(crate) async fn register(
     req: RegisterRequest,
     meta: &ClientMeta,
 ) -> Result<TokenResponse, ApiError> {
+    state
+        .throttle
+        .register(meta.ip)
+        .map_err(ApiError::too_many)?;
     let email = validate::normalize_email(&req.email);
     validate::email("email", &email)?;
     check_policy("password", &req.password)?;
@@ -38,9 +42,8 @@ pub(crate) async fn register(
     }
     let hash = state
         .passwords
-        .hash(req.password)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .hash(req.password, Purpose::NewAccount)
+        .await?;
     let user_id = UserId::new();
     let mut user = User::new(TenantId::new(), &email, req.first_name, req.last_name, hash);
     user.id = user_id;
@@ -80,7 +83,7 @@ pub(crate) async fn login(
     let email = validate::normalize_email(&req.email);
     state
         .throttle
-        .attempt(meta.ip, &email)
+        .login(meta.ip, &email)
         .map_err(ApiError::too_many)?;
     let found = state.db.users().get_by_email(&email).await?;
     let verdict = state
@@ -89,8 +92,7 @@ pub(crate) async fn login(
             req.password.clone(),
             found.as_ref().map(|u| u.password_hash.clone()),
         )
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .await?;
     let Some(mut user) = found.filter(|u| verdict.matches && u.is_active) else {
         if let Some(user) = state.db.users().get_by_email(&email).await? {
             state
@@ -106,11 +108,7 @@ pub(crate) async fn login(
         return Err(wrong_credentials());
     };
     if verdict.needs_rehash {
-        user.password_hash = state
-            .passwords
-            .hash(req.password)
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
+        user.password_hash = state.passwords.hash(req.password, Purpose::Account).await?;
     }
     let ctx = WriteCtx::now();
     user.last_login_at = Some(ctx.at);
@@ -197,6 +195,10 @@ pub(crate) async fn refresh(
         .get_by_refresh_hash(&hash_refresh_token(token))
         .await?
         .ok_or_else(invalid)?;
+    state
+        .throttle
+        .refresh(row.token_family.as_uuid())
+        .map_err(ApiError::too_many)?;
     let at = now();
     if row.revoked_at.is_some() || row.is_expired(at) {
         return Err(invalid());
@@ -341,8 +343,7 @@ pub(crate) async fn change_password(
     let verdict = state
         .passwords
         .verify(req.current_password, Some(user.password_hash.clone()))
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .await?;
     if !verdict.matches {
         return Err(ApiError::invalid(
             "current_password",
@@ -351,9 +352,8 @@ pub(crate) async fn change_password(
     }
     user.password_hash = state
         .passwords
-        .hash(req.new_password)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .hash(req.new_password, Purpose::Account)
+        .await?;
     let ctx = WriteCtx::now();
     user.updated_at = ctx.at;
     state.db.users().update(&user, &ctx).await?;

@@ -6,8 +6,15 @@
 //! scheduler serves every other request first, so logins slow down instead
 //! of everything else. An unknown account is checked against a dummy hash,
 //! so it costs the same time as a wrong password and answers the same.
+//!
+//! The queue is bounded: when `queue` hashes already wait, another is
+//! refused at once ([`Hashing::Busy`], a 503 with `Retry-After`) instead of
+//! waiting without end; new accounts may fill only half of it, so a flood
+//! of registrations never starves logins.
 
 use std::sync::{Arc, Mutex, mpsc};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -30,8 +37,32 @@ pub(crate) struct Verdict {
 /// A unit of work for the hashing threads.
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Why a hash was not computed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Hashing {
+    /// The queue is full: try again in a moment.
+    #[error("the server is busy hashing passwords")]
+    Busy,
+    /// The hashing itself failed.
+    #[error("{0}")]
+    Failed(#[from] anyhow::Error),
+}
+
+/// What a hash is for: new accounts may use half of the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// A registration's password.
+    NewAccount,
+    /// Anything else: a login, a rehash, a password change.
+    Account,
+}
+
 pub(crate) struct Passwords {
     queue: mpsc::Sender<Job>,
+    /// Room in the queue, for everyone.
+    room: Arc<Semaphore>,
+    /// The part of that room new accounts may take.
+    room_for_new: Arc<Semaphore>,
     threads: usize,
     /// A hash of a random password, to spend the same time on unknown users.
     dummy: String,
@@ -63,8 +94,9 @@ pub(crate) fn check_policy(field: &str, password: &str) -> Result<(), Validation
 }
 
 impl Passwords {
-    /// Starts `threads` hashing threads.
-    pub(crate) fn new(threads: usize) -> anyhow::Result<Self> {
+    /// Starts `threads` hashing threads, with room for `room` hashes in
+    /// flight.
+    pub(crate) fn new(threads: usize, room: usize) -> anyhow::Result<Self> {
         let (queue, jobs) = mpsc::channel::<Job>();
         let jobs = Arc::new(Mutex::new(jobs));
         for n in 0..threads {
@@ -86,28 +118,44 @@ impl Passwords {
         let dummy = hash_now(&random)?;
         Ok(Self {
             queue,
+            room: Arc::new(Semaphore::new(room.max(2))),
+            room_for_new: Arc::new(Semaphore::new(room.max(2) / 2)),
             threads,
             dummy,
         })
     }
 
-    /// Runs `work` on a hashing thread.
+    /// Runs `work` on a hashing thread, if there is room in the queue.
     async fn on_hashing_thread<T: Send + 'static>(
         &self,
+        purpose: Purpose,
         work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-    ) -> anyhow::Result<T> {
+    ) -> Result<T, Hashing> {
+        let take = |room: &Arc<Semaphore>| -> Result<OwnedSemaphorePermit, Hashing> {
+            Arc::clone(room)
+                .try_acquire_owned()
+                .map_err(|_| Hashing::Busy)
+        };
+        let new = match purpose {
+            Purpose::NewAccount => Some(take(&self.room_for_new)?),
+            Purpose::Account => None,
+        };
+        let permits = (take(&self.room)?, new);
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Box::new(move || {
+                // The room is given back once the hash is done, not when
+                // the request gives up waiting for it.
+                let _permits = permits;
                 let _ = reply.send(work());
             }))
             .map_err(|_| anyhow::anyhow!("the hashing threads stopped"))?;
-        answer.await?
+        Ok(answer.await.map_err(anyhow::Error::from)??)
     }
 
     /// A PHC string for `password`.
-    pub(crate) async fn hash(&self, password: String) -> anyhow::Result<String> {
-        self.on_hashing_thread(move || hash_now(password.as_bytes()))
+    pub(crate) async fn hash(&self, password: String, purpose: Purpose) -> Result<String, Hashing> {
+        self.on_hashing_thread(purpose, move || hash_now(password.as_bytes()))
             .await
     }
 
@@ -117,10 +165,10 @@ impl Passwords {
         &self,
         password: String,
         phc: Option<String>,
-    ) -> anyhow::Result<Verdict> {
+    ) -> Result<Verdict, Hashing> {
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy.clone());
-        self.on_hashing_thread(move || {
+        self.on_hashing_thread(Purpose::Account, move || {
             let parsed =
                 PasswordHash::new(&phc).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
             let matches = Argon2::default()
@@ -176,8 +224,11 @@ mod tests {
 
     #[tokio::test]
     async fn verify_rehash_and_unknown_users() {
-        let passwords = Passwords::new(2).unwrap();
-        let phc = passwords.hash("correct horse".into()).await.unwrap();
+        let passwords = Passwords::new(2, 8).unwrap();
+        let phc = passwords
+            .hash("correct horse".into(), Purpose::Account)
+            .await
+            .unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         let check = |v: Verdict, matches, needs_rehash| {
             assert_eq!(
@@ -229,6 +280,43 @@ mod tests {
                 .unwrap(),
             true,
             true,
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_and_keeps_room_for_logins() {
+        let passwords = Arc::new(Passwords::new(1, 4).unwrap());
+        // Eight registrations at once: two fit (half of four), the rest
+        // are refused without waiting.
+        let registrations: Vec<_> = (0..8)
+            .map(|_| {
+                let passwords = Arc::clone(&passwords);
+                tokio::spawn(async move {
+                    passwords
+                        .hash("correct horse".into(), Purpose::NewAccount)
+                        .await
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        // Meanwhile a login still gets its turn.
+        let login = passwords.verify("correct horse".into(), None).await;
+        assert!(login.is_ok(), "{login:?}");
+        let mut busy = 0;
+        for registration in registrations {
+            match registration.await.unwrap() {
+                Ok(_) => {}
+                Err(Hashing::Busy) => busy += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(busy >= 5, "{busy} of 8 refused");
+        // Once the queue drains there is room again.
+        assert!(
+            passwords
+                .hash("correct horse".into(), Purpose::NewAccount)
+                .await
+                .is_ok()
         );
     }
 

@@ -1,49 +1,136 @@
-//! Login throttling per client address and per account: too many attempts
-//! within a minute answer 429 with `Retry-After`; the allowance refills
-//! continuously, so nobody is ever locked out for good.
+//! Throttling of the account endpoints: too many attempts within a minute
+//! answer 429 with `Retry-After`. Every allowance refills continuously
+//! (GCRA), so nobody is ever locked out for good, and waits grow with the
+//! attempts instead of ending in a hard lock.
+//!
+//! - Logins, per client address, and per client *and* account: a stranger
+//!   failing an account's password on purpose spends their own allowance,
+//!   not the owner's. Across all addresses an account has a larger one, so
+//!   that guessing from many addresses is slowed too.
+//! - Registrations, per client address (each costs a password hash).
+//! - Refreshes, per login (token family): a stolen refresh token cannot be
+//!   spun thousands of times a minute.
+//!
+//! Memory is bounded: account keys are cut to the longest email, and keys
+//! back to a full allowance are dropped every few thousand attempts (and by
+//! the background jobs), so a flood of made-up names does not stay.
 
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use stint_model::validate::MAX_EMAIL_BYTES;
+use uuid::Uuid;
+
+/// How many attempts pass between two sweeps of the maps.
+const SWEEP_EVERY: u64 = 4_096;
+
+/// Across all addresses, an account may be tried this many times more
+/// often than from one.
+const ACCOUNT_FACTOR: u32 = 10;
+
+/// The allowances, per minute.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Allowances {
+    pub(crate) login_per_ip: u32,
+    pub(crate) login_per_account: u32,
+    pub(crate) register_per_ip: u32,
+    pub(crate) refresh_per_login: u32,
+}
 
 #[derive(Debug)]
-pub(crate) struct LoginThrottle {
-    by_ip: DefaultKeyedRateLimiter<IpAddr>,
-    by_account: DefaultKeyedRateLimiter<String>,
+pub(crate) struct Throttle {
+    login_by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    login_by_client_account: DefaultKeyedRateLimiter<(Option<IpAddr>, String)>,
+    login_by_account: DefaultKeyedRateLimiter<String>,
+    register_by_ip: DefaultKeyedRateLimiter<Option<IpAddr>>,
+    refresh_by_login: DefaultKeyedRateLimiter<Uuid>,
+    attempts: AtomicU64,
     clock: DefaultClock,
 }
 
-impl LoginThrottle {
-    pub(crate) fn new(per_ip_per_minute: u32, per_account_per_minute: u32) -> Self {
-        let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n).expect("checked by the config"));
+fn quota(per_minute: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(per_minute.max(1)).expect("at least 1"))
+}
+
+/// An account name as a key: at most as long as an email can be.
+fn account_key(account: &str) -> String {
+    let mut end = account.len().min(MAX_EMAIL_BYTES);
+    while !account.is_char_boundary(end) {
+        end -= 1;
+    }
+    account[..end].to_owned()
+}
+
+impl Throttle {
+    pub(crate) fn new(allow: Allowances) -> Self {
         Self {
-            by_ip: RateLimiter::keyed(quota(per_ip_per_minute)),
-            by_account: RateLimiter::keyed(quota(per_account_per_minute)),
+            login_by_ip: RateLimiter::keyed(quota(allow.login_per_ip)),
+            login_by_client_account: RateLimiter::keyed(quota(allow.login_per_account)),
+            login_by_account: RateLimiter::keyed(quota(
+                allow.login_per_account.saturating_mul(ACCOUNT_FACTOR),
+            )),
+            register_by_ip: RateLimiter::keyed(quota(allow.register_per_ip)),
+            refresh_by_login: RateLimiter::keyed(quota(allow.refresh_per_login)),
+            attempts: AtomicU64::new(0),
             clock: DefaultClock::default(),
         }
     }
 
-    /// Counts one attempt; `Err(wait)` when the address or the account has
-    /// used up its allowance.
-    pub(crate) fn attempt(&self, ip: Option<IpAddr>, account: &str) -> Result<(), Duration> {
-        let now = self.clock.now();
-        if let Some(ip) = ip {
-            self.by_ip
-                .check_key(&ip)
-                .map_err(|n| n.wait_time_from(now))?;
+    fn check<K: Hash + Eq + Clone>(
+        &self,
+        limiter: &DefaultKeyedRateLimiter<K>,
+        key: &K,
+    ) -> Result<(), Duration> {
+        if self.attempts.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.shrink();
         }
-        self.by_account
-            .check_key(&account.to_owned())
-            .map_err(|n| n.wait_time_from(now))
+        let now = self.clock.now();
+        limiter.check_key(key).map_err(|n| n.wait_time_from(now))
     }
 
-    /// Forgets keys that are back to a full allowance (a background job).
+    /// Counts one login attempt; `Err(wait)` when the address, the address
+    /// with this account, or the account has used up its allowance.
+    pub(crate) fn login(&self, ip: Option<IpAddr>, account: &str) -> Result<(), Duration> {
+        let account = account_key(account);
+        if let Some(ip) = ip {
+            self.check(&self.login_by_ip, &ip)?;
+        }
+        self.check(&self.login_by_client_account, &(ip, account.clone()))?;
+        self.check(&self.login_by_account, &account)
+    }
+
+    /// Counts one registration from `ip`.
+    pub(crate) fn register(&self, ip: Option<IpAddr>) -> Result<(), Duration> {
+        self.check(&self.register_by_ip, &ip)
+    }
+
+    /// Counts one refresh of the login (token family) `family`.
+    pub(crate) fn refresh(&self, family: Uuid) -> Result<(), Duration> {
+        self.check(&self.refresh_by_login, &family)
+    }
+
+    /// Forgets keys that are back to a full allowance.
     pub(crate) fn shrink(&self) {
-        self.by_ip.retain_recent();
-        self.by_account.retain_recent();
+        self.login_by_ip.retain_recent();
+        self.login_by_client_account.retain_recent();
+        self.login_by_account.retain_recent();
+        self.register_by_ip.retain_recent();
+        self.refresh_by_login.retain_recent();
+    }
+
+    /// How many keys the maps hold (for tests of their bound).
+    #[cfg(test)]
+    fn keys(&self) -> usize {
+        self.login_by_ip.len()
+            + self.login_by_client_account.len()
+            + self.login_by_account.len()
+            + self.register_by_ip.len()
+            + self.refresh_by_login.len()
     }
 }
 
@@ -51,25 +138,74 @@ impl LoginThrottle {
 mod tests {
     use super::*;
 
+    fn throttle(login_per_ip: u32, login_per_account: u32) -> Throttle {
+        Throttle::new(Allowances {
+            login_per_ip,
+            login_per_account,
+            register_per_ip: 3,
+            refresh_per_login: 2,
+        })
+    }
+
     #[test]
-    fn per_account_and_per_ip() {
-        let throttle = LoginThrottle::new(5, 2);
+    fn per_client_and_account_and_per_ip() {
+        let throttle = throttle(5, 2);
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        assert!(throttle.attempt(Some(ip), "a@x.io").is_ok());
-        assert!(throttle.attempt(Some(ip), "a@x.io").is_ok());
-        let wait = throttle.attempt(Some(ip), "a@x.io").unwrap_err();
+        assert!(throttle.login(Some(ip), "a@x.io").is_ok());
+        assert!(throttle.login(Some(ip), "a@x.io").is_ok());
+        let wait = throttle.login(Some(ip), "a@x.io").unwrap_err();
         assert!(
             wait > Duration::ZERO && wait <= Duration::from_secs(30),
             "{wait:?}"
         );
         // Another account from the same address still may, until the address is spent.
-        assert!(throttle.attempt(Some(ip), "b@x.io").is_ok());
-        assert!(throttle.attempt(Some(ip), "c@x.io").is_ok());
+        assert!(throttle.login(Some(ip), "b@x.io").is_ok());
+        assert!(throttle.login(Some(ip), "c@x.io").is_ok());
+        assert!(throttle.login(Some(ip), "d@x.io").is_err(), "5 per address");
+        // The account itself is not locked: its owner, elsewhere, signs in.
+        let owner: IpAddr = "10.0.0.2".parse().unwrap();
+        assert!(throttle.login(Some(owner), "a@x.io").is_ok());
+    }
+
+    #[test]
+    fn an_account_tried_from_everywhere_is_slowed_too() {
+        let throttle = throttle(1_000, 1);
+        let tried = (0..=ACCOUNT_FACTOR)
+            .map(|n| IpAddr::from([10, 1, 0, u8::try_from(n).unwrap()]))
+            .filter(|ip| throttle.login(Some(*ip), "a@x.io").is_ok())
+            .count();
+        assert_eq!(tried, ACCOUNT_FACTOR as usize);
+    }
+
+    #[test]
+    fn registrations_and_refreshes_have_allowances_of_their_own() {
+        let throttle = throttle(1, 1);
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let registered = (0..5)
+            .filter(|_| throttle.register(Some(ip)).is_ok())
+            .count();
+        assert_eq!(registered, 3);
+        let (one, two) = (Uuid::now_v7(), Uuid::now_v7());
+        let refreshed = (0..5).filter(|_| throttle.refresh(one).is_ok()).count();
+        assert_eq!(refreshed, 2);
+        assert!(throttle.refresh(two).is_ok(), "per login");
+    }
+
+    #[test]
+    fn memory_stays_bounded() {
+        let throttle = throttle(1_000_000, 1_000_000);
+        let long = "é".repeat(100_000);
+        assert!(throttle.login(None, &long).is_ok());
+        assert!(account_key(&long).len() <= MAX_EMAIL_BYTES);
+        // A flood of made-up accounts, each tried once: swept as it goes.
+        for n in 0..3 * SWEEP_EVERY {
+            let _ = throttle.login(None, &format!("{n}@flood.example"));
+        }
+        throttle.shrink();
         assert!(
-            throttle.attempt(Some(ip), "d@x.io").is_err(),
-            "5 per address"
+            throttle.keys() < 3 * SWEEP_EVERY as usize,
+            "{}",
+            throttle.keys()
         );
-        let other: IpAddr = "10.0.0.2".parse().unwrap();
-        assert!(throttle.attempt(Some(other), "d@x.io").is_ok());
     }
 }

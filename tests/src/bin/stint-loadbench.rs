@@ -172,6 +172,10 @@ async fn main() -> anyhow::Result<()> {
             "10000000",
             "--login-per-account-per-minute",
             "10000000",
+            "--register-per-ip-per-minute",
+            "10000000",
+            "--refresh-per-login-per-minute",
+            "10000000",
         ],
     )
     .await?;
