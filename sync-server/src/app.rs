@@ -99,6 +99,7 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         })),
         config: Arc::new(config.clone()),
         changes: tokio::sync::broadcast::channel(1024).0,
+        streams: routes::Streams::new(config.live_channels_per_user),
     };
     jobs::spawn(state.clone(), config.job_interval);
     let app = with_layers(routes::router(state)?, &config);

@@ -86,6 +86,10 @@ pub(crate) struct Options {
     #[arg(long, env = "STINT_REFRESH_PER_LOGIN_PER_MINUTE")]
     pub(crate) refresh_per_login_per_minute: Option<u32>,
 
+    /// Live channels (`/sync/events`) one user may hold at once. [default: 16]
+    #[arg(long, env = "STINT_LIVE_CHANNELS_PER_USER")]
+    pub(crate) live_channels_per_user: Option<usize>,
+
     /// Password hashes that may wait for a hashing thread; when full, a
     /// login or registration answers 503 with `Retry-After` (registrations
     /// may fill half of it, so a flood of them never starves logins).
@@ -145,6 +149,7 @@ pub(crate) struct Config {
     pub(crate) refresh_per_login_per_minute: u32,
     pub(crate) hashing_concurrency: usize,
     pub(crate) hashing_queue: usize,
+    pub(crate) live_channels_per_user: usize,
     pub(crate) job_interval: Duration,
     pub(crate) audit_retention: chrono::Duration,
     pub(crate) deleted_file_retention: chrono::Duration,
@@ -190,6 +195,7 @@ impl Config {
             refresh_per_login_per_minute: pick!(refresh_per_login_per_minute, 20),
             hashing_concurrency: pick!(hashing_concurrency, 1),
             hashing_queue: pick!(hashing_queue, 32),
+            live_channels_per_user: pick!(live_channels_per_user, 16),
             job_interval: Duration::from_secs(pick!(job_interval_secs, 3600)),
             audit_retention: chrono::Duration::days(pick!(audit_retention_days, 365)),
             deleted_file_retention: chrono::Duration::days(pick!(deleted_file_retention_days, 30)),
@@ -217,6 +223,10 @@ impl Config {
         ensure!(
             config.hashing_concurrency > 0,
             "hashing_concurrency must be positive"
+        );
+        ensure!(
+            config.live_channels_per_user > 0,
+            "live_channels_per_user must be positive"
         );
         ensure!(
             config.hashing_queue >= 2,

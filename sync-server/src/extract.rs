@@ -10,7 +10,9 @@ use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use stint_model::{AuditEventType, DeviceId, ErrorCode, TenantId, TokenFamily, UserId, UserRole};
+use stint_model::{
+    AuditEventType, AuthSessionId, DeviceId, ErrorCode, TenantId, TokenFamily, UserId, UserRole,
+};
 
 use crate::error::ApiError;
 use crate::routes::CallerTenant;
@@ -151,6 +153,8 @@ pub(crate) struct Auth {
     pub(crate) tenant: TenantId,
     pub(crate) role: UserRole,
     pub(crate) family: TokenFamily,
+    /// The login (auth session) the token was issued for.
+    pub(crate) login: AuthSessionId,
     /// The device the login is bound to: pushes and pulls are its own.
     pub(crate) device: DeviceId,
     /// The personal tenant, where the user's account lives.
@@ -174,17 +178,7 @@ impl FromRequestParts<AppState> for Auth {
             tracing::debug!(%e, "token refused");
             ApiError::unauthorized("the access token is invalid or expired")
         })?;
-        let membership = state
-            .db
-            .members()
-            .get(claims.tid, claims.sub)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("you are no longer a member of this tenant"))?;
-        let login = state.db.auth_sessions().get(claims.tid, claims.sid).await;
-        let device = match login {
-            Ok(login) if login.revoked_at.is_none() => login.device(),
-            _ => return Err(ApiError::unauthorized("this login was signed out")),
-        };
+        let (membership, device) = live_login(state, claims.tid, claims.sub, claims.sid).await?;
         let meta = ClientMeta::from_request_parts(parts, state)
             .await
             .unwrap_or_default();
@@ -196,6 +190,7 @@ impl FromRequestParts<AppState> for Auth {
             tenant: claims.tid,
             role: membership.role,
             family: claims.fam,
+            login: claims.sid,
             device,
             home: membership.user_tenant_id,
             meta,
@@ -203,7 +198,36 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
+/// The membership and device of a login that is still live: not signed
+/// out, and its user still a member of its tenant.
+async fn live_login(
+    state: &AppState,
+    tenant: TenantId,
+    user: UserId,
+    login: AuthSessionId,
+) -> Result<(stint_model::Membership, DeviceId), ApiError> {
+    let membership = state
+        .db
+        .members()
+        .get(tenant, user)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("you are no longer a member of this tenant"))?;
+    match state.db.auth_sessions().get(tenant, login).await {
+        Ok(login) if login.revoked_at.is_none() => Ok((membership, login.device())),
+        _ => Err(ApiError::unauthorized("this login was signed out")),
+    }
+}
+
 impl Auth {
+    /// Whether the caller's login is still live (not signed out, still a
+    /// member): a long-lived answer, such as the live channel, asks again
+    /// now and then.
+    pub(crate) async fn still_live(&self, state: &AppState) -> bool {
+        live_login(state, self.tenant, self.user, self.login)
+            .await
+            .is_ok()
+    }
+
     /// Refuses Viewers (403), recording the attempt.
     pub(crate) async fn require_write(&self, state: &AppState) -> Result<(), ApiError> {
         self.require(

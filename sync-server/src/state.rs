@@ -23,6 +23,8 @@ pub(crate) struct AppState {
     pub(crate) throttle: Arc<Throttle>,
     /// Tenants with new changes, for the devices listening live.
     pub(crate) changes: tokio::sync::broadcast::Sender<TenantId>,
+    /// The live channels each user holds.
+    pub(crate) streams: Arc<crate::routes::Streams>,
 }
 
 impl AppState {

@@ -97,6 +97,25 @@ pub fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[i]) / 1000.0
 }
 
+/// Waits until `check` answers `true`, asking again every 50 ms, for at
+/// most `within`; whether it did. For what the system does in its own
+/// time (a connection noticed closed, a background job's work).
+pub async fn eventually<F: std::future::Future<Output = bool>>(
+    within: Duration,
+    mut check: impl FnMut() -> F,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A running `stint-server`.
 #[derive(Debug)]
 pub struct Server {

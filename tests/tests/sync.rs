@@ -811,3 +811,79 @@ async fn with_the_agent_running_an_edit_arrives_by_itself() {
     }
     agent.stop();
 }
+
+/// Reads a live channel until it ends; `false` if it is still open after
+/// `within`.
+async fn ends_within(mut stream: reqwest::Response, within: std::time::Duration) -> bool {
+    tokio::time::timeout(within, async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await
+    .is_ok()
+}
+
+async fn listen(server: &Server, token: &str) -> reqwest::Response {
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v5/sync/events", server.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response
+}
+
+#[tokio::test]
+async fn a_live_channel_ends_with_its_login_and_each_user_holds_few() {
+    let (server, _server_dir) = server().await;
+    let api = Api::new(&server.url);
+    let (ada, tokens) = api.register("ada@example.com").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let (_, bob_tokens) = api.register("bob@example.com").await;
+    let bob = bob_tokens["access_token"].as_str().unwrap();
+
+    // Signed out: the channel closes (its token would still verify).
+    let stream = listen(&server, token).await;
+    assert_eq!(ada.post("/auth/logout", json!({})).await.0, 204);
+    assert!(ends_within(stream, std::time::Duration::from_secs(15)).await);
+
+    // Removed from an organization: its channel there closes too.
+    let (ada, _) = api.login("ada@example.com", PASSWORD).await;
+    let (org, ada_in_org) = ada.organization("Engines").await;
+    let (status, member) = ada_in_org
+        .post(
+            &format!("/tenants/{org}/members"),
+            json!({"email": "bob@example.com", "role": "developer"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{member}");
+    let (_, switched) = api
+        .with_token(bob)
+        .post("/auth/switch-tenant", json!({"tenant_id": org}))
+        .await;
+    let stream = listen(&server, switched["access_token"].as_str().unwrap()).await;
+    let bob_id = member["user"]["id"].as_str().unwrap();
+    let (status, _) = ada_in_org
+        .delete(&format!("/tenants/{org}/members/{bob_id}"))
+        .await;
+    assert_eq!(status, 204);
+    assert!(ends_within(stream, std::time::Duration::from_secs(15)).await);
+
+    // Sixteen at once per user; the seventeenth waits for one to close.
+    let mut held = Vec::new();
+    for _ in 0..16 {
+        held.push(listen(&server, bob).await);
+    }
+    let (status, body) = api.with_token(bob).get("/sync/events").await;
+    assert_eq!(status, 429, "{body}");
+    // Another user is not counted with Bob.
+    let (carol, _) = api.register("carol@example.com").await;
+    assert_eq!(carol.get("/sync/events").await.0, 200);
+    held.pop();
+    let bob = api.with_token(bob);
+    let freed = stint_e2e::eventually(std::time::Duration::from_secs(20), || async {
+        bob.get("/sync/events").await.0 == 200
+    })
+    .await;
+    assert!(freed, "a place came free");
+}

@@ -14,7 +14,7 @@ mod sync;
 mod tenants;
 mod users;
 
-pub(crate) use sync::CallerTenant;
+pub(crate) use sync::{CallerTenant, Streams};
 
 use std::sync::Arc;
 

@@ -22,7 +22,7 @@ use stint_model::sync::{
     MAX_BATCH_MUTATIONS, MAX_PULL_BYTES, MAX_PULL_LIMIT, MAX_PUSH_BATCHES, PullResponse,
     PushRequest, PushResponse,
 };
-use stint_model::{ErrorBody, ErrorCode, TenantId};
+use stint_model::{ErrorBody, ErrorCode, TenantId, UserId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -260,34 +260,115 @@ impl Cursor {
     }
 }
 
+/// How often a live channel asks whether its login is still live.
+const LIVE_CHECK: Duration = Duration::from_secs(5);
+
 /// A live channel: an event `changed` whenever the tenant has new changes
 /// to pull (and `ready` once connected), so that devices pull at once
-/// instead of polling.
+/// instead of polling. It ends when its login does (signed out, or its
+/// member removed): the login is checked again every few seconds. A user
+/// holds a bounded number of them at once (429 beyond).
 #[utoipa::path(get, path = "/sync/events", tag = "sync", security(("bearer" = [])),
-    responses((status = OK, content_type = "text/event-stream", description = "Server-Sent Events: `ready`, then `changed`")),
+    responses(
+        (status = OK, content_type = "text/event-stream", description = "Server-Sent Events: `ready`, then `changed`"),
+        (status = TOO_MANY_REQUESTS, body = ErrorBody, description = "This user holds as many live channels as allowed"),
+    ),
 )]
 async fn events(
     State(state): State<AppState>,
     auth: Auth,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let Some(held) = state.streams.open(auth.user) else {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            format!(
+                "at most {} live channels per user at once: close one first",
+                state.streams.per_user()
+            ),
+        ));
+    };
     let receiver = state.subscribe();
     let tenant = auth.tenant;
     let ready = futures::stream::once(async { Ok(Event::default().event("ready").data("")) });
-    let changes = futures::stream::unfold(receiver, move |mut receiver| async move {
+    let mut check = tokio::time::interval(LIVE_CHECK);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let changed = || Ok(Event::default().event("changed").data(""));
+    let live = (receiver, check, held, state, auth);
+    let changes = futures::stream::unfold(live, move |mut live| async move {
+        let (receiver, check, _held, state, auth) = &mut live;
         loop {
-            match receiver.recv().await {
-                Ok(changed) if changed == tenant => {
-                    return Some((Ok(Event::default().event("changed").data("")), receiver));
+            tokio::select! {
+                news = receiver.recv() => match news {
+                    Ok(news) if news == tenant => return Some((changed(), live)),
+                    Ok(_) => {}
+                    // Missed some: telling once covers them all.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        return Some((changed(), live));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = check.tick() => {
+                    if !auth.still_live(state).await {
+                        return None;
+                    }
                 }
-                Ok(_) => {}
-                // Missed some: telling once covers them all.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    return Some((Ok(Event::default().event("changed").data("")), receiver));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             }
         }
     });
-    Sse::new(futures::StreamExt::chain(ready, changes))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(futures::StreamExt::chain(ready, changes))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// How many live channels each user holds, bounded.
+#[derive(Debug)]
+pub(crate) struct Streams {
+    per_user: usize,
+    open: std::sync::Mutex<std::collections::HashMap<UserId, usize>>,
+}
+
+impl Streams {
+    pub(crate) fn new(per_user: usize) -> Arc<Self> {
+        Arc::new(Self {
+            per_user,
+            open: std::sync::Mutex::default(),
+        })
+    }
+
+    fn per_user(&self) -> usize {
+        self.per_user
+    }
+
+    /// One more channel of `user`, if it may have one; held until dropped.
+    fn open(self: &Arc<Self>, user: UserId) -> Option<StreamHeld> {
+        let mut open = self.open.lock().expect("stream counts");
+        let count = open.entry(user).or_default();
+        if *count >= self.per_user {
+            return None;
+        }
+        *count += 1;
+        Some(StreamHeld {
+            streams: Arc::clone(self),
+            user,
+        })
+    }
+}
+
+/// A live channel being held; closing it gives its place back.
+#[derive(Debug)]
+struct StreamHeld {
+    streams: Arc<Streams>,
+    user: UserId,
+}
+
+impl Drop for StreamHeld {
+    fn drop(&mut self) {
+        let mut open = self.streams.open.lock().expect("stream counts");
+        if let Some(count) = open.get_mut(&self.user) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
 }
