@@ -469,3 +469,83 @@ async fn a_pulled_record_is_the_one_its_log_entry_names() {
         (Some(2), Some("v2"))
     );
 }
+
+#[tokio::test]
+async fn a_members_settings_are_theirs_alone_through_every_door() {
+    let (server, _server_dir) = server().await;
+    let api = Api::new(&server.url);
+    let (ada, ada_tokens) = api.register("ada@example.com").await;
+    let (bob, _) = api.register("bob@example.com").await;
+    let (org, ada_in_org) = ada.organization("Engines").await;
+    let (status, _) = ada_in_org
+        .post(
+            &format!("/tenants/{org}/members"),
+            json!({"email": "bob@example.com", "role": "developer"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let bob_in_org = bob.switch_to(&org).await;
+    let (status, theme) = ada_in_org
+        .put("/settings/theme/mode", json!({"value": "dark"}))
+        .await;
+    assert_eq!(status, 200, "{theme}");
+    let id = theme["id"].as_str().unwrap().to_owned();
+    // The id can be worked out by anyone who knows Ada's user id.
+    let ada_id: stint_model::UserId = ada_tokens["user"]["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        id,
+        stint_model::SettingId::for_key(ada_id, "theme", "mode").to_string()
+    );
+
+    // Bob's pulls never carry it; Ada's do.
+    let kinds_and_ids = async |api: &Api| {
+        let (status, page) = api.get("/sync/pull?limit=1000").await;
+        assert_eq!(status, 200, "{page}");
+        page["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert!(!kinds_and_ids(&bob_in_org).await.contains(&id));
+    assert!(kinds_and_ids(&ada_in_org).await.contains(&id));
+
+    // Bob's pushes can neither change, delete nor take over it.
+    let setting = |value: &str| {
+        json!({"tenant_id": org, "user_id": ada_id, "category": "theme", "key": "mode",
+               "value": value, "updated_at": "2026-01-01T00:00:00Z"})
+    };
+    let push = json!({"batches": [[
+        {"number": 1, "kind": "setting", "id": id, "base_rev": 1, "fields": {"value": "pink"}},
+        {"number": 2, "kind": "setting", "id": id, "base_rev": 1, "deleted": true},
+    ]]});
+    let (status, answer) = bob_in_org.post("/sync/push", push).await;
+    assert_eq!(status, 200, "{answer}");
+    for result in answer["results"].as_array().unwrap() {
+        assert_eq!(result["outcome"]["status"], "rejected", "{answer}");
+        assert_eq!(result["outcome"]["code"], "not_found", "{answer}");
+    }
+    // A new setting under her id would be his, and its id is not his.
+    let (_, answer) = bob_in_org
+        .post("/sync/push", json!({"batches": [[
+            {"number": 3, "kind": "setting", "id": stint_model::SettingId::for_key(ada_id, "theme", "font").to_string(),
+             "base_rev": 0, "fields": setting("comic sans")}
+        ]]}))
+        .await;
+    assert_eq!(
+        answer["results"][0]["outcome"]["status"], "rejected",
+        "{answer}"
+    );
+    let (_, mine) = ada_in_org.get("/settings/theme").await;
+    let values: Vec<&Value> = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["value"])
+        .collect();
+    assert_eq!(values, [&json!("dark")], "{mine}");
+    // Through REST Bob sees his own, none.
+    let (_, his) = bob_in_org.get("/settings").await;
+    assert_eq!(his, json!([]));
+}

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
-use stint_model::{DeviceId, RecordKind, TenantId, Timestamp, ValidationError};
+use stint_model::{DeviceId, RecordKind, TenantId, Timestamp, UserId, ValidationError};
 use stint_store::tuple::Versionstamp;
 use stint_store::{RangeRequest, Tx, prefix_end, versionstamp_template};
 use uuid::Uuid;
@@ -171,6 +171,11 @@ pub(crate) trait Record:
     /// parent, a message's conversation): see [`check_references`].
     fn references(&self) -> Vec<(RecordKind, Uuid)> {
         Vec::new()
+    }
+    /// The member whose personal record this is (a setting), if it is one:
+    /// only they read it and change it, through any door.
+    fn owner(&self) -> Option<UserId> {
+        None
     }
 }
 

@@ -164,7 +164,7 @@ async fn pushes_apply_once_and_merge_field_by_field(db: &Db) {
     // Pulled once per record, at its latest revision.
     let page = db
         .sync()
-        .pull(tenant, None, 100, MAX_PULL_BYTES, None)
+        .pull(tenant, user, None, 100, MAX_PULL_BYTES, None)
         .await
         .unwrap();
     let kinds: Vec<RecordKind> = page.records.iter().map(|r| r.kind).collect();
@@ -194,7 +194,7 @@ async fn pushes_apply_once_and_merge_field_by_field(db: &Db) {
     );
     let other = db
         .sync()
-        .pull(TenantId::new(), None, 100, MAX_PULL_BYTES, None)
+        .pull(TenantId::new(), user, None, 100, MAX_PULL_BYTES, None)
         .await
         .unwrap();
     assert!(other.records.is_empty(), "another tenant sees nothing");
@@ -227,7 +227,7 @@ async fn a_device_is_not_sent_back_what_it_holds(db: &Db) {
     let names = async |device: Option<DeviceId>| {
         let page = db
             .sync()
-            .pull(tenant, None, 100, MAX_PULL_BYTES, device)
+            .pull(tenant, user, None, 100, MAX_PULL_BYTES, device)
             .await
             .unwrap();
         let mut names: Vec<String> = page
@@ -341,7 +341,7 @@ async fn compaction_keeps_the_latest_change_of_each_record(db: &Db) {
     db.sessions().create(&gone, &ctx).await.unwrap();
     let early = db
         .sync()
-        .pull(tenant, None, 1, MAX_PULL_BYTES, None)
+        .pull(tenant, user, None, 1, MAX_PULL_BYTES, None)
         .await
         .unwrap()
         .last;
@@ -381,7 +381,7 @@ async fn compaction_keeps_the_latest_change_of_each_record(db: &Db) {
     );
     assert!(
         db.sync()
-            .pull(tenant, early, 100, MAX_PULL_BYTES, None)
+            .pull(tenant, user, early, 100, MAX_PULL_BYTES, None)
             .await
             .is_ok(),
         "no floor yet"
@@ -403,14 +403,14 @@ async fn compaction_keeps_the_latest_change_of_each_record(db: &Db) {
     assert_eq!(log().await, [(kept.id.as_uuid(), 4, false)]);
     assert_eq!(
         db.sync()
-            .pull(tenant, early, 100, MAX_PULL_BYTES, None)
+            .pull(tenant, user, early, 100, MAX_PULL_BYTES, None)
             .await
             .unwrap_err(),
         DbError::CursorTooOld
     );
     let fresh = db
         .sync()
-        .pull(tenant, None, 100, MAX_PULL_BYTES, None)
+        .pull(tenant, user, None, 100, MAX_PULL_BYTES, None)
         .await
         .unwrap();
     let names: Vec<String> = fresh
@@ -604,7 +604,7 @@ async fn a_push_of_several_batches_answers_as_one(db: &Db) {
     assert_eq!(pushed_in(db, tenant, user, device, &batches).await, answers);
     let page = db
         .sync()
-        .pull(tenant, None, 100, MAX_PULL_BYTES, None)
+        .pull(tenant, user, None, 100, MAX_PULL_BYTES, None)
         .await
         .unwrap();
     let mut names: Vec<Value> = page
@@ -642,7 +642,7 @@ async fn pulls_see_a_push_once_it_is_durable(db: &Db) {
     drop(tx);
     let page = db
         .sync()
-        .pull(tenant, None, 100, MAX_PULL_BYTES, None)
+        .pull(tenant, user, None, 100, MAX_PULL_BYTES, None)
         .await
         .unwrap();
     if !all_durable {
@@ -658,7 +658,7 @@ async fn pulls_see_a_push_once_it_is_durable(db: &Db) {
     );
     let page = db
         .sync()
-        .pull(tenant, None, 100, MAX_PULL_BYTES, None)
+        .pull(tenant, user, None, 100, MAX_PULL_BYTES, None)
         .await
         .unwrap();
     let ids: Vec<Uuid> = page.records.iter().map(|r| r.id).collect();

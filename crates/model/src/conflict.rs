@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ConflictId, DeviceId, TenantId};
+use crate::ids::{ConflictId, DeviceId, TenantId, UserId};
 use crate::kind::RecordKind;
 use crate::validate::{Validate, ValidationError};
 use crate::{Timestamp, now};
@@ -39,6 +39,10 @@ pub struct Conflict {
     pub deleted: bool,
     /// The device whose edit lost.
     pub device_id: DeviceId,
+    /// The member whose personal record (a setting) conflicted: only they
+    /// see the conflict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<UserId>,
     /// When the server saw the conflict.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
@@ -62,6 +66,7 @@ impl Conflict {
             fields,
             deleted: false,
             device_id,
+            owner: None,
             created_at: now(),
         }
     }

@@ -144,6 +144,7 @@ async fn pull(
         .sync()
         .pull(
             auth.tenant,
+            auth.user,
             after,
             limit,
             MAX_PULL_BYTES,

@@ -22,6 +22,9 @@ impl Record for Conflict {
     fn index_keys(&self) -> Vec<Vec<u8>> {
         vec![keys::index(self.tenant_id, BY_RECORD).pack(&(self.record_id, self.id.as_uuid()))]
     }
+    fn owner(&self) -> Option<stint_model::UserId> {
+        self.owner
+    }
     fn check(&self) -> Result<(), ValidationError> {
         self.validate()
     }

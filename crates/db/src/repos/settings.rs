@@ -33,6 +33,9 @@ impl Record for Setting {
             keys::index(t, BY_CATEGORY).pack(&(category, user, key, id)),
         ]
     }
+    fn owner(&self) -> Option<UserId> {
+        Some(self.user_id)
+    }
     fn check(&self) -> Result<(), ValidationError> {
         self.validate()
     }

@@ -188,13 +188,14 @@ impl Sync<'_> {
     /// The records of `tenant` changed after `after`, at most `limit`
     /// changes and about `max_bytes` of record bodies (a record larger
     /// than that comes alone), each at the revision its log entry names,
-    /// leaving out those whose latest change `device` made and
+    /// leaving out other members' personal records (their settings), and those whose latest change `device` made and
     /// holds already (see [`Origin::Pushed`]): a device is not sent back
     /// what it pushed. A position below the compacted part of the log is
     /// [`DbError::CursorTooOld`]: the device must pull everything again.
     pub async fn pull(
         &self,
         tenant: TenantId,
+        reader: UserId,
         after: Option<LogPosition>,
         limit: usize,
         max_bytes: usize,
@@ -229,6 +230,13 @@ impl Sync<'_> {
                             // Compacted away meanwhile: nothing to tell.
                             continue;
                         };
+                        // Another member's personal record (a setting):
+                        // not theirs to read. The cursor moves past it.
+                        if let Some(body) = &stored.body
+                            && personal_owner(kind, body)?.is_some_and(|owner| owner != reader)
+                        {
+                            continue;
+                        }
                         // Changed again since this entry: the body is of a
                         // later entry, which may not be durable yet (a
                         // crash could take it back from a device that got
@@ -458,10 +466,38 @@ fn rejected(code: ErrorCode, message: String) -> Outcome {
     Outcome::Rejected { code, message }
 }
 
+/// The member a pulled record is personal to, read from its JSON: only
+/// settings (`user_id`) and the conflicts of settings (`owner`) are.
+fn personal_owner(kind: RecordKind, body: &RecordJson) -> Result<Option<UserId>> {
+    #[derive(serde::Deserialize)]
+    struct Owner {
+        #[serde(default, alias = "user_id")]
+        owner: Option<UserId>,
+    }
+    match kind {
+        RecordKind::Setting | RecordKind::Conflict => body
+            .parse::<Owner>()
+            .map(|o| o.owner)
+            .map_err(|e| corrupt(kind, &e)),
+        _ => Ok(None),
+    }
+}
+
 /// Applies one mutation of a record of type `R`. Refusals are outcomes,
 /// not errors: the rest of the push goes on.
 async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Outcome> {
     let stored = record::load::<R>(tx, who.tenant, m.id).await?;
+    // Another member's personal record is not there, for this pusher.
+    if let Some(Stored {
+        body: Some(body), ..
+    }) = &stored
+        && body.owner().is_some_and(|owner| owner != who.user)
+    {
+        return Ok(rejected(
+            ErrorCode::NotFound,
+            format!("no {} {}", m.kind, m.id),
+        ));
+    }
     let (current, fields) = match stored {
         None if m.deleted => return Ok(Outcome::Applied { rev: 0 }),
         None => return create::<R>(tx, who, m).await,
@@ -480,7 +516,7 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
         // is issued again so that the deleting device, which dropped it,
         // hears of it even if it pulled the edit while its delete waited.
         Some(Stored {
-            body: Some(_),
+            body: Some(body),
             fields,
             created,
             ..
@@ -492,7 +528,8 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
         {
             let ctx = who.write_ctx(false);
             let rev = record::reissue::<R>(tx, who.tenant, m.id, &ctx).await?;
-            let conflict = Conflict::deletion(who.tenant, m.kind, m.id, who.device);
+            let mut conflict = Conflict::deletion(who.tenant, m.kind, m.id, who.device);
+            conflict.owner = body.owner();
             record::write(tx, &conflict, &ctx, Mode::Insert).await?;
             return Ok(Outcome::Conflicted {
                 rev,
@@ -563,7 +600,8 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
     if losing.is_empty() {
         return Ok(Outcome::Applied { rev });
     }
-    let conflict = Conflict::new(who.tenant, m.kind, m.id, losing, who.device);
+    let mut conflict = Conflict::new(who.tenant, m.kind, m.id, losing, who.device);
+    conflict.owner = record.owner();
     record::write(tx, &conflict, &ctx, Mode::Insert).await?;
     Ok(Outcome::Conflicted {
         rev,
