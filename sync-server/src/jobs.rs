@@ -47,6 +47,13 @@ pub(crate) async fn run_once(state: &AppState) -> anyhow::Result<()> {
     let (mut logins, mut events, mut files, mut changes) = (0, 0, 0, 0);
     for tenant in state.db.tenants().list_active(0).await? {
         logins += drain!(state.db.auth_sessions().purge_expired(tenant, at, BATCH));
+        let revocations_cutoff = at - state.config.refresh_token_ttl;
+        drain!(
+            state
+                .db
+                .auth_sessions()
+                .forget_revocations(tenant, revocations_cutoff, BATCH)
+        );
         events += drain!(state.db.audit().purge_before(tenant, audit_cutoff, BATCH));
         files += drain!(state.db.files().purge_deleted(tenant, file_cutoff, BATCH));
         let mut from = None;

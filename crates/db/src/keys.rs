@@ -80,6 +80,28 @@ pub(crate) fn refresh(hash: &str) -> Vec<u8> {
     ("g", "refresh", hash).pack_to_vec()
 }
 
+/// Global lookup: the hash of a refresh token that was exchanged and whose
+/// row is gone → its login (family), so that presenting it again still
+/// revokes the family.
+pub(crate) fn spent_refresh(hash: &str) -> Vec<u8> {
+    ("g", "spent", hash).pack_to_vec()
+}
+
+/// A tenant's spent refresh tokens by expiry: `(micros, hash)`.
+pub(crate) fn spent_by_expiry(t: TenantId) -> Subspace {
+    tenant(t).subspace(&("auth", "spent_by_expiry"))
+}
+
+/// A revoked login (token family): one key revokes every row of it.
+pub(crate) fn revoked_family(t: TenantId, family: Uuid) -> Vec<u8> {
+    tenant(t).pack(&("auth", "revoked", family))
+}
+
+/// A tenant's revoked families by revocation time: `(micros, family)`.
+pub(crate) fn revoked_by_time(t: TenantId) -> Subspace {
+    tenant(t).subspace(&("auth", "revoked_at"))
+}
+
 /// Global list of active tenants.
 pub(crate) fn active_tenants() -> Subspace {
     Subspace::from_bytes(("g", "tenant").pack_to_vec())

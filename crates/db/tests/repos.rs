@@ -249,7 +249,8 @@ async fn auth_sessions_rotate_and_revoke(db: &Db) {
             .revoke_family(tenant.id, first.token_family, &ctx)
             .await
             .unwrap(),
-        2
+        1,
+        "one family, whatever its rows"
     );
     assert_eq!(
         db.auth_sessions()
@@ -1515,4 +1516,107 @@ async fn memberships_and_the_last_admin(db: &Db) {
         .map(|m| m.tenant_id)
         .collect();
     assert_eq!(bobs, [bob_home.id]);
+}
+
+/// A login refreshed 11,000 times: rotation prunes as it goes (the family
+/// keeps two rows), every old token is still caught as reuse, and logout,
+/// logout-all and reuse detection each revoke the whole family in a write
+/// of its own, far within the store's limits.
+#[tokio::test]
+async fn a_login_refreshed_eleven_thousand_times_revokes_in_bounded_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = stint_store::open_redb(
+        &dir.path().join("s.redb"),
+        stint_store::StoreOptions::default(),
+    )
+    .unwrap();
+    let db = Db::new(store);
+    let (tenant, user) = signed_up(&db, "ada@example.com").await;
+    let lifetimes = stint_model::TokenLifetimes::default();
+    let ctx = WriteCtx::now();
+    let token = |n: u32| format!("{n:064x}");
+    let mut live = AuthSession::new(tenant.id, user.id, token(0), lifetimes);
+    db.auth_sessions().create(&live, &ctx).await.unwrap();
+    const ROTATIONS: u32 = 11_000;
+    for n in 1..=ROTATIONS {
+        let next = live.rotate(token(n), lifetimes);
+        db.auth_sessions()
+            .rotate(tenant.id, live.id, &next, &ctx)
+            .await
+            .unwrap();
+        live = next;
+    }
+    let family = db
+        .auth_sessions()
+        .list_by_family(tenant.id, live.token_family)
+        .await
+        .unwrap();
+    assert_eq!(family.len(), 2, "the live row and the one it replaced");
+    // An old token, its row long pruned, is still known as exchanged.
+    let old = db
+        .auth_sessions()
+        .get_by_refresh_hash(&token(17))
+        .await
+        .unwrap()
+        .expect("a spent token is remembered");
+    assert!(old.rotated_at.is_some() && old.token_family == live.token_family);
+
+    // Reuse revokes the family: one write.
+    assert_eq!(
+        db.auth_sessions()
+            .revoke_family(tenant.id, old.token_family, &ctx)
+            .await
+            .unwrap(),
+        1
+    );
+    let row = db.auth_sessions().get(tenant.id, live.id).await.unwrap();
+    assert!(row.revoked_at.is_some(), "the live row is revoked with it");
+
+    // Logout-all over many logins, each refreshed many times.
+    for n in 0..50u32 {
+        let login = AuthSession::new(tenant.id, user.id, token(100_000 + n), lifetimes);
+        db.auth_sessions().create(&login, &ctx).await.unwrap();
+        let next = login.clone().rotate(token(200_000 + n), lifetimes);
+        db.auth_sessions()
+            .rotate(tenant.id, login.id, &next, &ctx)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        db.auth_sessions()
+            .revoke_user(tenant.id, user.id, None, &ctx)
+            .await
+            .unwrap(),
+        50
+    );
+    let rows = db
+        .auth_sessions()
+        .list_by_user(tenant.id, user.id)
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|r| r.revoked_at.is_some()));
+
+    // Once the tokens could no longer be used, nothing of them stays.
+    let later = now() + lifetimes.refresh + chrono::Duration::days(1);
+    while db
+        .auth_sessions()
+        .purge_expired(tenant.id, later, 500)
+        .await
+        .unwrap()
+        == 500
+    {}
+    assert_eq!(
+        db.auth_sessions()
+            .get_by_refresh_hash(&token(17))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        db.auth_sessions()
+            .forget_revocations(tenant.id, later, 500)
+            .await
+            .unwrap(),
+        51
+    );
 }

@@ -1,10 +1,24 @@
 //! Auth sessions: refresh-token rows, by user, by family, by token hash.
+//!
+//! Revocation and rotation stay bounded however long a login lives:
+//!
+//! - A family (one login and all its rotations) is revoked by one key,
+//!   `("auth", "revoked", family)`: every read of a row consults it, so
+//!   logout, logout-all and reuse detection write one key per family, not
+//!   one per row (a login refreshed 11,000 times has 11,000 of them).
+//! - Rotation prunes: a family keeps its live row and the one it replaced
+//!   (the grace window needs it); older rows go, each leaving only the hash
+//!   of its token (`("g", "spent", hash)`), so that presenting it again is
+//!   still caught as reuse and revokes the family. Spent hashes go once
+//!   their token would have expired, revocations once every token of the
+//!   family has.
 
+use serde::{Deserialize, Serialize};
 use stint_model::{
     AuthSession, AuthSessionId, RecordKind, TenantId, Timestamp, TokenFamily, UserId, Validate,
     ValidationError,
 };
-use stint_store::{Store, tuple::TuplePack, tuple::unpack};
+use stint_store::{RangeRequest, Store, Tx, tuple::TuplePack, tuple::unpack};
 use uuid::Uuid;
 
 use crate::error::{DbError, Result};
@@ -38,6 +52,76 @@ impl Record for AuthSession {
     fn check(&self) -> Result<(), ValidationError> {
         self.validate()
     }
+}
+
+/// What is left of a row pruned after its token was exchanged.
+#[derive(Debug, Serialize, Deserialize)]
+struct Spent {
+    tenant: TenantId,
+    id: AuthSessionId,
+    user: UserId,
+    family: TokenFamily,
+    rotated_at: Timestamp,
+    refresh_expires_at: Timestamp,
+}
+
+/// Rows pruned per rotation at most (a family pruned since it began has one).
+const PRUNE_PER_ROTATION: usize = 64;
+
+/// Rows read per transaction when revoking every login of a user.
+const REVOKE_PAGE: usize = 500;
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> DbError {
+    DbError::Corrupt {
+        kind: RecordKind::AuthSession,
+        reason: format!("{what}: {e}"),
+    }
+}
+
+/// When `family` was revoked, if it was.
+async fn revoked_at(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    family: TokenFamily,
+) -> Result<Option<Timestamp>> {
+    match tx
+        .get(&keys::revoked_family(tenant, family.as_uuid()))
+        .await?
+    {
+        Some(v) => serde_json::from_slice(&v)
+            .map(Some)
+            .map_err(|e| corrupt("revocation", e)),
+        None => Ok(None),
+    }
+}
+
+/// `row` as it stands: revoked if its family is.
+async fn as_it_stands(tx: &mut Tx<'_>, mut row: AuthSession) -> Result<AuthSession> {
+    if row.revoked_at.is_none() {
+        row.revoked_at = revoked_at(tx, row.tenant_id, row.token_family).await?;
+    }
+    Ok(row)
+}
+
+/// Revokes `family` at `at` unless it is already.
+async fn revoke_in(
+    tx: &mut Tx<'_>,
+    tenant: TenantId,
+    family: TokenFamily,
+    at: Timestamp,
+) -> Result<()> {
+    if revoked_at(tx, tenant, family).await?.is_some() {
+        return Ok(());
+    }
+    tx.set(
+        &keys::revoked_family(tenant, family.as_uuid()),
+        &serde_json::to_vec(&at).expect("a time serializes"),
+    );
+    tx.set(
+        &keys::revoked_by_time(tenant).pack(&(micros(at), family.as_uuid())),
+        b"",
+    );
+    Ok(())
 }
 
 /// The auth sessions repository.
@@ -75,34 +159,63 @@ impl AuthSessions<'_> {
             .map(drop)
     }
 
-    /// A row by id.
+    /// A row by id, revoked if its family is.
     pub async fn get(&self, tenant: TenantId, id: AuthSessionId) -> Result<AuthSession> {
         self.store
             .run(|tx| {
-                Box::pin(
-                    async move { record::must_get::<AuthSession>(tx, tenant, id.as_uuid()).await },
-                )
+                Box::pin(async move {
+                    let row = record::must_get::<AuthSession>(tx, tenant, id.as_uuid()).await?;
+                    as_it_stands(tx, row).await
+                })
             })
             .await
     }
 
     /// The row holding the refresh token with this SHA-256 (hex), whatever
-    /// its state: the caller decides whether it may be used.
+    /// its state: the caller decides whether it may be used. A token whose
+    /// row was pruned after it was exchanged comes back as that row,
+    /// rotated (and so, presented again, a reuse).
     pub async fn get_by_refresh_hash(&self, hash: &str) -> Result<Option<AuthSession>> {
-        let key = keys::refresh(hash);
-        let key = &key;
+        let (key, spent) = (keys::refresh(hash), keys::spent_refresh(hash));
+        let (key, spent) = (&key, &spent);
         self.store
             .run(|tx| {
                 Box::pin(async move {
-                    let Some(holder) = tx.get(key).await? else {
-                        return Ok(None);
+                    let row = match tx.get(key).await? {
+                        Some(holder) => {
+                            let (tenant, id): (Uuid, Uuid) =
+                                unpack(&holder).map_err(|e| corrupt("refresh index", e))?;
+                            record::get::<AuthSession>(tx, TenantId::from(tenant), id).await?
+                        }
+                        None => match tx.get(spent).await? {
+                            Some(v) => {
+                                let spent: Spent = serde_json::from_slice(&v)
+                                    .map_err(|e| corrupt("spent token", e))?;
+                                Some(AuthSession {
+                                    id: spent.id,
+                                    tenant_id: spent.tenant,
+                                    user_id: spent.user,
+                                    token_family: spent.family,
+                                    refresh_token_hash: hash.to_owned(),
+                                    created_at: spent.rotated_at,
+                                    expires_at: spent.rotated_at,
+                                    refresh_expires_at: spent.refresh_expires_at,
+                                    ip_address: None,
+                                    user_agent: None,
+                                    device_id: None,
+                                    workspace_session_id: None,
+                                    rotated_at: Some(spent.rotated_at),
+                                    replaced_by: None,
+                                    revoked_at: None,
+                                })
+                            }
+                            None => None,
+                        },
                     };
-                    let (tenant, id): (Uuid, Uuid) =
-                        unpack(&holder).map_err(|e| DbError::Corrupt {
-                            kind: RecordKind::AuthSession,
-                            reason: format!("refresh index: {e}"),
-                        })?;
-                    record::get::<AuthSession>(tx, TenantId::from(tenant), id).await
+                    match row {
+                        Some(row) => as_it_stands(tx, row).await.map(Some),
+                        None => Ok(None),
+                    }
                 })
             })
             .await
@@ -131,13 +244,27 @@ impl AuthSessions<'_> {
     }
 
     async fn list(&self, tenant: TenantId, prefix: Vec<u8>) -> Result<Vec<AuthSession>> {
-        record::list_by_index(self.store, tenant, &prefix, 0, false).await
+        let rows: Vec<AuthSession> =
+            record::list_by_index(self.store, tenant, &prefix, 0, false).await?;
+        let rows = &rows;
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    let mut out = Vec::with_capacity(rows.len());
+                    for row in rows {
+                        out.push(as_it_stands(tx, row.clone()).await?);
+                    }
+                    Ok(out)
+                })
+            })
+            .await
     }
 
     /// Exchanges `old` for `next` in one transaction: `old` is marked
     /// rotated and `next` stored. Fails with `Conflict` if `old` was already
     /// rotated or revoked meanwhile, so of two concurrent refreshes with one
-    /// token exactly one wins. Retrying the same exchange is a no-op.
+    /// token exactly one wins. Retrying the same exchange is a no-op. Rows
+    /// of the family older than `old` are pruned (a few per call).
     pub async fn rotate(
         &self,
         tenant: TenantId,
@@ -148,8 +275,9 @@ impl AuthSessions<'_> {
         self.store
             .run(|tx| {
                 Box::pin(async move {
-                    let mut current =
+                    let current =
                         record::must_get::<AuthSession>(tx, tenant, old.as_uuid()).await?;
+                    let mut current = as_it_stands(tx, current).await?;
                     if current.replaced_by == Some(next.id) {
                         return Ok(()); // this very exchange, retried
                     }
@@ -161,80 +289,55 @@ impl AuthSessions<'_> {
                     current.rotated_at = Some(next.created_at);
                     current.replaced_by = Some(next.id);
                     record::write(tx, &current, ctx, Mode::Update).await?;
-                    record::write(tx, next, ctx, Mode::Insert).await.map(drop)
+                    record::write(tx, next, ctx, Mode::Insert).await?;
+                    prune(tx, &current, next, ctx).await
                 })
             })
             .await
     }
 
-    /// Revokes every row of a family (logout of one device, or reuse of a
-    /// rotated token). Returns how many rows this call revoked.
+    /// Revokes a family (logout of one device, or reuse of a rotated
+    /// token): one write, however many rows it has. Returns how many
+    /// families this call revoked (0 when it was already).
     pub async fn revoke_family(
         &self,
         tenant: TenantId,
         family: TokenFamily,
         ctx: &WriteCtx,
     ) -> Result<usize> {
-        let prefix = keys::index(tenant, BY_FAMILY)
-            .subspace(&family.as_uuid())
-            .bytes()
-            .to_vec();
-        self.revoke(tenant, prefix, ctx).await
+        self.revoke_families(tenant, vec![family], ctx).await
     }
 
-    /// Revokes every row of a user (logout everywhere), or every row but
-    /// those of `keep` (a password change keeps the login that made it).
-    pub async fn revoke_user(
+    /// Revokes each of `families` not revoked yet. Which those are is read
+    /// first, apart from the write, so that the count stays true when the
+    /// write is retried.
+    async fn revoke_families(
         &self,
         tenant: TenantId,
-        user: UserId,
-        keep: Option<TokenFamily>,
+        families: Vec<TokenFamily>,
         ctx: &WriteCtx,
     ) -> Result<usize> {
-        let prefix = keys::index(tenant, BY_USER)
-            .subspace(&user.as_uuid())
-            .bytes()
-            .to_vec();
-        let rows = self.list(tenant, prefix).await?;
-        let doomed = rows
-            .into_iter()
-            .filter(|r| Some(r.token_family) != keep)
-            .collect();
-        self.revoke_rows(tenant, doomed, ctx).await
-    }
-
-    /// Selects the live rows first (a read, never rerun), then revokes
-    /// exactly those: the count stays true even if the write is retried.
-    async fn revoke(&self, tenant: TenantId, prefix: Vec<u8>, ctx: &WriteCtx) -> Result<usize> {
-        let rows = self.list(tenant, prefix).await?;
-        self.revoke_rows(tenant, rows, ctx).await
-    }
-
-    async fn revoke_rows(
-        &self,
-        tenant: TenantId,
-        rows: Vec<AuthSession>,
-        ctx: &WriteCtx,
-    ) -> Result<usize> {
-        let live: Vec<AuthSession> = rows
-            .into_iter()
-            .filter(|r| r.revoked_at.is_none())
-            .collect();
+        let families = &families;
+        let live = self
+            .store
+            .run(|tx| {
+                Box::pin(async move {
+                    let mut live = Vec::new();
+                    for family in families {
+                        if revoked_at(tx, tenant, *family).await?.is_none() {
+                            live.push(*family);
+                        }
+                    }
+                    Ok::<_, DbError>(live)
+                })
+            })
+            .await?;
         let live = &live;
         self.store
             .run(|tx| {
                 Box::pin(async move {
-                    for row in live {
-                        // Re-read: another request may have changed it since.
-                        let Some(mut current) =
-                            record::get::<AuthSession>(tx, tenant, row.id.as_uuid()).await?
-                        else {
-                            continue;
-                        };
-                        if current.revoked_at.is_none() {
-                            current.revoked_at = Some(ctx.at);
-                            record::write(tx, &current, ctx, Mode::Update).await?;
-                        }
+                    for family in live {
+                        revoke_in(tx, tenant, *family, ctx.at).await?;
                     }
                     Ok::<_, DbError>(())
                 })
@@ -243,9 +346,57 @@ impl AuthSessions<'_> {
         Ok(live.len())
     }
 
+    /// Revokes every family of a user (logout everywhere), or every one but
+    /// `keep` (a password change keeps the login that made it), reading
+    /// the user's rows a page per transaction. Returns how many families
+    /// this call revoked.
+    pub async fn revoke_user(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        keep: Option<TokenFamily>,
+        ctx: &WriteCtx,
+    ) -> Result<usize> {
+        let index = keys::index(tenant, BY_USER).subspace(&user.as_uuid());
+        let (mut from, end) = index.range();
+        let mut revoked = 0;
+        loop {
+            let (begin, end_ref) = (&from, &end);
+            let (families, next) = self
+                .store
+                .run(|tx| {
+                    Box::pin(async move {
+                        let page = tx
+                            .get_range(RangeRequest::new(begin, end_ref).limit(REVOKE_PAGE))
+                            .await?;
+                        let mut families = std::collections::BTreeSet::new();
+                        for (key, _) in &page.items {
+                            let id = record::last_uuid(key)?;
+                            if let Some(row) = record::get::<AuthSession>(tx, tenant, id).await? {
+                                families.insert(row.token_family);
+                            }
+                        }
+                        let next = page
+                            .items
+                            .last()
+                            .filter(|_| page.more)
+                            .map(|(key, _)| stint_store::key_after(key));
+                        Ok::<_, DbError>((families, next))
+                    })
+                })
+                .await?;
+            let families = families.into_iter().filter(|f| Some(*f) != keep).collect();
+            revoked += self.revoke_families(tenant, families, ctx).await?;
+            match next {
+                Some(next) => from = next,
+                None => return Ok(revoked),
+            }
+        }
+    }
+
     /// Deletes rows whose refresh token expired before `now`, at most
-    /// `batch` per call (call again while it returns `batch`). Returns how
-    /// many it deleted.
+    /// `batch` per call, and as many spent tokens that expired (call again
+    /// while it returns `batch`). Returns the larger of the two counts.
     pub async fn purge_expired(
         &self,
         tenant: TenantId,
@@ -260,6 +411,105 @@ impl AuthSessions<'_> {
             device: None,
             origin: crate::record::Origin::Server,
         };
-        record::purge::<AuthSession>(self.store, tenant, (begin, end), batch, &ctx).await
+        let rows =
+            record::purge::<AuthSession>(self.store, tenant, (begin, end), batch, &ctx).await?;
+        let spent = keys::spent_by_expiry(tenant);
+        let (sb, _) = spent.range();
+        let se = spent.pack(&(micros(now),));
+        let (sb, se, spent) = (&sb, &se, &spent);
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    let page = tx.get_range(RangeRequest::new(sb, se).limit(batch)).await?;
+                    for (key, _) in &page.items {
+                        let (_, hash): (i64, String) =
+                            spent.unpack(key).map_err(|e| corrupt("spent index", e))?;
+                        tx.clear(&keys::spent_refresh(&hash));
+                        tx.clear(key);
+                    }
+                    Ok::<_, DbError>(page.items.len())
+                })
+            })
+            .await
+            .map(|spent| rows.max(spent))
     }
+
+    /// Forgets revocations made before `before`: once every token a family
+    /// ever had has expired (`before` = now − the refresh lifetime), its
+    /// revocation guards nothing. At most `batch`; returns how many.
+    pub async fn forget_revocations(
+        &self,
+        tenant: TenantId,
+        before: Timestamp,
+        batch: usize,
+    ) -> Result<usize> {
+        let ix = keys::revoked_by_time(tenant);
+        let (begin, _) = ix.range();
+        let end = ix.pack(&(micros(before),));
+        let (begin, end, ix) = (&begin, &end, &ix);
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    let page = tx
+                        .get_range(RangeRequest::new(begin, end).limit(batch))
+                        .await?;
+                    for (key, _) in &page.items {
+                        let (_, family): (i64, Uuid) =
+                            ix.unpack(key).map_err(|e| corrupt("revocation index", e))?;
+                        tx.clear(&keys::revoked_family(tenant, family));
+                        tx.clear(key);
+                    }
+                    Ok::<_, DbError>(page.items.len())
+                })
+            })
+            .await
+    }
+}
+
+/// Removes the rows of `current`'s family older than it (`next` replaced
+/// it just now), leaving their tokens' hashes as spent.
+async fn prune(
+    tx: &mut Tx<'_>,
+    current: &AuthSession,
+    next: &AuthSession,
+    ctx: &WriteCtx,
+) -> Result<()> {
+    let tenant = current.tenant_id;
+    let prefix = keys::index(tenant, BY_FAMILY)
+        .subspace(&current.token_family.as_uuid())
+        .bytes()
+        .to_vec();
+    let ids = record::index_ids(tx, &prefix, PRUNE_PER_ROTATION + 2, false).await?;
+    for id in ids {
+        if id == current.id.as_uuid() || id == next.id.as_uuid() {
+            continue;
+        }
+        let Some(row) = record::get::<AuthSession>(tx, tenant, id).await? else {
+            continue;
+        };
+        let Some(rotated_at) = row.rotated_at else {
+            continue; // not exchanged: not this rotation's to prune
+        };
+        let spent = Spent {
+            tenant,
+            id: row.id,
+            user: row.user_id,
+            family: row.token_family,
+            rotated_at,
+            refresh_expires_at: row.refresh_expires_at,
+        };
+        tx.set(
+            &keys::spent_refresh(&row.refresh_token_hash),
+            &serde_json::to_vec(&spent).expect("a spent token serializes"),
+        );
+        tx.set(
+            &keys::spent_by_expiry(tenant).pack(&(
+                micros(row.refresh_expires_at),
+                row.refresh_token_hash.as_str(),
+            )),
+            b"",
+        );
+        record::remove::<AuthSession>(tx, tenant, id, ctx).await?;
+    }
+    Ok(())
 }
