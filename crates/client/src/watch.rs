@@ -156,6 +156,9 @@ impl Watching {
     }
 }
 
+/// Most files `which_sessions` reads from the replica for one question.
+const MATCHES: usize = 1_000;
+
 impl Device {
     /// Watches the workspace of session `id`: indexes it (only what changed
     /// since the last run is hashed), then follows its changes, writing
@@ -294,7 +297,7 @@ impl Device {
         let files = self.db().files();
         let (local, remote_query) = match query {
             FileQuery::Checksum(sum) => (
-                files.by_checksum(tenant, sum).await?,
+                files.by_checksum(tenant, sum, MATCHES).await?,
                 vec![("checksum", sum.clone())],
             ),
             FileQuery::Path(path) => {
@@ -308,7 +311,7 @@ impl Device {
                     return Ok(Vec::new());
                 };
                 (
-                    files.by_path(tenant, &workspace, &rel).await?,
+                    files.by_path(tenant, &workspace, &rel, MATCHES).await?,
                     vec![("workspace_path", workspace), ("file_path", rel)],
                 )
             }

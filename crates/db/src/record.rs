@@ -797,6 +797,56 @@ pub(crate) async fn list_by_index_in<R: Record>(
         .await
 }
 
+/// The first `want` live records an index lists in `[begin, end)` (in key
+/// order, or reverse) that `keep` accepts, read a page per transaction
+/// until enough are found or the index ends: never the whole index at
+/// once, however long it is. Index keys end with the record's id.
+pub(crate) async fn first_matching<R: Record>(
+    store: &stint_store::Store,
+    tenant: TenantId,
+    (begin, end): (&[u8], &[u8]),
+    reverse: bool,
+    want: usize,
+    mut keep: impl FnMut(&R) -> bool,
+) -> Result<Vec<R>> {
+    const PAGE: usize = 500;
+    let mut out = Vec::new();
+    let (mut lo, mut hi) = (begin.to_vec(), end.to_vec());
+    while out.len() < want {
+        let (l, h) = (&lo, &hi);
+        let (records, last, more) = store
+            .run(|tx| {
+                Box::pin(async move {
+                    let page = tx
+                        .get_range(RangeRequest::new(l, h).limit(PAGE).reverse(reverse))
+                        .await?;
+                    let ids = page
+                        .items
+                        .iter()
+                        .map(|(key, _)| last_uuid(key))
+                        .collect::<Result<Vec<_>>>()?;
+                    let records: Vec<R> = get_many(tx, tenant, &ids).await?;
+                    let last = page.items.last().map(|(key, _)| key.clone());
+                    Ok::<_, DbError>((records, last, page.more))
+                })
+            })
+            .await?;
+        let room = want - out.len();
+        out.extend(records.into_iter().filter(|r| keep(r)).take(room));
+        match last {
+            Some(last) if more => {
+                if reverse {
+                    hi = last;
+                } else {
+                    lo = stint_store::key_after(&last);
+                }
+            }
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
 /// Loads the live records behind `ids`, skipping any that vanished.
 pub(crate) async fn get_many<R: Record>(
     tx: &mut Tx<'_>,

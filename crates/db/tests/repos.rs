@@ -870,7 +870,7 @@ async fn files_by_session_path_checksum_and_soft_delete(db: &Db) {
     );
     assert_eq!(
         db.files()
-            .by_path(tenant.id, "/src/app", "src/main.rs")
+            .by_path(tenant.id, "/src/app", "src/main.rs", 100)
             .await
             .unwrap()
             .len(),
@@ -878,7 +878,7 @@ async fn files_by_session_path_checksum_and_soft_delete(db: &Db) {
     );
     assert_eq!(
         db.files()
-            .by_checksum(tenant.id, &"a".repeat(64))
+            .by_checksum(tenant.id, &"a".repeat(64), 100)
             .await
             .unwrap()
             .len(),
@@ -891,7 +891,7 @@ async fn files_by_session_path_checksum_and_soft_delete(db: &Db) {
     db.files().put(&edited, &ctx).await.unwrap();
     assert_eq!(
         db.files()
-            .by_checksum(tenant.id, &"a".repeat(64))
+            .by_checksum(tenant.id, &"a".repeat(64), 100)
             .await
             .unwrap(),
         vec![main2.clone()]
@@ -1300,7 +1300,7 @@ async fn tenants_are_isolated(db: &Db) {
     );
     assert!(
         db.files()
-            .by_checksum(b.id, &"e".repeat(64))
+            .by_checksum(b.id, &"e".repeat(64), 100)
             .await
             .unwrap()
             .is_empty()
@@ -1618,5 +1618,84 @@ async fn a_login_refreshed_eleven_thousand_times_revokes_in_bounded_writes() {
             .await
             .unwrap(),
         51
+    );
+}
+
+/// A conversation of 100,000 messages (far more than one transaction may
+/// delete) goes whole, its messages a batch per transaction; the reads
+/// that count its tokens go a page at a time too.
+#[tokio::test]
+async fn a_conversation_of_100_000_messages_is_deleted_and_counted_in_bounded_transactions() {
+    use stint_model::sync::Mutation;
+    use stint_model::{Conversation, Message, MessageRole};
+    let dir = tempfile::tempdir().unwrap();
+    let store = stint_store::open_redb(
+        &dir.path().join("s.redb"),
+        stint_store::StoreOptions::default(),
+    )
+    .unwrap();
+    let db = Db::new(store);
+    let (tenant, user) = signed_up(&db, "ada@example.com").await;
+    let ctx = WriteCtx::now();
+    let conversation = Conversation::new(tenant.id, user.id, None, "long");
+    db.conversations()
+        .create(&conversation, &ctx)
+        .await
+        .unwrap();
+    // Written as a device pushes them: a thousand to a push.
+    const MESSAGES: u64 = 100_000;
+    let device = stint_model::DeviceId::new();
+    for push in 0..MESSAGES / 1_000 {
+        let batches: Vec<Vec<Mutation>> = (0..10)
+            .map(|b| {
+                (0..100)
+                    .map(|i| {
+                        let number = push * 1_000 + b * 100 + i + 1;
+                        let mut m =
+                            Message::new(tenant.id, conversation.id, MessageRole::User, "hi");
+                        m.token_count = Some(2);
+                        let serde_json::Value::Object(fields) = serde_json::to_value(&m).unwrap()
+                        else {
+                            unreachable!()
+                        };
+                        Mutation {
+                            number,
+                            kind: RecordKind::Message,
+                            id: m.id.as_uuid(),
+                            base_rev: 0,
+                            deleted: false,
+                            fields: fields.into_iter().collect(),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        db.sync()
+            .push(tenant.id, user.id, device, &batches, now())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        db.conversations()
+            .count_tokens(tenant.id, conversation.id)
+            .await
+            .unwrap(),
+        2 * MESSAGES
+    );
+    db.conversations()
+        .delete(tenant.id, conversation.id, &ctx)
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.conversations().get(tenant.id, conversation.id).await,
+        Err(DbError::NotFound { .. })
+    ));
+    let left = db
+        .conversations()
+        .list_messages(tenant.id, conversation.id, None, 10)
+        .await;
+    assert!(
+        left.as_ref().map_or(true, |page| page.messages.is_empty()),
+        "{left:?}"
     );
 }

@@ -49,6 +49,8 @@ struct SearchQuery {
     file_path: Option<String>,
     /// Or: a SHA-256 to find the same content anywhere.
     checksum: Option<String>,
+    /// Most records to answer (default 100).
+    limit: Option<usize>,
 }
 
 /// Creates or updates the record of a file of a session (one per path).
@@ -113,17 +115,18 @@ async fn search(
     auth: Auth,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<Vec<File>>, ApiError> {
+    let n = super::limit(q.limit, 100);
     let files = match (q.workspace_path, q.file_path, q.checksum) {
         (Some(workspace), Some(path), None) => {
             state
                 .db
                 .files()
-                .by_path(auth.tenant, &workspace, &path)
+                .by_path(auth.tenant, &workspace, &path, n)
                 .await?
         }
         (None, None, Some(sum)) => {
             stint_model::validate::sha256("checksum", &sum)?;
-            state.db.files().by_checksum(auth.tenant, &sum).await?
+            state.db.files().by_checksum(auth.tenant, &sum, n).await?
         }
         _ => {
             return Err(ApiError::new(

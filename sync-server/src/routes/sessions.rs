@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
-use stint_db::WriteCtx;
+use stint_db::{SessionList, WriteCtx};
 use stint_model::api::{CreateSessionRequest, ForkRequest, RelatedSession, UpdateSessionRequest};
 use stint_model::{
     AuditEventType, ErrorBody, SessionId, SessionStatus, Validate, WorkspaceSession,
@@ -111,30 +111,21 @@ async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<WorkspaceSession>>, ApiError> {
     let n = limit(q.limit, 100);
-    let candidates = match (&q.workspace, &q.tag) {
-        (Some(path), _) => {
-            state
-                .db
-                .sessions()
-                .by_workspace(auth.tenant, path, 0)
-                .await?
-        }
-        (None, Some(tag)) => state.db.sessions().by_tag(auth.tenant, tag, 0).await?,
-        (None, None) => {
-            state
-                .db
-                .sessions()
-                .list_by_user(auth.tenant, auth.user, 0)
-                .await?
-        }
+    let list = match (&q.workspace, &q.tag) {
+        (Some(path), _) => SessionList::Workspace(path),
+        (None, Some(tag)) => SessionList::Tag(tag),
+        (None, None) => SessionList::User(auth.user),
     };
-    let sessions = candidates
-        .into_iter()
-        .filter(|s| s.user_id == auth.user)
-        .filter(|s| q.tag.as_ref().is_none_or(|t| s.tags.contains(t)))
-        .filter(|s| q.status.is_none_or(|st| s.status == st))
-        .take(n)
-        .collect();
+    // Read in pages until `n` match: never the whole list at once.
+    let sessions = state
+        .db
+        .sessions()
+        .first_matching(auth.tenant, list, n, |s| {
+            s.user_id == auth.user
+                && q.tag.as_ref().is_none_or(|t| s.tags.contains(t))
+                && q.status.is_none_or(|st| s.status == st)
+        })
+        .await?;
     Ok(Json(sessions))
 }
 

@@ -76,6 +76,9 @@ pub struct MessagePage {
 }
 
 /// The conversations repository (messages included).
+/// Messages deleted per transaction when a conversation goes.
+const DELETE_BATCH: usize = 500;
+
 #[derive(Debug, Clone, Copy)]
 pub struct Conversations<'a> {
     pub(crate) store: &'a Store,
@@ -117,19 +120,39 @@ impl Conversations<'_> {
             .map(drop)
     }
 
-    /// Deletes a conversation and its messages.
+    /// Deletes a conversation and its messages: the messages a batch per
+    /// transaction (a conversation of 100,000 messages is far more than
+    /// one transaction may write), then the conversation. Interrupted, it
+    /// leaves the conversation with fewer messages, and runs on when asked
+    /// again.
     pub async fn delete(&self, tenant: TenantId, id: ConversationId, ctx: &WriteCtx) -> Result<()> {
+        // Fails before anything goes if there is no such conversation.
+        self.get(tenant, id).await?;
         let prefix = keys::index(tenant, MESSAGES)
             .subspace(&id.as_uuid())
             .bytes()
             .to_vec();
         let prefix = &prefix;
+        loop {
+            let removed = self
+                .store
+                .run(|tx| {
+                    Box::pin(async move {
+                        let batch = record::index_ids(tx, prefix, DELETE_BATCH, false).await?;
+                        for message in &batch {
+                            record::remove::<Message>(tx, tenant, *message, ctx).await?;
+                        }
+                        Ok::<_, DbError>(batch.len())
+                    })
+                })
+                .await?;
+            if removed < DELETE_BATCH {
+                break;
+            }
+        }
         self.store
             .run(|tx| {
                 Box::pin(async move {
-                    for message in record::index_ids(tx, prefix, 0, false).await? {
-                        record::remove::<Message>(tx, tenant, message, ctx).await?;
-                    }
                     record::remove::<Conversation>(tx, tenant, id.as_uuid(), ctx).await
                 })
             })
@@ -255,15 +278,21 @@ impl Conversations<'_> {
             .subspace(&conversation.as_uuid())
             .bytes()
             .to_vec();
-        let prefix = &prefix;
-        self.store
-            .run(|tx| {
-                Box::pin(async move {
-                    let ids = record::index_ids(tx, prefix, 0, false).await?;
-                    let messages: Vec<Message> = record::get_many(tx, tenant, &ids).await?;
-                    Ok(messages.iter().filter_map(|m| m.token_count).sum())
-                })
-            })
-            .await
+        let (begin, end) = (prefix.clone(), stint_store::prefix_end(&prefix));
+        // A page of messages per transaction, summed as it goes.
+        let mut total = 0;
+        record::first_matching::<Message>(
+            self.store,
+            tenant,
+            (&begin, &end),
+            false,
+            usize::MAX,
+            |m| {
+                total += m.token_count.unwrap_or(0);
+                false
+            },
+        )
+        .await?;
+        Ok(total)
     }
 }

@@ -364,41 +364,55 @@ impl Files<'_> {
             .subspace(&session.as_uuid())
             .bytes()
             .to_vec();
-        let mut files = self.by_prefix(tenant, prefix).await?;
+        let mut files: Vec<File> =
+            record::list_by_index(self.store, tenant, &prefix, 0, false).await?;
         files.retain(|f| include_deleted || !f.is_deleted);
         Ok(files)
     }
 
     /// The live records of `file_path` in `workspace_path`, in any session:
     /// "which sessions touched this file?".
+    /// At most `limit`, read in pages.
     pub async fn by_path(
         &self,
         tenant: TenantId,
         workspace_path: &str,
         file_path: &str,
+        limit: usize,
     ) -> Result<Vec<File>> {
         let prefix = keys::index(tenant, BY_PATH)
             .subspace(&(workspace_path, file_path))
             .bytes()
             .to_vec();
-        let mut files = self.by_prefix(tenant, prefix).await?;
-        files.retain(|f| !f.is_deleted);
-        Ok(files)
+        self.live(tenant, prefix, limit).await
     }
 
-    /// The live records whose content has this SHA-256, in any session.
-    pub async fn by_checksum(&self, tenant: TenantId, sha256: &str) -> Result<Vec<File>> {
+    /// The live records whose content has this SHA-256, in any session; at
+    /// most `limit`, read in pages.
+    pub async fn by_checksum(
+        &self,
+        tenant: TenantId,
+        sha256: &str,
+        limit: usize,
+    ) -> Result<Vec<File>> {
         let prefix = keys::index(tenant, BY_CHECKSUM)
             .subspace(&sha256)
             .bytes()
             .to_vec();
-        let mut files = self.by_prefix(tenant, prefix).await?;
-        files.retain(|f| !f.is_deleted);
-        Ok(files)
+        self.live(tenant, prefix, limit).await
     }
 
-    async fn by_prefix(&self, tenant: TenantId, prefix: Vec<u8>) -> Result<Vec<File>> {
-        record::list_by_index(self.store, tenant, &prefix, 0, false).await
+    async fn live(&self, tenant: TenantId, prefix: Vec<u8>, limit: usize) -> Result<Vec<File>> {
+        let end = stint_store::prefix_end(&prefix);
+        record::first_matching(
+            self.store,
+            tenant,
+            (&prefix, &end),
+            false,
+            limit,
+            |f: &File| !f.is_deleted,
+        )
+        .await
     }
 
     /// Marks a file deleted (kept until purged; see [`Files::undelete`]).

@@ -19,6 +19,10 @@ fn prefix(tenant: TenantId, index: &str, value: impl stint_store::tuple::TuplePa
     keys::index(tenant, index).subspace(&value).bytes().to_vec()
 }
 
+/// How many of the most recent sessions of each tag (and of the folder)
+/// are ranked as related.
+const RELATED_CANDIDATES: usize = 1_000;
+
 /// The lists of sessions that can be read in pages ([`Sessions::page`]).
 #[derive(Debug, Clone, Copy)]
 pub enum SessionList<'a> {
@@ -28,6 +32,16 @@ pub enum SessionList<'a> {
     Workspace(&'a str),
     /// The sessions with a tag.
     Tag(&'a str),
+}
+
+impl SessionList<'_> {
+    fn subspace(&self, tenant: TenantId) -> stint_store::tuple::Subspace {
+        match self {
+            Self::User(user) => keys::index(tenant, BY_USER).subspace(&user.as_uuid()),
+            Self::Workspace(path) => keys::index(tenant, BY_WORKSPACE).subspace(path),
+            Self::Tag(tag) => keys::index(tenant, BY_TAG).subspace(tag),
+        }
+    }
 }
 
 const BY_USER: &str = "ws_by_user";
@@ -310,8 +324,13 @@ impl Sessions<'_> {
         exclude: Option<SessionId>,
     ) -> Result<Vec<Related>> {
         let mut reasons: BTreeMap<Uuid, (Vec<String>, bool)> = BTreeMap::new();
-        for tag in tags {
-            for s in self.by_tag(tenant, tag, 0).await? {
+        // The most recent sessions of each tag and of the folder are the
+        // candidates: a bounded read, however many sessions a tag has.
+        for tag in tags.iter().take(stint_model::validate::MAX_TAGS) {
+            for s in self
+                .page(tenant, SessionList::Tag(tag), None, RELATED_CANDIDATES)
+                .await?
+            {
                 reasons
                     .entry(s.id.as_uuid())
                     .or_default()
@@ -320,7 +339,15 @@ impl Sessions<'_> {
             }
         }
         if let Some(path) = workspace {
-            for s in self.by_workspace(tenant, path, 0).await? {
+            for s in self
+                .page(
+                    tenant,
+                    SessionList::Workspace(path),
+                    None,
+                    RELATED_CANDIDATES,
+                )
+                .await?
+            {
                 reasons.entry(s.id.as_uuid()).or_default().1 = true;
             }
         }
@@ -369,6 +396,20 @@ impl Sessions<'_> {
         record::list_by_index(self.store, tenant, &prefix, limit, newest_first).await
     }
 
+    /// The newest `want` sessions of a list that `keep` accepts, read in
+    /// pages (never the whole list at once).
+    pub async fn first_matching(
+        &self,
+        tenant: TenantId,
+        list: SessionList<'_>,
+        want: usize,
+        keep: impl FnMut(&WorkspaceSession) -> bool,
+    ) -> Result<Vec<WorkspaceSession>> {
+        let subspace = list.subspace(tenant);
+        let (begin, end) = subspace.range();
+        record::first_matching(self.store, tenant, (&begin, &end), true, want, keep).await
+    }
+
     /// A page of a list, newest first: at most `limit` sessions (0 for
     /// all) created before `before` (the last session of the previous
     /// page), or the first page when it is `None`. Ids grow with time and
@@ -381,11 +422,7 @@ impl Sessions<'_> {
         before: Option<SessionId>,
         limit: usize,
     ) -> Result<Vec<WorkspaceSession>> {
-        let subspace = match list {
-            SessionList::User(user) => keys::index(tenant, BY_USER).subspace(&user.as_uuid()),
-            SessionList::Workspace(path) => keys::index(tenant, BY_WORKSPACE).subspace(&path),
-            SessionList::Tag(tag) => keys::index(tenant, BY_TAG).subspace(&tag),
-        };
+        let subspace = list.subspace(tenant);
         let begin = subspace.bytes().to_vec();
         let end = match before {
             Some(id) => subspace.pack(&id.as_uuid()),
