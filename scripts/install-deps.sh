@@ -21,6 +21,8 @@ APT_PACKAGES=(build-essential pkg-config libclang-dev ca-certificates curl zsh f
   libayatana-appindicator3-dev librsvg2-dev file xvfb xauth webkit2gtk-driver at-spi2-core
   chromium imagemagick xdotool)
 command -v node >/dev/null || APT_PACKAGES+=(nodejs npm)
+# Python for schemathesis, the API fuzz (installed below, into .venv).
+command -v python3 >/dev/null || APT_PACKAGES+=(python3 python3-venv)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -58,6 +60,20 @@ fi
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   echo "install-deps: installing the UI's packages (npm ci)"
   (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# schemathesis: the property-based fuzz of the whole API from its OpenAPI
+# document (tests/tests/api_fuzz.rs), in a virtual environment of the
+# project's own, pinned.
+SCHEMATHESIS=4.32.5
+if ! .venv/bin/st --version 2>/dev/null | grep -q "$SCHEMATHESIS"; then
+  echo "install-deps: installing schemathesis $SCHEMATHESIS into .venv"
+  if ! python3 -m venv .venv 2>/dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    python3 -m venv .venv
+  fi
+  .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS"
 fi
 
 for component in rustfmt clippy; do

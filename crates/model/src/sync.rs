@@ -148,7 +148,7 @@ pub struct SyncRecord {
     /// The device that last changed it, if one did.
     pub updated_by: Option<DeviceId>,
     /// The record; absent once deleted.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub body: Option<RecordJson>,
 }
 

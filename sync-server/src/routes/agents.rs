@@ -23,6 +23,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 
 /// `?type=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     /// Only agents of this type.
     #[serde(rename = "type")]

@@ -20,6 +20,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 
 /// Filters: at most one of `user_id` and `event`, and a date range.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
     /// Only this user's events.
     user_id: Option<UserId>,

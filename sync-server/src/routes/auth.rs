@@ -28,8 +28,10 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 /// Creates an account and its personal tenant, and signs in.
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest, responses(
     (status = CREATED, body = TokenResponse),
-    (status = CONFLICT, description = "the email is taken", body = ErrorBody),
+    (status = CONFLICT, description = "the email is taken, or the device id is another account's", body = ErrorBody),
     (status = UNPROCESSABLE_ENTITY, body = ErrorBody),
+    (status = TOO_MANY_REQUESTS, description = "too many registrations from this address; see Retry-After", body = ErrorBody),
+    (status = SERVICE_UNAVAILABLE, description = "too many password hashes waiting; see Retry-After", body = ErrorBody),
 ))]
 async fn register(
     State(state): State<AppState>,
@@ -47,6 +49,9 @@ async fn register(
     (status = OK, body = TokenResponse),
     (status = UNAUTHORIZED, description = "unknown email or wrong password (the same answer)", body = ErrorBody),
     (status = TOO_MANY_REQUESTS, description = "throttled; see Retry-After", body = ErrorBody),
+    (status = NOT_FOUND, description = "not a member of the tenant asked for", body = ErrorBody),
+    (status = CONFLICT, description = "the device id is another account's", body = ErrorBody),
+    (status = SERVICE_UNAVAILABLE, description = "too many password hashes waiting; see Retry-After", body = ErrorBody),
 ))]
 async fn login(
     State(state): State<AppState>,
@@ -60,6 +65,7 @@ async fn login(
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
     (status = OK, body = TokenResponse),
     (status = UNAUTHORIZED, body = ErrorBody),
+    (status = TOO_MANY_REQUESTS, description = "this login refreshed too often; see Retry-After", body = ErrorBody),
 ))]
 async fn refresh(
     State(state): State<AppState>,

@@ -33,6 +33,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 
 /// Filters of `GET /conversations`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     /// Only the conversations of this workspace session.
     session_id: Option<SessionId>,
@@ -42,6 +43,7 @@ struct ListQuery {
 
 /// `?after=&limit=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
     /// Start after this message.
     after: Option<MessageId>,
@@ -52,6 +54,7 @@ struct PageQuery {
 /// Starts a conversation.
 #[utoipa::path(post, path = "/conversations", tag = "conversations", security(("bearer" = [])), request_body = CreateConversationRequest, responses(
     (status = CREATED, body = Conversation), (status = UNPROCESSABLE_ENTITY, body = ErrorBody),
+    (status = CONFLICT, body = ErrorBody, description = "A conversation with this id exists"),
 ))]
 async fn create(
     State(state): State<AppState>,
@@ -162,7 +165,8 @@ async fn delete(
 #[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])),
     params(("id" = String, Path, description = "conversation id")),
     request_body = AddMessageRequest,
-    responses((status = CREATED, body = Message), (status = NOT_FOUND, body = ErrorBody), (status = UNPROCESSABLE_ENTITY, body = ErrorBody)),
+    responses((status = CREATED, body = Message), (status = NOT_FOUND, body = ErrorBody), (status = UNPROCESSABLE_ENTITY, body = ErrorBody),
+        (status = CONFLICT, body = ErrorBody, description = "Another message has this id")),
 )]
 async fn add_message(
     State(state): State<AppState>,

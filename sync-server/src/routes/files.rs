@@ -27,6 +27,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 
 /// `?include_deleted=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     /// Include soft-deleted records.
     #[serde(default)]
@@ -35,6 +36,7 @@ struct ListQuery {
 
 /// `?path=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PathQuery {
     /// Path relative to the workspace root.
     path: String,
@@ -42,6 +44,7 @@ struct PathQuery {
 
 /// `?workspace_path=&file_path=` or `?checksum=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SearchQuery {
     /// The workspace folder (with `file_path`).
     workspace_path: Option<String>,

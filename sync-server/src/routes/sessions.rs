@@ -33,6 +33,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 
 /// Filters of `GET /sessions`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     /// Only sessions of this workspace folder.
     workspace: Option<String>,
@@ -46,6 +47,7 @@ struct ListQuery {
 
 /// `?limit=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LimitQuery {
     /// At most this many (default 20, at most 500).
     limit: Option<usize>,
@@ -53,6 +55,7 @@ struct LimitQuery {
 
 /// `?tags=a,b&limit=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TagsQuery {
     /// Comma-separated tags.
     tags: String,
@@ -62,6 +65,7 @@ struct TagsQuery {
 
 /// `?path=&limit=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct WorkspaceQuery {
     /// The workspace folder.
     path: String,

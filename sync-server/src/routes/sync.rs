@@ -103,6 +103,7 @@ async fn push(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PullQuery {
     /// Where the last pull ended; absent: from the beginning.
     cursor: Option<String>,

@@ -139,7 +139,8 @@ async fn list_members(
 #[utoipa::path(post, path = "/tenants/{id}/members", tag = "tenants", security(("bearer" = [])),
     params(("id" = String, Path, description = "tenant id (the one the token acts in)")),
     request_body = AddMemberRequest,
-    responses((status = CREATED, body = Member), (status = FORBIDDEN, body = ErrorBody), (status = NOT_FOUND, body = ErrorBody)),
+    responses((status = CREATED, body = Member), (status = FORBIDDEN, body = ErrorBody), (status = NOT_FOUND, body = ErrorBody),
+        (status = CONFLICT, body = ErrorBody, description = "Already a member")),
 )]
 async fn add_member(
     State(state): State<AppState>,

@@ -68,6 +68,7 @@ async fn update_me(
 #[utoipa::path(put, path = "/users/me/password", tag = "users", security(("bearer" = [])), request_body = ChangePasswordRequest, responses(
     (status = NO_CONTENT),
     (status = UNPROCESSABLE_ENTITY, description = "wrong current password or weak new one", body = ErrorBody),
+    (status = SERVICE_UNAVAILABLE, description = "too many password hashes waiting; see Retry-After", body = ErrorBody),
 ))]
 async fn change_password(
     State(state): State<AppState>,
