@@ -351,6 +351,27 @@ impl Api {
         (id, self.with_token(token))
     }
 
+    /// Every change the tenant's log holds, pulled page after page of
+    /// 1,000 (what a fresh device gets), each `{kind, id, rev, body, …}`.
+    pub async fn pull_everything(&self) -> Vec<serde_json::Value> {
+        let mut changes = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let path = if cursor.is_empty() {
+                "/sync/pull?limit=1000".to_owned()
+            } else {
+                format!("/sync/pull?limit=1000&cursor={cursor}")
+            };
+            let (status, page) = self.get(&path).await;
+            assert_eq!(status, 200, "{page}");
+            changes.extend(page["changes"].as_array().expect("changes").iter().cloned());
+            cursor = page["cursor"].as_str().expect("a cursor").to_owned();
+            if page["more"] == false {
+                return changes;
+            }
+        }
+    }
+
     /// A client acting in another tenant this account belongs to.
     pub async fn switch_to(&self, tenant: &str) -> Self {
         let (status, switched) = self

@@ -40,26 +40,13 @@ fn start(dir: &Path, name: &str) -> String {
 
 /// The names of the live sessions the server holds for `api`'s tenant.
 async fn names_on_server(api: &Api) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let path = if cursor.is_empty() {
-            "/sync/pull?limit=1000".to_owned()
-        } else {
-            format!("/sync/pull?limit=1000&cursor={cursor}")
-        };
-        let (status, page) = api.get(&path).await;
-        assert_eq!(status, 200, "{page}");
-        for change in page["changes"].as_array().unwrap() {
-            if change["kind"] == "workspace_session" && !change["body"].is_null() {
-                names.push(change["body"]["name"].as_str().unwrap().to_owned());
-            }
-        }
-        cursor = page["cursor"].as_str().unwrap().to_owned();
-        if page["more"] == false {
-            break;
-        }
-    }
+    let mut names: Vec<String> = api
+        .pull_everything()
+        .await
+        .iter()
+        .filter(|c| c["kind"] == "workspace_session" && !c["body"].is_null())
+        .map(|c| c["body"]["name"].as_str().unwrap().to_owned())
+        .collect();
     names.sort();
     names
 }

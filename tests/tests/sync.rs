@@ -657,27 +657,12 @@ async fn wait_for_a_change(api: &Api) {
 
 /// On the server: `n` sessions, each applied once (revision 1).
 async fn assert_each_applied_once(api: &Api, n: usize) {
-    let mut revs = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let path = if cursor.is_empty() {
-            "/sync/pull?limit=1000".to_owned()
-        } else {
-            format!("/sync/pull?limit=1000&cursor={cursor}")
-        };
-        let (_, page) = api.get(&path).await;
-        revs.extend(
-            page["changes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["rev"].as_u64().unwrap()),
-        );
-        cursor = page["cursor"].as_str().unwrap().to_owned();
-        if !page["more"].as_bool().unwrap() {
-            break;
-        }
-    }
+    let revs: Vec<u64> = api
+        .pull_everything()
+        .await
+        .iter()
+        .map(|c| c["rev"].as_u64().unwrap())
+        .collect();
     assert_eq!(revs.len(), n);
     assert!(revs.iter().all(|r| *r == 1), "a retried push applied twice");
 }
