@@ -119,6 +119,17 @@ impl From<DbError> for ApiError {
             DbError::Conflict(message) => {
                 Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
             }
+            DbError::DeviceTaken(device) => {
+                let mut e = Self::new(
+                    StatusCode::CONFLICT,
+                    ErrorCode::Conflict,
+                    format!(
+                        "device {device} belongs to another account: sign in with another device id, or none"
+                    ),
+                );
+                e.body.field = Some("device_id".into());
+                e
+            }
             DbError::Invalid(v) => Self::invalid(v.field, v.message),
             DbError::BrokenReference(message) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -153,8 +153,6 @@ pub(crate) struct Auth {
     pub(crate) tenant: TenantId,
     pub(crate) role: UserRole,
     pub(crate) family: TokenFamily,
-    /// The login (auth session) the token was issued for.
-    pub(crate) login: AuthSessionId,
     /// The device the login is bound to: pushes and pulls are its own.
     pub(crate) device: DeviceId,
     /// The personal tenant, where the user's account lives.
@@ -190,7 +188,6 @@ impl FromRequestParts<AppState> for Auth {
             tenant: claims.tid,
             role: membership.role,
             family: claims.fam,
-            login: claims.sid,
             device,
             home: membership.user_tenant_id,
             meta,
@@ -223,9 +220,13 @@ impl Auth {
     /// member): a long-lived answer, such as the live channel, asks again
     /// now and then.
     pub(crate) async fn still_live(&self, state: &AppState) -> bool {
-        live_login(state, self.tenant, self.user, self.login)
-            .await
-            .is_ok()
+        let member = state.db.members().get(self.tenant, self.user).await;
+        let revoked = state
+            .db
+            .auth_sessions()
+            .family_revoked(self.tenant, self.family)
+            .await;
+        matches!((member, revoked), (Ok(Some(_)), Ok(false)))
     }
 
     /// Refuses Viewers (403), recording the attempt.

@@ -253,14 +253,19 @@ async fn a_stale_delete_keeps_the_newer_edit_until_the_user_decides() {
         assert_eq!(json(dir, &["conflicts", "--json"]), json!([]));
     }
 
-    // A delete based on the current revision simply deletes.
+    // A delete based on the current revision simply deletes; so does one
+    // after another device merely opened the session (its access time is
+    // no edit to lose).
     let other = start(b, "current");
     sync(b);
     sync(a);
+    ok(b, &["session", "resume", &other]);
+    sync(b);
     ok(a, &["session", "delete", &other]);
     assert_eq!(sync(a)["conflicts"], 0);
     sync(b);
     assert!(names_on(b).is_empty());
+    assert!(names_on(a).is_empty());
 }
 
 /// Content of `bytes` bytes, non-ASCII included.
@@ -351,10 +356,18 @@ async fn every_push_is_answered_and_a_refusal_stays_a_refusal() {
 
     // A thousand edits the server refuses (their conversation is gone):
     // answered, and answered the same when the device asks again.
+    // Half of the first batch refused for a role the server quotes back
+    // whole: a thousand control characters, six bytes each in JSON.
     let batches: Vec<Vec<Value>> = (0..10)
         .map(|b| {
             (1..=100)
-                .map(|i| orphan_message(b * 100 + i, &"é".repeat(200)))
+                .map(|i| {
+                    let mut m = orphan_message(b * 100 + i, &"é".repeat(200));
+                    if b == 0 && i % 2 == 0 {
+                        m["fields"]["role"] = json!("\u{1}".repeat(1_000));
+                    }
+                    m
+                })
                 .collect()
         })
         .collect();
@@ -524,6 +537,28 @@ async fn a_members_settings_are_theirs_alone_through_every_door() {
         answer["results"][0]["outcome"]["status"], "rejected",
         "{answer}"
     );
+    // Nor forge a conflict that offers her his values for her setting.
+    let (_, answer) = bob_in_org
+        .post("/sync/push", json!({"batches": [[
+            {"number": 4, "kind": "conflict", "id": "01a20000-0000-7000-8000-00000000c0f1", "base_rev": 0,
+             "fields": {"tenant_id": org, "kind": "setting", "record_id": id, "fields": {"value": "pink"},
+                        "device_id": "01a20000-0000-7000-8000-00000000beef", "owner": ada_id,
+                        "created_at": "2026-01-01T00:00:00Z"}}
+        ]]}))
+        .await;
+    assert_eq!(
+        answer["results"][0]["outcome"]["status"], "rejected",
+        "{answer}"
+    );
+    let (_, conflicts) = ada_in_org.get("/sync/pull?limit=1000").await;
+    assert!(
+        !conflicts["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["kind"] == "conflict"),
+        "{conflicts}"
+    );
     let (_, mine) = ada_in_org.get("/settings/theme").await;
     let values: Vec<&Value> = mine
         .as_array()
@@ -535,4 +570,43 @@ async fn a_members_settings_are_theirs_alone_through_every_door() {
     // Through REST Bob sees his own, none.
     let (_, his) = bob_in_org.get("/settings").await;
     assert_eq!(his, json!([]));
+}
+
+#[tokio::test]
+async fn another_account_signs_in_where_one_signed_out() {
+    let (server, _server_dir) = server().await;
+    let device = tempfile::tempdir().unwrap();
+    let a = device.path();
+    login(a, &server.url, "ada@example.com", true);
+    start(a, "ada's");
+    sync(a);
+    ok(a, &["logout"]);
+    let ada_device = device_id(a);
+    // Bob, on the same machine and data directory: Ada's device id is
+    // hers, so this becomes a device of its own, and everything syncs.
+    login(a, &server.url, "bob@example.com", true);
+    assert_ne!(device_id(a), ada_device);
+    start(a, "bob's");
+    let report = sync(a);
+    assert_eq!(
+        (report["pushed"].as_u64(), report["set_aside"].as_u64()),
+        (Some(1), Some(0)),
+        "{report}"
+    );
+    let (bob, _) = Api::new(&server.url)
+        .login("bob@example.com", PASSWORD)
+        .await;
+    assert_eq!(names_on_server(&bob).await, ["bob's"]);
+    // And back to Ada, as the device it became.
+    ok(a, &["logout"]);
+    login(a, &server.url, "ada@example.com", false);
+    start(a, "ada's again");
+    assert_eq!(sync(a)["set_aside"], 0);
+    let (ada, _) = Api::new(&server.url)
+        .login("ada@example.com", PASSWORD)
+        .await;
+    assert_eq!(
+        names_on_server(&ada).await,
+        sorted(&["ada's", "ada's again"])
+    );
 }

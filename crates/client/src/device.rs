@@ -114,7 +114,9 @@ const NEWS_KEPT: usize = 256;
 #[derive(Debug)]
 pub struct Device {
     dir: PathBuf,
-    profile: Profile,
+    /// Changes only when the server says this device id is another
+    /// account's ([`Device::renew_device`]).
+    profile: std::sync::Mutex<Profile>,
     db: Db,
     vault: Vault,
     credentials: std::sync::Mutex<Option<Credentials>>,
@@ -173,7 +175,7 @@ impl Device {
             .filter(|c| c.device_id.is_none_or(|d| d == profile.device_id));
         Ok(Self {
             dir: dir.to_owned(),
-            profile,
+            profile: std::sync::Mutex::new(profile),
             db: Db::new(store),
             vault,
             credentials: std::sync::Mutex::new(credentials),
@@ -196,7 +198,7 @@ impl Device {
     /// The login, or `NotSignedIn`.
     pub(crate) fn credentials(&self) -> Result<Credentials> {
         self.signed_in().ok_or_else(|| {
-            ClientError::NotSignedIn(match self.profile.renewed {
+            ClientError::NotSignedIn(match self.profile().renewed {
                 Some(why) => format!(
                     "{why}, so it is a new device now: run `stint login --server URL` again"
                 ),
@@ -231,18 +233,33 @@ impl Device {
         req: &stint_model::api::RegisterRequest,
     ) -> Result<Account> {
         let api = self.server(server)?;
-        let req = stint_model::api::RegisterRequest {
-            device_id: Some(self.profile.device_id),
-            ..req.clone()
+        let attempt = async || {
+            let req = stint_model::api::RegisterRequest {
+                device_id: Some(self.profile().device_id),
+                ..req.clone()
+            };
+            api.register(&req).await
         };
-        let response = api.register(&req).await?;
+        let response = match attempt().await {
+            Err(e) if device_taken(&e) => {
+                self.renew_device()?;
+                attempt().await?
+            }
+            other => other?,
+        };
         self.signed_in_with(api.base(), response).await
     }
 
     /// Signs in to `server` with email and password.
     pub async fn login(&self, server: &str, email: &str, password: &str) -> Result<Account> {
         let api = self.server(server)?;
-        let response = api.login(email, password, self.profile.device_id).await?;
+        let response = match api.login(email, password, self.profile().device_id).await {
+            Err(e) if device_taken(&e) => {
+                self.renew_device()?;
+                api.login(email, password, self.profile().device_id).await?
+            }
+            other => other?,
+        };
         self.signed_in_with(api.base(), response).await
     }
 
@@ -278,13 +295,11 @@ impl Device {
     ) -> Result<Credentials> {
         let credentials = account::remember(&self.vault, server, response)?;
         *self.credentials.lock().expect("credentials lock") = Some(credentials.clone());
-        if self.profile.renewed.is_some() {
+        let mut profile = self.profile.lock().expect("profile lock");
+        if profile.renewed.is_some() {
             // Signed in as the new device: nothing left to explain.
-            Profile {
-                renewed: None,
-                ..self.profile.clone()
-            }
-            .save(&self.dir)?;
+            profile.renewed = None;
+            profile.save(&self.dir)?;
         }
         Ok(credentials)
     }
@@ -301,7 +316,7 @@ impl Device {
         let local = self
             .db
             .sessions()
-            .list_by_user(self.profile.local_tenant, self.profile.local_user, 0)
+            .list_by_user(self.profile().local_tenant, self.profile().local_user, 0)
             .await?;
         let ctx = self.ctx();
         // Oldest first: a fork's parent moves before the fork.
@@ -316,9 +331,9 @@ impl Device {
             self.db
                 .sessions()
                 .delete(
-                    self.profile.local_tenant,
+                    self.profile().local_tenant,
                     id,
-                    &WriteCtx::unsynced(self.profile.device_id),
+                    &WriteCtx::unsynced(self.profile().device_id),
                 )
                 .await?;
         }
@@ -377,7 +392,7 @@ impl Device {
         let sessions = self.db.sessions().count_by_user(tenant, user).await?;
         Ok(Status {
             data_dir: self.dir.clone(),
-            device_id: self.profile.device_id,
+            device_id: self.profile().device_id,
             server: credentials.as_ref().map(|c| c.server.clone()),
             sign_in_server: credentials
                 .as_ref()
@@ -405,8 +420,22 @@ impl Device {
 
     /// The device profile.
     #[must_use]
-    pub fn profile(&self) -> &Profile {
-        &self.profile
+    pub fn profile(&self) -> Profile {
+        self.profile.lock().expect("profile lock").clone()
+    }
+
+    /// Takes a new device id (the server said this one is another
+    /// account's: another user signed in here before). The replica's
+    /// mutation numbers go on; under a new id they are new to the server.
+    fn renew_device(&self) -> Result<()> {
+        let mut profile = self.profile.lock().expect("profile lock");
+        let renewed = Profile {
+            device_id: stint_model::DeviceId::new(),
+            ..profile.clone()
+        };
+        renewed.save(&self.dir)?;
+        *profile = renewed;
+        Ok(())
     }
 
     /// The tenant and user sessions are written for: the local ones until
@@ -414,7 +443,7 @@ impl Device {
     pub(crate) fn owner(&self) -> (TenantId, UserId) {
         match self.signed_in() {
             Some(c) => (c.tenant.id, c.user.id),
-            None => (self.profile.local_tenant, self.profile.local_user),
+            None => (self.profile().local_tenant, self.profile().local_user),
         }
     }
 
@@ -422,9 +451,9 @@ impl Device {
     /// any login, sessions live in the local tenant and go nowhere.
     pub(crate) fn ctx(&self) -> WriteCtx {
         if self.signed_in().is_some() {
-            WriteCtx::local(self.profile.device_id)
+            WriteCtx::local(self.profile().device_id)
         } else {
-            WriteCtx::unsynced(self.profile.device_id)
+            WriteCtx::unsynced(self.profile().device_id)
         }
     }
 
@@ -727,6 +756,12 @@ pub(crate) fn one_by_prefix<T>(
 
 /// Creates the data directory, or tightens an existing one, so that only
 /// its owner can read it: it holds the login and the agent's socket.
+/// The server refused this device id as another account's (someone else
+/// signed in from this data directory before).
+fn device_taken(e: &ClientError) -> bool {
+    matches!(e, ClientError::Invalid(v) if v.field == "device_id")
+}
+
 fn create_private_dir(dir: &Path) -> Result<()> {
     let fail =
         |e: std::io::Error| ClientError::Profile(format!("preparing {}: {e}", dir.display()));

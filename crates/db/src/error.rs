@@ -28,6 +28,9 @@ pub enum DbError {
     /// refresh token already rotated).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A login names a device that belongs to another account.
+    #[error("device {0} belongs to another account")]
+    DeviceTaken(stint_model::DeviceId),
     /// The record breaks a validation rule.
     #[error("invalid record: {0}")]
     Invalid(#[from] ValidationError),

@@ -40,11 +40,22 @@ pub(crate) async fn register(
     if state.db.users().get_by_email(&email).await?.is_some() {
         return Err(ApiError::conflict("an account with this email exists"));
     }
+    // A device already another account's is refused before the account is
+    // made, not after (which would leave an account without a login).
+    let user_id = UserId::new();
+    if let Some(device) = req.device_id
+        && !state
+            .db
+            .auth_sessions()
+            .device_free_for(device, user_id)
+            .await?
+    {
+        return Err(DbError::DeviceTaken(device).into());
+    }
     let hash = state
         .passwords
         .hash(req.password, Purpose::NewAccount)
         .await?;
-    let user_id = UserId::new();
     let mut user = User::new(TenantId::new(), &email, req.first_name, req.last_name, hash);
     user.id = user_id;
     let tenant = Tenant::new_self_tenant(user_id, &user.full_name());

@@ -57,6 +57,19 @@ fn quota(per_minute: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(per_minute.max(1)).expect("at least 1"))
 }
 
+/// A client address as a key: an IPv6 client holds a whole /64, so its
+/// network is the client (else each of its addresses would be one).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+        }
+        IpAddr::V6(v6) => IpAddr::V4(v6.to_ipv4_mapped().expect("checked")),
+        v4 => v4,
+    }
+}
+
 /// An account name as a key: at most as long as an email can be.
 fn account_key(account: &str) -> String {
     let mut end = account.len().min(MAX_EMAIL_BYTES);
@@ -97,6 +110,7 @@ impl Throttle {
     /// with this account, or the account has used up its allowance.
     pub(crate) fn login(&self, ip: Option<IpAddr>, account: &str) -> Result<(), Duration> {
         let account = account_key(account);
+        let ip = ip.map(client_key);
         if let Some(ip) = ip {
             self.check(&self.login_by_ip, &ip)?;
         }
@@ -106,7 +120,7 @@ impl Throttle {
 
     /// Counts one registration from `ip`.
     pub(crate) fn register(&self, ip: Option<IpAddr>) -> Result<(), Duration> {
-        self.check(&self.register_by_ip, &ip)
+        self.check(&self.register_by_ip, &ip.map(client_key))
     }
 
     /// Counts one refresh of the login (token family) `family`.
@@ -189,6 +203,20 @@ mod tests {
         let refreshed = (0..5).filter(|_| throttle.refresh(one).is_ok()).count();
         assert_eq!(refreshed, 2);
         assert!(throttle.refresh(two).is_ok(), "per login");
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_network() {
+        let throttle = throttle(2, 100);
+        let ip = |last: u16| Some(IpAddr::from([0x2001, 0xdb8, 1, 2, 0, 0, 0, last]));
+        assert!(throttle.login(ip(1), "a@x.io").is_ok());
+        assert!(throttle.login(ip(2), "b@x.io").is_ok());
+        assert!(
+            throttle.login(ip(3), "c@x.io").is_err(),
+            "one /64, one client"
+        );
+        let elsewhere = Some(IpAddr::from([0x2001, 0xdb8, 1, 3, 0, 0, 0, 1]));
+        assert!(throttle.login(elsewhere, "c@x.io").is_ok());
     }
 
     #[test]

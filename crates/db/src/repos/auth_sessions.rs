@@ -15,8 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 use stint_model::{
-    AuthSession, AuthSessionId, RecordKind, TenantId, Timestamp, TokenFamily, UserId, Validate,
-    ValidationError,
+    AuthSession, AuthSessionId, DeviceId, RecordKind, TenantId, Timestamp, TokenFamily, UserId,
+    Validate, ValidationError,
 };
 use stint_store::{RangeRequest, Store, Tx, tuple::TuplePack, tuple::unpack};
 use uuid::Uuid;
@@ -124,6 +124,25 @@ async fn revoke_in(
     Ok(())
 }
 
+/// Claims the device a login names for its user: a device id belongs to
+/// the first account that signs in with it; `DeviceTaken` when it is
+/// another's.
+async fn claim_device(tx: &mut Tx<'_>, session: &AuthSession) -> Result<()> {
+    let Some(device) = session.device_id else {
+        return Ok(());
+    };
+    let key = keys::device_owner(device.as_uuid());
+    let user = session.user_id.as_uuid();
+    match tx.get(&key).await? {
+        Some(owner) if owner.as_slice() == user.as_bytes() => Ok(()),
+        Some(_) => Err(DbError::DeviceTaken(device)),
+        None => {
+            tx.set(&key, user.as_bytes());
+            Ok(())
+        }
+    }
+}
+
 /// The auth sessions repository.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthSessions<'a> {
@@ -139,24 +158,37 @@ impl AuthSessions<'_> {
         self.store
             .run(|tx| {
                 Box::pin(async move {
-                    if let Some(device) = session.device_id {
-                        let key = keys::device_owner(device.as_uuid());
-                        let user = session.user_id.as_uuid();
-                        match tx.get(&key).await? {
-                            Some(owner) if owner.as_slice() == user.as_bytes() => {}
-                            Some(_) => {
-                                return Err(DbError::Conflict(format!(
-                                    "device {device} belongs to another account: sign in without it, or with a new one"
-                                )));
-                            }
-                            None => tx.set(&key, user.as_bytes()),
-                        }
-                    }
+                    claim_device(tx, session).await?;
                     record::write(tx, session, ctx, Mode::Insert).await
                 })
             })
             .await
             .map(drop)
+    }
+
+    /// Whether `device` may be `user`'s: unclaimed, or claimed by them.
+    pub async fn device_free_for(&self, device: DeviceId, user: UserId) -> Result<bool> {
+        let key = keys::device_owner(device.as_uuid());
+        let key = &key;
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    Ok(tx
+                        .get(key)
+                        .await?
+                        .is_none_or(|owner| owner.as_slice() == user.as_uuid().as_bytes()))
+                })
+            })
+            .await
+    }
+
+    /// Whether a login (token family) was revoked. A long-lived answer
+    /// asks this rather than for the row its token names, which rotation
+    /// prunes while the login lives on.
+    pub async fn family_revoked(&self, tenant: TenantId, family: TokenFamily) -> Result<bool> {
+        self.store
+            .run(|tx| Box::pin(async move { Ok(revoked_at(tx, tenant, family).await?.is_some()) }))
+            .await
     }
 
     /// A row by id, revoked if its family is.
@@ -288,6 +320,9 @@ impl AuthSessions<'_> {
                     }
                     current.rotated_at = Some(next.created_at);
                     current.replaced_by = Some(next.id);
+                    // A login from before devices were claimed claims its
+                    // own at its next refresh.
+                    claim_device(tx, next).await?;
                     record::write(tx, &current, ctx, Mode::Update).await?;
                     record::write(tx, next, ctx, Mode::Insert).await?;
                     prune(tx, &current, next, ctx).await

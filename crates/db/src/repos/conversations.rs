@@ -120,14 +120,19 @@ impl Conversations<'_> {
             .map(drop)
     }
 
-    /// Deletes a conversation and its messages: the messages a batch per
-    /// transaction (a conversation of 100,000 messages is far more than
-    /// one transaction may write), then the conversation. Interrupted, it
-    /// leaves the conversation with fewer messages, and runs on when asked
-    /// again.
+    /// Deletes a conversation and its messages: first the conversation (so
+    /// that no message can be added to it meanwhile), then its messages a
+    /// batch per transaction (a conversation of 100,000 messages is far
+    /// more than one transaction may write). Interrupted, it runs on when
+    /// asked again: deleting a deleted conversation drains what is left.
     pub async fn delete(&self, tenant: TenantId, id: ConversationId, ctx: &WriteCtx) -> Result<()> {
-        // Fails before anything goes if there is no such conversation.
-        self.get(tenant, id).await?;
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    record::remove::<Conversation>(tx, tenant, id.as_uuid(), ctx).await
+                })
+            })
+            .await?;
         let prefix = keys::index(tenant, MESSAGES)
             .subspace(&id.as_uuid())
             .bytes()
@@ -147,16 +152,9 @@ impl Conversations<'_> {
                 })
                 .await?;
             if removed < DELETE_BATCH {
-                break;
+                return Ok(());
             }
         }
-        self.store
-            .run(|tx| {
-                Box::pin(async move {
-                    record::remove::<Conversation>(tx, tenant, id.as_uuid(), ctx).await
-                })
-            })
-            .await
     }
 
     /// A user's conversations, newest first.

@@ -145,6 +145,13 @@ impl Sync<'_> {
                                 .find(tx, &answers, m.number)
                                 .await?
                                 .unwrap_or(Outcome::Duplicate)
+                        } else if m.kind == RecordKind::Conflict && !m.deleted {
+                            // Conflicts are the server's record of a
+                            // collision: a device only closes them.
+                            rejected(
+                                ErrorCode::ValidationFailed,
+                                "conflicts are made by the server; a device may only delete one".into(),
+                            )
                         } else {
                             with_synced_type!(m.kind, R => apply::<R>(tx, who, m).await?, _ => rejected(
                                 ErrorCode::ValidationFailed,
@@ -353,8 +360,10 @@ struct DeviceProgress {
 const ANSWERS_KEPT: u64 = 10_000;
 
 /// The longest reason kept with a refusal, in bytes: an answer stays small
-/// however a record fails (a decoding error can quote its input).
-const MAX_ANSWER_MESSAGE: usize = 500;
+/// however a record fails (a decoding error can quote its input). With
+/// control characters replaced, JSON at most doubles it (`\"`, `\\`), so
+/// a batch's hundred answers stay far below a value's 100,000 bytes.
+const MAX_ANSWER_MESSAGE: usize = 300;
 
 /// `text` cut to at most `max` bytes, at a character boundary.
 fn shorten(text: &str, max: usize) -> String {
@@ -376,10 +385,16 @@ fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
 /// batch's answers stay far below a store value's 100,000 bytes.
 fn kept_answer(result: &MutationResult) -> MutationResult {
     let outcome = match &result.outcome {
-        Outcome::Rejected { code, message } => Outcome::Rejected {
-            code: *code,
-            message: shorten(message, MAX_ANSWER_MESSAGE),
-        },
+        Outcome::Rejected { code, message } => {
+            let printable: String = message
+                .chars()
+                .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+                .collect();
+            Outcome::Rejected {
+                code: *code,
+                message: shorten(&printable, MAX_ANSWER_MESSAGE),
+            }
+        }
         other => other.clone(),
     };
     MutationResult {
@@ -522,7 +537,12 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
             ..
         }) if m.deleted
             && fields
-                .values()
+                .iter()
+                // Timestamps every look moves are no edit to lose.
+                .filter(|(name, _)| {
+                    !LATEST_WINS.contains(&name.as_str()) && !IMMUTABLE.contains(&name.as_str())
+                })
+                .map(|(_, f)| f)
                 .chain(&created)
                 .any(|f| f.rev > m.base_rev && f.by != Some(who.device)) =>
         {
