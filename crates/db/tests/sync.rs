@@ -18,6 +18,7 @@ on_every_backend!(
     a_refetch_forgets_what_the_server_no_longer_has,
     a_push_of_several_batches_answers_as_one,
     pulls_see_a_push_once_it_is_durable,
+    a_pull_never_passes_a_record_over_for_a_change_not_yet_durable,
 );
 
 /// A new session whose fields claim a tenant and owner of their own.
@@ -663,4 +664,50 @@ async fn pulls_see_a_push_once_it_is_durable(db: &Db) {
         .unwrap();
     let ids: Vec<Uuid> = page.records.iter().map(|r| r.id).collect();
     assert_eq!(ids, [first.id]);
+}
+
+/// A record whose last durable entry is followed by a change not yet
+/// durable: a pull does not pass that entry over (were the newer change
+/// lost in a crash, the entry would be the record's last, and the device
+/// would never hear of it). It makes the store durable and reads again.
+async fn a_pull_never_passes_a_record_over_for_a_change_not_yet_durable(db: &Db) {
+    let (tenant, user, device) = (TenantId::new(), UserId::new(), DeviceId::new());
+    let id = Uuid::now_v7();
+    assert_eq!(
+        pushed(db, tenant, user, device, &[create(1, id, "durable")]).await,
+        ["applied"]
+    );
+    // A push whose first batch (a rename) commits deferred and whose
+    // second breaks the transaction limit: the rename is visible, not
+    // durable.
+    let mut huge = WorkspaceSession::new(tenant, user, "too big", "/w");
+    huge.terminal_state.command_history =
+        vec!["x".repeat(stint_model::validate::MAX_TEXT_CHARS); stint_model::validate::MAX_HISTORY];
+    let batches = vec![
+        vec![edit(2, id, 1, json!({"name": "not yet durable"}))],
+        vec![create_own(3, &huge)],
+    ];
+    assert!(
+        db.sync()
+            .push(tenant, user, device, &batches, now())
+            .await
+            .is_err()
+    );
+
+    let page = db
+        .sync()
+        .pull(tenant, user, None, 100, MAX_PULL_BYTES, None)
+        .await
+        .unwrap();
+    let names: Vec<Value> = page
+        .records
+        .iter()
+        .map(|r| json_of(r.body.as_ref().unwrap())["name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        [json!("not yet durable")],
+        "now durable, and delivered"
+    );
+    assert_eq!(page.records[0].rev, 2);
 }

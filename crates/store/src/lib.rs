@@ -141,6 +141,11 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Starts a transaction.
     async fn begin(&self) -> Result<Box<dyn BackendTx>>;
+    /// Makes every commit so far durable (see [`Store::make_durable`]);
+    /// whether any was not.
+    async fn make_durable(&self) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 /// A backend's transaction. Limits are checked by [`Tx`] before these run.
@@ -238,6 +243,15 @@ impl Store {
 
     /// Starts a transaction that the caller commits with [`Tx::commit`].
     /// Most code wants [`Store::run`], which also retries.
+    /// Makes every commit made so far durable, as a durable commit does
+    /// for the deferred ones before it; at once when they are already (and
+    /// always on FoundationDB). For a reader that must hand out only what
+    /// no crash can take back, once it has seen something that may not be.
+    /// Returns whether any commit was not durable yet.
+    pub async fn make_durable(&self) -> Result<bool> {
+        self.backend.make_durable().await
+    }
+
     pub async fn begin(&self) -> Result<Tx<'static>> {
         self.begin_with(Durability::Immediate).await
     }

@@ -97,6 +97,37 @@ impl Backend for RedbBackend {
         "redb"
     }
 
+    async fn make_durable(&self) -> Result<bool> {
+        let shared = &self.0;
+        if shared.durable.load(Ordering::Acquire) >= shared.version.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        let _serialized = shared.commit_lock.lock().await;
+        let version = shared.version.load(Ordering::Acquire);
+        if shared.durable.load(Ordering::Acquire) >= version {
+            return Ok(true);
+        }
+        // A durable commit of its own carries the deferred ones to disk.
+        let commit = || -> Result<()> {
+            let mut wtx = shared.db.begin_write().map_err(StoreError::io)?;
+            wtx.set_durability(Durability::Immediate)
+                .map_err(StoreError::io)?;
+            {
+                let mut table = wtx.open_table(DATA).map_err(StoreError::io)?;
+                table
+                    .insert(VERSION_KEY, version.to_be_bytes().as_slice())
+                    .map_err(StoreError::io)?;
+            }
+            wtx.commit().map_err(StoreError::io)
+        };
+        match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::CurrentThread => commit()?,
+            _ => tokio::task::block_in_place(commit)?,
+        }
+        shared.durable.store(version, Ordering::Release);
+        Ok(true)
+    }
+
     async fn begin(&self) -> Result<Box<dyn BackendTx>> {
         // Read the version before taking the snapshot: the snapshot is then at
         // least as new as the version, so a conflict can be over-reported

@@ -93,6 +93,17 @@ impl Backend for SledBackend {
         "sled"
     }
 
+    async fn make_durable(&self) -> Result<bool> {
+        let _writer = self.lock.lock().await;
+        let version = self.version.load(Ordering::Acquire);
+        if self.durable.load(Ordering::Acquire) >= version {
+            return Ok(false);
+        }
+        self.db.flush_async().await.map_err(StoreError::io)?;
+        self.durable.store(version, Ordering::Release);
+        Ok(true)
+    }
+
     async fn begin(&self) -> Result<Box<dyn BackendTx>> {
         let guard = Arc::clone(&self.lock).lock_owned().await;
         Ok(Box::new(SledTx {

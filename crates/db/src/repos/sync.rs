@@ -208,9 +208,46 @@ impl Sync<'_> {
         max_bytes: usize,
         device: Option<DeviceId>,
     ) -> Result<PulledPage> {
+        let read = Read {
+            tenant,
+            reader,
+            after,
+            limit,
+            max_bytes,
+            device,
+        };
+        let (page, passed_newer) = self.pull_once(read).await?;
+        if !passed_newer {
+            return Ok(page);
+        }
+        // The page passed over an entry whose record changed since, maybe
+        // in a commit not yet durable: were that commit lost, the entry
+        // would be the record's last, and passed. Once every commit seen is
+        // durable, a later entry surely brings the record: read again.
+        if !self.store.make_durable().await? {
+            // Everything seen was durable already.
+            return Ok(page);
+        }
+        Ok(self.pull_once(read).await?.0)
+    }
+
+    /// One read of a page; also whether it passed over an entry whose
+    /// record is at a later revision, while the store may hold commits
+    /// that are not durable.
+    async fn pull_once(&self, read: Read) -> Result<(PulledPage, bool)> {
+        let Read {
+            tenant,
+            reader,
+            after,
+            limit,
+            max_bytes,
+            device,
+        } = read;
         self.store
             .run(|tx| {
                 Box::pin(async move {
+                    let may_be_lost = tx.durable_version().is_some();
+                    let mut passed_newer = false;
                     if let (Some(after), Some(floor)) = (after, floor(tx, tenant).await?)
                         && after < floor
                     {
@@ -249,6 +286,7 @@ impl Sync<'_> {
                         // crash could take it back from a device that got
                         // it). That entry brings it, once it is read.
                         if stored.rev != change.rev {
+                            passed_newer |= may_be_lost;
                             continue;
                         }
                         let size = stored.body.as_ref().map_or(0, |b| b.get().len());
@@ -277,11 +315,14 @@ impl Sync<'_> {
                             page.more,
                         ),
                     };
-                    Ok(PulledPage {
-                        records,
-                        last,
-                        more,
-                    })
+                    Ok((
+                        PulledPage {
+                            records,
+                            last,
+                            more,
+                        },
+                        passed_newer,
+                    ))
                 })
             })
             .await
@@ -454,6 +495,17 @@ impl Answers {
         self.batch = Some((first, results));
         Ok(held(&self.batch))
     }
+}
+
+/// What a pull reads.
+#[derive(Debug, Clone, Copy)]
+struct Read {
+    tenant: TenantId,
+    reader: UserId,
+    after: Option<LogPosition>,
+    limit: usize,
+    max_bytes: usize,
+    device: Option<DeviceId>,
 }
 
 /// Who pushes, once per push.
