@@ -344,7 +344,17 @@ async fn status_and_retry_after(response: reqwest::Response) -> (u16, Option<u64
 #[tokio::test]
 async fn a_stranger_failing_my_password_does_not_lock_me_out() {
     let (_server, api, _dir) = server(&["--login-per-account-per-minute", "3"]).await;
-    api.register("ada@example.com").await;
+    let (_, registered) = api
+        .post(
+            "/auth/register",
+            json!({"email": "ada@example.com", "password": PASSWORD, "first_name": "Ada",
+                   "last_name": "L", "device_id": "01a20000-0000-7000-8000-0000000ada01"}),
+        )
+        .await;
+    assert_eq!(
+        registered["device_id"],
+        "01a20000-0000-7000-8000-0000000ada01"
+    );
     let stranger = client_from([127, 0, 0, 2]);
     let mut refused = 0;
     for _ in 0..10 {
@@ -369,6 +379,41 @@ async fn a_stranger_failing_my_password_does_not_lock_me_out() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+
+    // Strangers on many machines spend the account's allowance across all
+    // addresses (ten times one's), and slow a new device of Ada's; but
+    // not her own device, wherever it is.
+    for host in 3..=40u8 {
+        let _ = client_from([127, 0, 0, host])
+            .post(api.url("/auth/login"))
+            .json(&json!({"email": "ada@example.com", "password": "a guess"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let from = |host: u8, device: Option<&str>| {
+        let body = match device {
+            Some(d) => json!({"email": "ada@example.com", "password": PASSWORD, "device_id": d}),
+            None => json!({"email": "ada@example.com", "password": PASSWORD}),
+        };
+        let url = api.url("/auth/login");
+        async move {
+            client_from([127, 0, 1, host])
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(from(1, None).await, 429, "a new device waits");
+    assert_eq!(
+        from(2, Some("01a20000-0000-7000-8000-0000000ada01")).await,
+        200,
+        "her own device signs in"
+    );
 }
 
 #[tokio::test]

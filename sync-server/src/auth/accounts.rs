@@ -92,11 +92,19 @@ pub(crate) async fn login(
     meta: &ClientMeta,
 ) -> Result<TokenResponse, ApiError> {
     let email = validate::normalize_email(&req.email);
+    let found = state.db.users().get_by_email(&email).await?;
+    // A login from one of the account's own devices is not slowed by what
+    // strangers do to the account elsewhere: they cannot lock its owner out.
+    let own_device = match (req.device_id, &found) {
+        (Some(device), Some(user)) => {
+            state.db.auth_sessions().device_owner(device).await? == Some(user.id)
+        }
+        _ => false,
+    };
     state
         .throttle
-        .login(meta.ip, &email)
+        .login(meta.ip, &email, own_device)
         .map_err(ApiError::too_many)?;
-    let found = state.db.users().get_by_email(&email).await?;
     let verdict = state
         .passwords
         .verify(

@@ -107,14 +107,23 @@ impl Throttle {
     }
 
     /// Counts one login attempt; `Err(wait)` when the address, the address
-    /// with this account, or the account has used up its allowance.
-    pub(crate) fn login(&self, ip: Option<IpAddr>, account: &str) -> Result<(), Duration> {
+    /// with this account, or the account (unless the attempt comes from one
+    /// of its own devices) has used up its allowance.
+    pub(crate) fn login(
+        &self,
+        ip: Option<IpAddr>,
+        account: &str,
+        own_device: bool,
+    ) -> Result<(), Duration> {
         let account = account_key(account);
         let ip = ip.map(client_key);
         if let Some(ip) = ip {
             self.check(&self.login_by_ip, &ip)?;
         }
         self.check(&self.login_by_client_account, &(ip, account.clone()))?;
+        if own_device {
+            return Ok(());
+        }
         self.check(&self.login_by_account, &account)
     }
 
@@ -165,20 +174,23 @@ mod tests {
     fn per_client_and_account_and_per_ip() {
         let throttle = throttle(5, 2);
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        assert!(throttle.login(Some(ip), "a@x.io").is_ok());
-        assert!(throttle.login(Some(ip), "a@x.io").is_ok());
-        let wait = throttle.login(Some(ip), "a@x.io").unwrap_err();
+        assert!(throttle.login(Some(ip), "a@x.io", false).is_ok());
+        assert!(throttle.login(Some(ip), "a@x.io", false).is_ok());
+        let wait = throttle.login(Some(ip), "a@x.io", false).unwrap_err();
         assert!(
             wait > Duration::ZERO && wait <= Duration::from_secs(30),
             "{wait:?}"
         );
         // Another account from the same address still may, until the address is spent.
-        assert!(throttle.login(Some(ip), "b@x.io").is_ok());
-        assert!(throttle.login(Some(ip), "c@x.io").is_ok());
-        assert!(throttle.login(Some(ip), "d@x.io").is_err(), "5 per address");
+        assert!(throttle.login(Some(ip), "b@x.io", false).is_ok());
+        assert!(throttle.login(Some(ip), "c@x.io", false).is_ok());
+        assert!(
+            throttle.login(Some(ip), "d@x.io", false).is_err(),
+            "5 per address"
+        );
         // The account itself is not locked: its owner, elsewhere, signs in.
         let owner: IpAddr = "10.0.0.2".parse().unwrap();
-        assert!(throttle.login(Some(owner), "a@x.io").is_ok());
+        assert!(throttle.login(Some(owner), "a@x.io", false).is_ok());
     }
 
     #[test]
@@ -186,9 +198,14 @@ mod tests {
         let throttle = throttle(1_000, 1);
         let tried = (0..=ACCOUNT_FACTOR)
             .map(|n| IpAddr::from([10, 1, 0, u8::try_from(n).unwrap()]))
-            .filter(|ip| throttle.login(Some(*ip), "a@x.io").is_ok())
+            .filter(|ip| throttle.login(Some(*ip), "a@x.io", false).is_ok())
             .count();
         assert_eq!(tried, ACCOUNT_FACTOR as usize);
+        // Its owner, from one of its own devices, is not held back by that.
+        let home = IpAddr::from([10, 2, 0, 1]);
+        assert!(throttle.login(Some(home), "a@x.io", false).is_err());
+        let home = IpAddr::from([10, 2, 0, 2]);
+        assert!(throttle.login(Some(home), "a@x.io", true).is_ok());
     }
 
     #[test]
@@ -209,25 +226,25 @@ mod tests {
     fn an_ipv6_client_is_its_network() {
         let throttle = throttle(2, 100);
         let ip = |last: u16| Some(IpAddr::from([0x2001, 0xdb8, 1, 2, 0, 0, 0, last]));
-        assert!(throttle.login(ip(1), "a@x.io").is_ok());
-        assert!(throttle.login(ip(2), "b@x.io").is_ok());
+        assert!(throttle.login(ip(1), "a@x.io", false).is_ok());
+        assert!(throttle.login(ip(2), "b@x.io", false).is_ok());
         assert!(
-            throttle.login(ip(3), "c@x.io").is_err(),
+            throttle.login(ip(3), "c@x.io", false).is_err(),
             "one /64, one client"
         );
         let elsewhere = Some(IpAddr::from([0x2001, 0xdb8, 1, 3, 0, 0, 0, 1]));
-        assert!(throttle.login(elsewhere, "c@x.io").is_ok());
+        assert!(throttle.login(elsewhere, "c@x.io", false).is_ok());
     }
 
     #[test]
     fn memory_stays_bounded() {
         let throttle = throttle(1_000_000, 1_000_000);
         let long = "é".repeat(100_000);
-        assert!(throttle.login(None, &long).is_ok());
+        assert!(throttle.login(None, &long, false).is_ok());
         assert!(account_key(&long).len() <= MAX_EMAIL_BYTES);
         // A flood of made-up accounts, each tried once: swept as it goes.
         for n in 0..3 * SWEEP_EVERY {
-            let _ = throttle.login(None, &format!("{n}@flood.example"));
+            let _ = throttle.login(None, &format!("{n}@flood.example"), false);
         }
         throttle.shrink();
         assert!(

@@ -168,15 +168,27 @@ impl AuthSessions<'_> {
 
     /// Whether `device` may be `user`'s: unclaimed, or claimed by them.
     pub async fn device_free_for(&self, device: DeviceId, user: UserId) -> Result<bool> {
+        Ok(self
+            .device_owner(device)
+            .await?
+            .is_none_or(|owner| owner == user))
+    }
+
+    /// The account a device id belongs to, if one claimed it.
+    pub async fn device_owner(&self, device: DeviceId) -> Result<Option<UserId>> {
         let key = keys::device_owner(device.as_uuid());
         let key = &key;
         self.store
             .run(|tx| {
                 Box::pin(async move {
-                    Ok(tx
-                        .get(key)
+                    tx.get(key)
                         .await?
-                        .is_none_or(|owner| owner.as_slice() == user.as_uuid().as_bytes()))
+                        .map(|owner| {
+                            Uuid::from_slice(&owner)
+                                .map(UserId::from)
+                                .map_err(|e| corrupt("device owner", e))
+                        })
+                        .transpose()
                 })
             })
             .await
