@@ -284,6 +284,36 @@ async fn files_agents_and_settings() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     let (status, back) = me.post(&format!("/files/{fid}/undelete"), json!({})).await;
     assert_eq!((status, back["is_deleted"].clone()), (200, json!(false)));
+    // A session's files come in pages, in path order, each path once
+    // (`a` before `a/b` before `ab`, as the index sorts them).
+    for path in ["a", "a/b", "ab", "z é", "zz"] {
+        put(&s2, path, 1).await;
+    }
+    let mut paths = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let query = match &after {
+            Some(a) => format!("limit=2&after={}", a.replace(' ', "%20")),
+            None => "limit=2".to_owned(),
+        };
+        let (status, page) = me
+            .get(&format!("/sessions/{}/files?{query}", id(&s2)))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let page: Vec<String> = page
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["file_path"].as_str().unwrap().to_owned())
+            .collect();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 2);
+        after = page.last().cloned();
+        paths.extend(page);
+    }
+    assert_eq!(paths, ["a", "a/b", "ab", "src/main.rs", "z é", "zz"]);
     let (status, body) = me
         .put("/files", json!({"workspace_session_id": s1["id"], "file_path": "../etc/passwd", "file_size": 1, "mime_type": "text/plain"}))
         .await;

@@ -25,13 +25,17 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(by_path))
 }
 
-/// `?include_deleted=`.
+/// `?include_deleted=&after=&limit=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
     /// Include soft-deleted records.
     #[serde(default)]
     include_deleted: bool,
+    /// The last path of the previous page: the page starts after it.
+    after: Option<String>,
+    /// Most records in the page (default and most: 500).
+    limit: Option<usize>,
 }
 
 /// `?path=`.
@@ -204,7 +208,8 @@ async fn undelete(
     Ok(Json(file))
 }
 
-/// A session's file records, by path.
+/// A page of a session's file records, in path order (pass the last
+/// path as `after` for the next).
 #[utoipa::path(get, path = "/sessions/{id}/files", tag = "files", security(("bearer" = [])),
     params(("id" = String, Path, description = "session id"), ListQuery),
     responses((status = OK, body = Vec<File>), (status = NOT_FOUND, body = ErrorBody)),
@@ -220,7 +225,13 @@ async fn list_by_session(
         state
             .db
             .files()
-            .list_by_session(auth.tenant, id, q.include_deleted)
+            .page_by_session(
+                auth.tenant,
+                id,
+                q.after.as_deref(),
+                super::limit(q.limit, super::MAX_LIMIT),
+                q.include_deleted,
+            )
             .await?,
     ))
 }

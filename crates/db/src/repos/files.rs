@@ -370,6 +370,35 @@ impl Files<'_> {
         Ok(files)
     }
 
+    /// A page of a session's file records in path order: at most `limit`
+    /// after the path `after` (from the first when `None`), soft-deleted
+    /// ones only when `include_deleted`; read a page per transaction.
+    pub async fn page_by_session(
+        &self,
+        tenant: TenantId,
+        session: SessionId,
+        after: Option<&str>,
+        limit: usize,
+        include_deleted: bool,
+    ) -> Result<Vec<File>> {
+        let subspace = keys::index(tenant, BY_SESSION).subspace(&session.as_uuid());
+        let (first, end) = subspace.range();
+        // Keys are `(path, id)` under the session: past every key of `after`.
+        let begin = match after {
+            Some(path) => stint_store::prefix_end(subspace.subspace(&path).bytes()),
+            None => first,
+        };
+        record::first_matching(
+            self.store,
+            tenant,
+            (&begin, &end),
+            false,
+            limit,
+            |f: &File| include_deleted || !f.is_deleted,
+        )
+        .await
+    }
+
     /// The live records of `file_path` in `workspace_path`, in any session:
     /// "which sessions touched this file?".
     /// At most `limit`, read in pages.
