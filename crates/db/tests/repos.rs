@@ -1699,3 +1699,47 @@ async fn a_conversation_of_100_000_messages_is_deleted_and_counted_in_bounded_tr
         "{left:?}"
     );
 }
+
+/// A list read a page at a time until enough match: the few sessions of
+/// one user under a tag most sessions of others share are all found,
+/// newest first, across the pages the store is read in, and no more than
+/// asked for.
+#[tokio::test]
+async fn the_first_matching_sessions_of_a_long_list_are_found_across_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = stint_store::open_redb(
+        &dir.path().join("s.redb"),
+        stint_store::StoreOptions::default(),
+    )
+    .unwrap();
+    let db = Db::new(store);
+    let (tenant, ada) = signed_up(&db, "ada@example.com").await;
+    let bob = User::new(tenant.id, "bob@example.com", "Bob", "B", "x".repeat(10));
+    let ctx = WriteCtx::now();
+    let mut mine = Vec::new();
+    for n in 0..1_203 {
+        // Ada's three come first (oldest), and one in the middle.
+        let owner = if n < 2 || n == 700 { &ada } else { &bob };
+        let s = session(&tenant, owner, &format!("s{n}"), "/w", &["shared"]);
+        db.sessions().create(&s, &ctx).await.unwrap();
+        if owner.id == ada.id {
+            mine.push(s.name.clone());
+        }
+    }
+    mine.reverse();
+    let check = async |want: usize, expected: &[String]| {
+        let found = db
+            .sessions()
+            .first_matching(tenant.id, stint_db::SessionList::Tag("shared"), want, |s| {
+                s.user_id == ada.id
+            })
+            .await
+            .unwrap();
+        let names: Vec<String> = found.into_iter().map(|s| s.name).collect();
+        assert_eq!(names, expected, "want {want}");
+    };
+    check(10, &mine).await;
+    check(2, &mine[..2]).await;
+    check(1, &mine[..1]).await;
+    check(0, &[]).await;
+}
