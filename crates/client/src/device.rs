@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use stint_db::{Db, SessionList, WriteCtx};
 use stint_model::api::RelatedSession;
 use stint_model::{
-    Breakpoint, Conflict, EditorState, Note, SessionId, SessionStatus, TenantId, UserId, Validate,
-    WorkspaceSession, validate,
+    Breakpoint, Conflict, DeviceId, EditorState, Note, SessionId, SessionStatus, TenantId, UserId,
+    Validate, WorkspaceSession, validate,
 };
 use stint_store::StoreOptions;
 
@@ -233,33 +233,25 @@ impl Device {
         req: &stint_model::api::RegisterRequest,
     ) -> Result<Account> {
         let api = self.server(server)?;
-        let attempt = async || {
-            let req = stint_model::api::RegisterRequest {
-                device_id: Some(self.profile().device_id),
-                ..req.clone()
-            };
-            api.register(&req).await
-        };
-        let response = match attempt().await {
-            Err(e) if device_taken(&e) => {
-                self.renew_device()?;
-                attempt().await?
-            }
-            other => other?,
-        };
+        let response = self
+            .as_own_device(|device| {
+                let req = stint_model::api::RegisterRequest {
+                    device_id: Some(device),
+                    ..req.clone()
+                };
+                let api = api.clone();
+                async move { api.register(&req).await }
+            })
+            .await?;
         self.signed_in_with(api.base(), response).await
     }
 
     /// Signs in to `server` with email and password.
     pub async fn login(&self, server: &str, email: &str, password: &str) -> Result<Account> {
         let api = self.server(server)?;
-        let response = match api.login(email, password, self.profile().device_id).await {
-            Err(e) if device_taken(&e) => {
-                self.renew_device()?;
-                api.login(email, password, self.profile().device_id).await?
-            }
-            other => other?,
-        };
+        let response = self
+            .as_own_device(|device| api.login(email, password, device))
+            .await?;
         self.signed_in_with(api.base(), response).await
     }
 
@@ -313,10 +305,11 @@ impl Device {
     }
 
     async fn adopt_local_sessions(&self, credentials: &Credentials) -> Result<()> {
+        let (local_tenant, local_user) = self.local_owner();
         let local = self
             .db
             .sessions()
-            .list_by_user(self.profile().local_tenant, self.profile().local_user, 0)
+            .list_by_user(local_tenant, local_user, 0)
             .await?;
         let ctx = self.ctx();
         // Oldest first: a fork's parent moves before the fork.
@@ -330,11 +323,7 @@ impl Device {
             }
             self.db
                 .sessions()
-                .delete(
-                    self.profile().local_tenant,
-                    id,
-                    &WriteCtx::unsynced(self.profile().device_id),
-                )
+                .delete(local_tenant, id, &WriteCtx::unsynced(self.device_id()))
                 .await?;
         }
         Ok(())
@@ -392,7 +381,7 @@ impl Device {
         let sessions = self.db.sessions().count_by_user(tenant, user).await?;
         Ok(Status {
             data_dir: self.dir.clone(),
-            device_id: self.profile().device_id,
+            device_id: self.device_id(),
             server: credentials.as_ref().map(|c| c.server.clone()),
             sign_in_server: credentials
                 .as_ref()
@@ -424,6 +413,32 @@ impl Device {
         self.profile.lock().expect("profile lock").clone()
     }
 
+    /// This device's id.
+    fn device_id(&self) -> DeviceId {
+        self.profile.lock().expect("profile lock").device_id
+    }
+
+    /// The tenant and user sessions live in before any login.
+    fn local_owner(&self) -> (TenantId, UserId) {
+        let profile = self.profile.lock().expect("profile lock");
+        (profile.local_tenant, profile.local_user)
+    }
+
+    /// Signs in with `call`, naming this device; once more under a new
+    /// device id when the server says this one is another account's.
+    async fn as_own_device<T, F: Future<Output = Result<T>>>(
+        &self,
+        call: impl Fn(DeviceId) -> F,
+    ) -> Result<T> {
+        match call(self.device_id()).await {
+            Err(e) if device_taken(&e) => {
+                self.renew_device()?;
+                call(self.device_id()).await
+            }
+            other => other,
+        }
+    }
+
     /// Takes a new device id (the server said this one is another
     /// account's: another user signed in here before). The replica's
     /// mutation numbers go on; under a new id they are new to the server.
@@ -443,7 +458,7 @@ impl Device {
     pub(crate) fn owner(&self) -> (TenantId, UserId) {
         match self.signed_in() {
             Some(c) => (c.tenant.id, c.user.id),
-            None => (self.profile().local_tenant, self.profile().local_user),
+            None => self.local_owner(),
         }
     }
 
@@ -451,9 +466,9 @@ impl Device {
     /// any login, sessions live in the local tenant and go nowhere.
     pub(crate) fn ctx(&self) -> WriteCtx {
         if self.signed_in().is_some() {
-            WriteCtx::local(self.profile().device_id)
+            WriteCtx::local(self.device_id())
         } else {
-            WriteCtx::unsynced(self.profile().device_id)
+            WriteCtx::unsynced(self.device_id())
         }
     }
 

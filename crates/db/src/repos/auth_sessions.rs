@@ -288,15 +288,15 @@ impl AuthSessions<'_> {
     }
 
     async fn list(&self, tenant: TenantId, prefix: Vec<u8>) -> Result<Vec<AuthSession>> {
-        let rows: Vec<AuthSession> =
-            record::list_by_index(self.store, tenant, &prefix, 0, false).await?;
-        let rows = &rows;
+        let prefix = &prefix;
         self.store
             .run(|tx| {
                 Box::pin(async move {
+                    let ids = record::index_ids(tx, prefix, 0, false).await?;
+                    let rows: Vec<AuthSession> = record::get_many(tx, tenant, &ids).await?;
                     let mut out = Vec::with_capacity(rows.len());
                     for row in rows {
-                        out.push(as_it_stands(tx, row.clone()).await?);
+                        out.push(as_it_stands(tx, row).await?);
                     }
                     Ok(out)
                 })
@@ -460,25 +460,15 @@ impl AuthSessions<'_> {
         };
         let rows =
             record::purge::<AuthSession>(self.store, tenant, (begin, end), batch, &ctx).await?;
-        let spent = keys::spent_by_expiry(tenant);
-        let (sb, _) = spent.range();
-        let se = spent.pack(&(micros(now),));
-        let (sb, se, spent) = (&sb, &se, &spent);
-        self.store
-            .run(|tx| {
-                Box::pin(async move {
-                    let page = tx.get_range(RangeRequest::new(sb, se).limit(batch)).await?;
-                    for (key, _) in &page.items {
-                        let (_, hash): (i64, String) =
-                            spent.unpack(key).map_err(|e| corrupt("spent index", e))?;
-                        tx.clear(&keys::spent_refresh(&hash));
-                        tx.clear(key);
-                    }
-                    Ok::<_, DbError>(page.items.len())
-                })
-            })
-            .await
-            .map(|spent| rows.max(spent))
+        let spent = drain_before(
+            self.store,
+            &keys::spent_by_expiry(tenant),
+            now,
+            batch,
+            |(_, hash): (i64, String)| keys::spent_refresh(&hash),
+        )
+        .await?;
+        Ok(rows.max(spent))
     }
 
     /// Forgets revocations made before `before`: once every token a family
@@ -490,27 +480,45 @@ impl AuthSessions<'_> {
         before: Timestamp,
         batch: usize,
     ) -> Result<usize> {
-        let ix = keys::revoked_by_time(tenant);
-        let (begin, _) = ix.range();
-        let end = ix.pack(&(micros(before),));
-        let (begin, end, ix) = (&begin, &end, &ix);
-        self.store
-            .run(|tx| {
-                Box::pin(async move {
-                    let page = tx
-                        .get_range(RangeRequest::new(begin, end).limit(batch))
-                        .await?;
-                    for (key, _) in &page.items {
-                        let (_, family): (i64, Uuid) =
-                            ix.unpack(key).map_err(|e| corrupt("revocation index", e))?;
-                        tx.clear(&keys::revoked_family(tenant, family));
-                        tx.clear(key);
-                    }
-                    Ok::<_, DbError>(page.items.len())
-                })
-            })
-            .await
+        drain_before(
+            self.store,
+            &keys::revoked_by_time(tenant),
+            before,
+            batch,
+            |(_, family): (i64, Uuid)| keys::revoked_family(tenant, family),
+        )
+        .await
     }
+}
+
+/// Clears up to `batch` entries of a time index (`(micros, …)` keys)
+/// older than `before`, each with the key `target` names from the entry;
+/// returns how many.
+async fn drain_before<E: for<'de> stint_store::tuple::TupleUnpack<'de>>(
+    store: &Store,
+    index: &stint_store::tuple::Subspace,
+    before: Timestamp,
+    batch: usize,
+    target: impl Fn(E) -> Vec<u8> + Sync,
+) -> Result<usize> {
+    let (begin, _) = index.range();
+    let end = index.pack(&(micros(before),));
+    let (begin, end, target) = (&begin, &end, &target);
+    store
+        .run(|tx| {
+            Box::pin(async move {
+                let page = tx
+                    .get_range(RangeRequest::new(begin, end).limit(batch))
+                    .await?;
+                for (key, _) in &page.items {
+                    let entry: E = index.unpack(key).map_err(|e| corrupt("time index", e))?;
+                    tx.clear(&target(entry));
+                    tx.clear(key);
+                }
+                Ok::<_, DbError>(page.items.len())
+            })
+        })
+        .await
 }
 
 /// Removes the rows of `current`'s family older than it (`next` replaced

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::error::{DbError, Result};
 use crate::keys;
-use crate::record::{self, Mode, Origin, Record, Stored, WriteCtx, with_synced_type};
+use crate::record::{self, FieldRev, Mode, Origin, Record, Stored, WriteCtx, with_synced_type};
 use crate::repos::changes::{self, LogPosition};
 
 /// Fields a push can never change.
@@ -208,15 +208,8 @@ impl Sync<'_> {
         max_bytes: usize,
         device: Option<DeviceId>,
     ) -> Result<PulledPage> {
-        let read = Read {
-            tenant,
-            reader,
-            after,
-            limit,
-            max_bytes,
-            device,
-        };
-        let (page, passed_newer) = self.pull_once(read).await?;
+        let read = || self.pull_once(tenant, reader, after, limit, max_bytes, device);
+        let (page, passed_newer) = read().await?;
         if !passed_newer {
             return Ok(page);
         }
@@ -228,21 +221,21 @@ impl Sync<'_> {
             // Everything seen was durable already.
             return Ok(page);
         }
-        Ok(self.pull_once(read).await?.0)
+        Ok(read().await?.0)
     }
 
     /// One read of a page; also whether it passed over an entry whose
     /// record is at a later revision, while the store may hold commits
     /// that are not durable.
-    async fn pull_once(&self, read: Read) -> Result<(PulledPage, bool)> {
-        let Read {
-            tenant,
-            reader,
-            after,
-            limit,
-            max_bytes,
-            device,
-        } = read;
+    async fn pull_once(
+        &self,
+        tenant: TenantId,
+        reader: UserId,
+        after: Option<LogPosition>,
+        limit: usize,
+        max_bytes: usize,
+        device: Option<DeviceId>,
+    ) -> Result<(PulledPage, bool)> {
         self.store
             .run(|tx| {
                 Box::pin(async move {
@@ -497,17 +490,6 @@ impl Answers {
     }
 }
 
-/// What a pull reads.
-#[derive(Debug, Clone, Copy)]
-struct Read {
-    tenant: TenantId,
-    reader: UserId,
-    after: Option<LogPosition>,
-    limit: usize,
-    max_bytes: usize,
-    device: Option<DeviceId>,
-}
-
 /// Who pushes, once per push.
 #[derive(Debug, Clone, Copy)]
 struct Who {
@@ -518,6 +500,12 @@ struct Who {
 }
 
 impl Who {
+    /// Whether the change `f` of a field was made after `m`'s base by
+    /// another device: what `m` has not seen.
+    fn changed_elsewhere(self, f: &FieldRev, m: &Mutation) -> bool {
+        f.rev > m.base_rev && f.by != Some(self.device)
+    }
+
     /// How this push writes: `device_has_it` when the result is exactly
     /// what the device sent (see [`Origin::Pushed`]).
     fn write_ctx(self, device_has_it: bool) -> WriteCtx {
@@ -596,7 +584,7 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
                 })
                 .map(|(_, f)| f)
                 .chain(&created)
-                .any(|f| f.rev > m.base_rev && f.by != Some(who.device)) =>
+                .any(|f| who.changed_elsewhere(f, m)) =>
         {
             let ctx = who.write_ctx(false);
             let rev = record::reissue::<R>(tx, who.tenant, m.id, &ctx).await?;
@@ -628,7 +616,7 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
     let mut device_has_it = changes
         .values()
         .chain(created)
-        .all(|f| f.rev <= m.base_rev || f.by == Some(who.device));
+        .all(|f| !who.changed_elsewhere(f, m));
     let mut merged = serde_json::to_value(&current).map_err(|e| corrupt(m.kind, &e))?;
     let mut losing = BTreeMap::new();
     let object = merged.as_object_mut().ok_or_else(|| DbError::Corrupt {
@@ -652,7 +640,7 @@ async fn apply<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Out
         let changed_elsewhere = changes
             .get(name)
             .or(created.as_ref())
-            .is_some_and(|f| f.rev > m.base_rev && f.by != Some(who.device));
+            .is_some_and(|f| who.changed_elsewhere(f, m));
         if changed_elsewhere {
             losing.insert(name.clone(), value.clone());
         } else {
