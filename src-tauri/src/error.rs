@@ -5,11 +5,14 @@ use stint_client::ClientError;
 
 /// An error as the UI receives it. `code` is stable (`not_found`,
 /// `invalid`, `not_signed_in`, `unreachable`, `profile`, …) so the UI can
-/// react to it; `message` is for a person.
+/// react to it; `message` is for a person; `field`, when the input broke a
+/// rule, names the field (a form shows the message there).
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct UiError {
     code: &'static str,
     message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
 }
 
 impl UiError {
@@ -22,6 +25,7 @@ impl UiError {
                 "{} — stop `stint agent` (or the other Stint app) and start this app again",
                 e.message()
             ),
+            field: None,
         }
     }
 }
@@ -34,6 +38,7 @@ impl From<ClientError> for UiError {
         Self {
             code: e.code(),
             message: e.message(),
+            field: e.field().map(str::to_owned),
         }
     }
 }

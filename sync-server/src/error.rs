@@ -62,6 +62,12 @@ impl ApiError {
         .with_retry_after(retry_after)
     }
 
+    /// Names the field at fault (a form shows the error there).
+    pub(crate) fn at_field(mut self, field: &str) -> Self {
+        self.body.field = Some(field.to_owned());
+        self
+    }
+
     fn with_retry_after(mut self, after: std::time::Duration) -> Self {
         self.retry_after = Some(after.as_secs().max(1));
         self
@@ -120,15 +126,10 @@ impl From<DbError> for ApiError {
                 Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
             }
             DbError::DeviceTaken(device) => {
-                let mut e = Self::new(
-                    StatusCode::CONFLICT,
-                    ErrorCode::Conflict,
-                    format!(
-                        "device {device} belongs to another account: sign in with another device id, or none"
-                    ),
-                );
-                e.body.field = Some("device_id".into());
-                e
+                Self::conflict(format!(
+                    "device {device} belongs to another account: sign in with another device id, or none"
+                ))
+                .at_field("device_id")
             }
             DbError::Invalid(v) => Self::invalid(v.field, v.message),
             DbError::BrokenReference(message) => Self::new(

@@ -44,8 +44,8 @@ async fn register_answers_tokens_and_refuses_bad_input() {
         assert_eq!(answer["field"].as_str(), field, "{body} → {answer}");
     };
     let ok = |email: &str| json!({"email": email, "password": PASSWORD, "first_name": "A", "last_name": "B"});
-    check(ok("ada@example.com"), 409, None).await;
-    check(ok("ADA@EXAMPLE.COM "), 409, None).await;
+    check(ok("ada@example.com"), 409, Some("email")).await;
+    check(ok("ADA@EXAMPLE.COM "), 409, Some("email")).await;
     check(ok("not-an-email"), 422, Some("email")).await;
     check(
         json!({"email": "b@example.com", "password": "short", "first_name": "A", "last_name": "B"}),
@@ -54,17 +54,37 @@ async fn register_answers_tokens_and_refuses_bad_input() {
     )
     .await;
     check(
-        json!({"email": "b@example.com", "password": PASSWORD, "first_name": "", "last_name": "B"}),
+        json!({"email": "b@example.com", "password": PASSWORD, "first_name": "A\u{7}", "last_name": "B"}),
         422,
         Some("first_name"),
     )
     .await;
     check(
-        json!({"email": "b@example.com", "password": PASSWORD, "last_name": "B"}),
+        json!({"email": "b@example.com", "password": PASSWORD, "first_name": "A", "last_name": "x".repeat(201)}),
         422,
-        Some("first_name"),
+        Some("last_name"),
     )
     .await;
+    // The names may be left out: the display name is then the email.
+    check(
+        json!({"email": "b@example.com", "password": PASSWORD}),
+        201,
+        None,
+    )
+    .await;
+    check(
+        json!({"email": "c@example.com", "password": PASSWORD, "first_name": "", "last_name": ""}),
+        201,
+        None,
+    )
+    .await;
+    let (_, nameless) = api
+        .post(
+            "/auth/login",
+            json!({"email": "b@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(nameless["tenant"]["name"], "b@example.com's workspace");
 }
 
 #[tokio::test]

@@ -246,6 +246,22 @@ describe('session page', () => {
     await page.close();
   });
 
+  test('a recorded command can be forgotten: its position and text are sent, the rest stay', async () => {
+    const many = { ...full, terminal_state: { ...full.terminal_state, command_history: Array.from({ length: 40 }, (_, i) => `cmd ${i + 1}`) } };
+    const page = await open({ sessions: [many] });
+    await page.click('text=Auth rewrite');
+    await page.waitForSelector('[data-testid=history]');
+    assert.equal(await page.$$eval('[data-testid=history] li', (l) => l.length), 30, 'the last 30 first');
+    await page.click('[data-testid=all-history]');
+    await page.waitForSelector('[data-forget-command="1"]');
+    await page.click('[data-forget-command="12"]');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=history] li').length === 39);
+    assert.deepEqual((await calls(page, 'update_session')).map((c) => c.changes), [[{ forget_command: [11, 'cmd 12'] }]]);
+    const shown = await page.$$eval('[data-testid=history] li code', (l) => l.map((c) => c.textContent));
+    assert.ok(!shown.includes('cmd 12') && shown.includes('cmd 11') && shown.includes('cmd 13'));
+    await page.close();
+  });
+
   test('fork shows the new session, and the parent lists it in its fork tree', async () => {
     const page = await open({ sessions: [full] });
     await page.click('text=Auth rewrite');
@@ -353,6 +369,55 @@ describe('account, status, settings', () => {
     assert.equal(await page.textContent('[data-testid=signed-in-as]'), 'ada@example.com');
     assert.match(await page.textContent('.who'), /Personal · owner/);
     assert.equal(await page.textContent('[data-testid=online]'), 'Online');
+    await page.close();
+  });
+
+  test('create an account: errors shown at their field, nothing created; then signed in', async () => {
+    const page = await open({ accounts: ['taken@example.com'] });
+    await page.click('[data-nav=account]');
+    await page.click('[data-testid=to-create-account]');
+    const submit = () => page.click('[data-testid=create-account] button[type=submit]');
+    const fieldError = (name) => page.textContent(`[data-field-error=${name}]`);
+    await page.fill('input[name=email]', 'not an email');
+    await page.fill('input[name=password]', 'long enough');
+    await page.fill('input[name=again]', 'long enough');
+    await submit();
+    assert.match(await fieldError('email'), /email address/);
+    await page.fill('input[name=email]', 'ada@example.com');
+    await page.fill('input[name=password]', 'short');
+    await page.fill('input[name=again]', 'short');
+    await submit();
+    assert.match(await fieldError('password'), /at least 8/);
+    assert.equal(await page.$('[data-field-error=email]'), null, 'the fixed field is clear');
+    await page.fill('input[name=password]', 'long enough');
+    await submit();
+    assert.match(await fieldError('again'), /differ/);
+    assert.equal((await calls(page, 'register')).length, 2, 'mismatched passwords are not sent');
+    await page.fill('input[name=email]', 'taken@example.com');
+    await page.fill('input[name=again]', 'long enough');
+    await submit();
+    assert.match(await fieldError('email'), /exists/);
+    assert.equal(await page.$('[data-testid=signed-in-as]'), null);
+    await page.fill('input[name=email]', 'ada@example.com');
+    await page.fill('input[name=first_name]', 'Ada');
+    await submit();
+    await page.waitForSelector('[data-testid=signed-in-as]');
+    assert.equal(await page.textContent('[data-testid=signed-in-as]'), 'ada@example.com');
+    const sent = (await calls(page, 'register')).at(-1);
+    assert.deepEqual(sent.request, { email: 'ada@example.com', password: 'long enough', first_name: 'Ada', last_name: '' });
+    await page.close();
+  });
+
+  test('first run: the guide says what is recorded, how to hook the shell, where data lives', async () => {
+    const page = await open();
+    const guide = await page.textContent('[data-testid=first-run] [data-testid=guide]');
+    assert.match(guide, /stint init bash/);
+    assert.match(guide, /redacted/);
+    assert.equal(await page.textContent('[data-testid=guide-data-dir]'), '/home/me/.local/share/stint');
+    await page.click('[data-testid=guide-sign-in]');
+    await page.waitForSelector('[data-testid=sign-in]');
+    await page.click('[data-nav=guide]');
+    await page.waitForSelector('[data-testid=guide]');
     await page.close();
   });
 

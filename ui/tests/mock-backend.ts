@@ -60,6 +60,14 @@ function apply(s: any, change: Record<string, any>) {
   else if (kind === 'fact') s.memory.facts.push({ text: value, rationale: null, created_at: now() });
   else if (kind === 'decision') s.memory.decisions.push({ text: value[0], rationale: value[1], created_at: now() });
   else if (kind === 'status') s.status = value;
+  else if (kind === 'forget_command') {
+    const [at, shown] = value;
+    const history = s.terminal_state.command_history;
+    if (at >= history.length || (shown !== null && history[at] !== shown)) {
+      throw { code: 'invalid', field: 'command', message: `command ${at + 1} is no longer the one shown` };
+    }
+    history.splice(at, 1);
+  }
   s.updated_at = now();
 }
 
@@ -69,6 +77,15 @@ const handlers: Record<string, (a: Args) => unknown> = {
   login: (a) => {
     if (a.password !== 'right password') throw { code: 'rejected', message: 'wrong email or password' };
     backend.state.account = { server: a.server, user: { id: 'u', email: a.email }, tenant: { id: 't', name: 'Personal' }, role: 'owner' };
+    return backend.state.account;
+  },
+  // The server's rules, as it answers them: the field at fault.
+  register: ({ server, request }) => {
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(request.email)) throw { code: 'invalid', field: 'email', message: 'must be an email address' };
+    if (request.password.length < 8) throw { code: 'invalid', field: 'password', message: 'must be at least 8 characters' };
+    if ((backend.state.accounts ?? []).includes(request.email)) throw { code: 'invalid', field: 'email', message: 'an account with this email exists' };
+    backend.state.accounts = [...(backend.state.accounts ?? []), request.email];
+    backend.state.account = { server, user: { id: 'u', email: request.email }, tenant: { id: 't', name: 'Personal' }, role: 'owner' };
     return backend.state.account;
   },
   logout: () => ((backend.state.account = null), true),

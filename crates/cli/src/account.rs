@@ -9,40 +9,109 @@ use stint_model::api::RegisterRequest;
 
 use crate::cli::{Credentials, Output, TenantCommand};
 
-fn prompt(label: &str) -> anyhow::Result<String> {
-    eprint!("{label}: ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim().to_owned())
+/// Asks for what was not given: on a terminal, a prompt; without one, a
+/// clear refusal naming the flag (a script must not hang on a prompt).
+struct Asker {
+    /// Standard input is a terminal and does not carry the password.
+    terminal: bool,
 }
 
-/// The email and password, from flags, standard input or prompts.
-fn ask(credentials: &Credentials) -> anyhow::Result<(String, String)> {
-    let email = match &credentials.email {
-        Some(email) => email.clone(),
-        None => prompt("Email")?,
-    };
-    let password = if credentials.password_stdin {
+impl Asker {
+    fn new(credentials: &Credentials) -> Self {
+        Self {
+            terminal: !credentials.password_stdin && std::io::stdin().is_terminal(),
+        }
+    }
+
+    fn line(label: &str) -> anyhow::Result<String> {
+        eprint!("{label}: ");
+        std::io::stderr().flush()?;
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
-        line.trim_end_matches(['\r', '\n']).to_owned()
-    } else if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("Password: ").context("reading the password")?
-    } else {
-        anyhow::bail!("no terminal to ask the password on: use --password-stdin");
-    };
-    anyhow::ensure!(
-        !email.is_empty() && !password.is_empty(),
-        "an email and a password are needed"
-    );
-    Ok((email, password))
+        Ok(line.trim().to_owned())
+    }
+
+    /// `given`, else asked (`label`), else an error naming `flag`. An
+    /// empty answer is refused unless `optional`.
+    fn text(
+        &self,
+        given: Option<&str>,
+        label: &str,
+        flag: &str,
+        optional: bool,
+    ) -> anyhow::Result<String> {
+        if let Some(given) = given {
+            return Ok(given.trim().to_owned());
+        }
+        if optional && !self.terminal {
+            return Ok(String::new());
+        }
+        anyhow::ensure!(
+            self.terminal,
+            "{label} not given, and no terminal to ask for it: give {flag}"
+        );
+        let answer = Self::line(
+            if optional {
+                format!("{label} (Enter to leave it empty)")
+            } else {
+                label.to_owned()
+            }
+            .as_str(),
+        )?;
+        anyhow::ensure!(optional || !answer.is_empty(), "{label} is needed");
+        Ok(answer)
+    }
+
+    /// The server's URL: SERVER, `--server` or `STINT_SERVER`, else asked.
+    fn server(&self, credentials: &Credentials) -> anyhow::Result<String> {
+        let given = credentials.url.as_deref().or(credentials.server.as_deref());
+        self.text(
+            given,
+            "Server URL",
+            "the server's URL (`stint login URL`)",
+            false,
+        )
+    }
+
+    fn email(&self, credentials: &Credentials) -> anyhow::Result<String> {
+        self.text(credentials.email.as_deref(), "Email", "--email", false)
+    }
+
+    /// The password: the first line of standard input with
+    /// `--password-stdin`, else asked without echo (twice when `confirm`:
+    /// a new password mistyped once would lock its owner out).
+    fn password(&self, credentials: &Credentials, confirm: bool) -> anyhow::Result<String> {
+        let password = if credentials.password_stdin {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        } else if std::io::stdin().is_terminal() {
+            let password =
+                rpassword::prompt_password("Password: ").context("reading the password")?;
+            if confirm {
+                let again = rpassword::prompt_password("Password again: ")
+                    .context("reading the password")?;
+                anyhow::ensure!(
+                    password == again,
+                    "the two passwords differ: nothing was created"
+                );
+            }
+            password
+        } else {
+            anyhow::bail!("no terminal to ask the password on: use --password-stdin");
+        };
+        anyhow::ensure!(!password.is_empty(), "a password is needed");
+        Ok(password)
+    }
 }
 
 pub(crate) async fn login(device: &Client, credentials: &Credentials) -> anyhow::Result<()> {
-    let (email, password) = ask(credentials)?;
+    let asker = Asker::new(credentials);
+    let server = asker.server(credentials)?;
+    let email = asker.email(credentials)?;
+    let password = asker.password(credentials, false)?;
     let signed_in = device
-        .login(&credentials.server, &email, &password)
+        .login(&server, &email, &password)
         .await?
         .context("the agent did not sign in")?;
     println!(
@@ -55,10 +124,15 @@ pub(crate) async fn login(device: &Client, credentials: &Credentials) -> anyhow:
 pub(crate) async fn register(
     device: &Client,
     credentials: &Credentials,
-    first_name: String,
-    last_name: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
 ) -> anyhow::Result<()> {
-    let (email, password) = ask(credentials)?;
+    let asker = Asker::new(credentials);
+    let server = asker.server(credentials)?;
+    let email = asker.email(credentials)?;
+    let first_name = asker.text(first_name.as_deref(), "First name", "--first-name", true)?;
+    let last_name = asker.text(last_name.as_deref(), "Last name", "--last-name", true)?;
+    let password = asker.password(credentials, true)?;
     let req = RegisterRequest {
         email,
         password,
@@ -67,7 +141,7 @@ pub(crate) async fn register(
         device_id: None,
     };
     let signed_in = device
-        .register(&credentials.server, req)
+        .register(&server, req)
         .await?
         .context("the agent did not sign in")?;
     println!(

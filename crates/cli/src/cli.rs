@@ -18,7 +18,7 @@ pub(crate) struct Cli {
 }
 
 const EXAMPLES: &str = "Examples:
-  stint session start --name 'Auth refactor' --tag auth --tag backend
+  stint session start 'Auth refactor' --tag auth --tag backend
   stint session list
   stint session note 01a2 'Refresh tokens rotate on every use' --decision
   stint session resume 01a2 --open";
@@ -34,22 +34,25 @@ pub(crate) enum Command {
     /// (`STINT_KEYRING=off` keeps it out), else to a file in the data
     /// directory readable by you only; `stint status` says which.
     #[command(
-        after_help = "Examples:\n  stint login --server https://stint.example.com\n  echo \"$PASSWORD\" | stint login --server http://127.0.0.1:8787 --email ada@example.com --password-stdin"
+        after_help = "Examples:\n  stint login https://stint.example.com      # prompts for the email and password\n  echo \"$PASSWORD\" | stint login http://127.0.0.1:8787 --email ada@example.com --password-stdin"
     )]
     Login(Credentials),
     /// Creates an account on a sync server and signs in.
+    ///
+    /// On a terminal, whatever is not given is asked for (the password
+    /// twice); without one, give --email and --password-stdin.
     #[command(
-        after_help = "Example:\n  stint register --server http://127.0.0.1:8787 --email ada@example.com --first-name Ada --last-name Lovelace"
+        after_help = "Examples:\n  stint register http://127.0.0.1:8787        # prompts for the rest\n  echo \"$PASSWORD\" | stint register http://127.0.0.1:8787 --email ada@example.com --first-name Ada --password-stdin"
     )]
     Register {
         #[command(flatten)]
         credentials: Credentials,
-        /// Your given name.
+        /// Your given name [prompted on a terminal; may be left empty].
         #[arg(long)]
-        first_name: String,
-        /// Your family name.
+        first_name: Option<String>,
+        /// Your family name [prompted on a terminal; may be left empty].
         #[arg(long)]
-        last_name: String,
+        last_name: Option<String>,
     },
     /// Signs out here and revokes this device's login on the server.
     Logout,
@@ -203,9 +206,12 @@ pub(crate) enum ShellName {
 /// Where and as whom to sign in.
 #[derive(Debug, Args)]
 pub(crate) struct Credentials {
-    /// The sync server's URL.
+    /// The sync server's URL [prompted on a terminal when absent].
+    #[arg(value_name = "SERVER")]
+    pub(crate) url: Option<String>,
+    /// The sync server's URL (the same as SERVER).
     #[arg(long, env = "STINT_SERVER")]
-    pub(crate) server: String,
+    pub(crate) server: Option<String>,
     /// Your email [prompted when absent].
     #[arg(long)]
     pub(crate) email: Option<String>,
@@ -235,12 +241,15 @@ pub(crate) enum TenantCommand {
 pub(crate) enum SessionCommand {
     /// Starts a session for a workspace folder and prints its id.
     #[command(
-        after_help = "Example:\n  stint session start --name 'Auth refactor' --workspace ~/src/app --tag auth"
+        after_help = "Examples:\n  stint session start 'Auth refactor' --workspace ~/src/app --tag auth\n  stint session start          # named after the folder and the day"
     )]
     Start {
-        /// Its name.
+        /// Its name [default: the workspace folder's name and today's date].
+        #[arg(value_name = "NAME", conflicts_with = "name")]
+        title: Option<String>,
+        /// Its name (the same as NAME).
         #[arg(long)]
-        name: String,
+        name: Option<String>,
         /// The workspace folder [default: the current directory].
         #[arg(long)]
         workspace: Option<PathBuf>,
@@ -331,12 +340,16 @@ pub(crate) enum SessionCommand {
         remove: bool,
     },
     /// Forks a session to try another approach; prints the new id.
+    #[command(after_help = "Example:\n  stint session fork 01a2 'Auth, with sessions in Redis'")]
     Fork {
         /// The session to fork.
         id: String,
-        /// The fork's name.
+        /// The fork's name [default: the session's name, "(fork)" added].
+        #[arg(value_name = "NAME", conflicts_with = "name")]
+        title: Option<String>,
+        /// The fork's name (the same as NAME).
         #[arg(long)]
-        name: String,
+        name: Option<String>,
     },
     /// Lists the sessions forked from one.
     Children {
@@ -367,6 +380,27 @@ pub(crate) enum SessionCommand {
         open: bool,
         #[command(flatten)]
         output: Output,
+    },
+    /// Lists the commands recorded into a session, numbered, oldest first.
+    #[command(
+        after_help = "Examples:\n  stint session history           # the session of the current directory\n  stint session history 01a2 --json"
+    )]
+    History {
+        /// The session [default: the newest active session whose workspace holds the current directory].
+        id: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Removes recorded commands from a session, on every device it syncs to.
+    #[command(
+        after_help = "Example (the numbers are those `stint session history` shows):\n  stint session forget 01a2 --command 12 --command 13"
+    )]
+    Forget {
+        /// The session.
+        id: String,
+        /// The number of a command in `stint session history` (repeat for several).
+        #[arg(long = "command", required = true, value_parser = clap::value_parser!(u32).range(1..))]
+        commands: Vec<u32>,
     },
     /// Deletes a session.
     Delete {

@@ -168,18 +168,7 @@ pub(crate) async fn files(
         }
         return Ok(());
     }
-    let session = match session {
-        Some(id) => device.find_session(&id).await?,
-        None => {
-            let cwd = std::env::current_dir().context("the current directory")?;
-            session_of(device, &cwd, false).await?.ok_or_else(|| {
-                ClientError::NotFound(format!(
-                    "no active session's workspace holds {}: give --session",
-                    cwd.display()
-                ))
-            })?
-        }
-    };
+    let session = given_or_here(device, session, "give --session").await?;
     let since = changed_since.as_deref().map(parse_time).transpose()?;
     let files = device.files(&session.id.to_string(), since).await?;
     if output.json {
@@ -200,6 +189,25 @@ pub(crate) async fn files(
 
 /// The newest active session whose workspace is `path` (`exact`) or holds
 /// it (the deepest such workspace): one indexed lookup per folder.
+/// The session named by `id`, else the newest active session whose
+/// workspace holds the current directory; `hint` says how to name one.
+pub(crate) async fn given_or_here(
+    device: &Client,
+    id: Option<String>,
+    hint: &str,
+) -> anyhow::Result<WorkspaceSession> {
+    if let Some(id) = id {
+        return Ok(device.find_session(&id).await?);
+    }
+    let cwd = std::env::current_dir().context("the current directory")?;
+    Ok(session_of(device, &cwd, false).await?.ok_or_else(|| {
+        ClientError::NotFound(format!(
+            "no active session's workspace holds {}: {hint}",
+            cwd.display()
+        ))
+    })?)
+}
+
 async fn session_of(
     device: &Client,
     path: &Path,

@@ -32,13 +32,14 @@ fn utf8(path: &Path) -> anyhow::Result<String> {
 pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Result<()> {
     match command {
         SessionCommand::Start {
+            title,
             name,
             workspace,
             tags,
         } => {
             let session = device
                 .start_session(NewSession {
-                    name,
+                    name: title.or(name).unwrap_or_default(),
                     workspace: absolute(workspace)?,
                     tags,
                 })
@@ -123,7 +124,8 @@ pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Res
             let session = device.update_session(&id, vec![change]).await?;
             println!("{}: {}", session.name, session.tags.join(", "));
         }
-        SessionCommand::Fork { id, name } => {
+        SessionCommand::Fork { id, title, name } => {
+            let name = title.or(name).unwrap_or_default();
             println!("{}", device.fork_session(&id, &name).await?.id)
         }
         SessionCommand::Children { id, output } => {
@@ -148,6 +150,45 @@ pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Res
                 }
             }
         }
+        SessionCommand::History { id, output } => {
+            let session = crate::files::given_or_here(device, id, "give its id").await?;
+            let history = &session.terminal_state.command_history;
+            if output.json {
+                let numbered: Vec<_> = (1..)
+                    .zip(history)
+                    .map(|(n, command)| serde_json::json!({"number": n, "command": command}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&numbered)?);
+            } else if history.is_empty() {
+                println!(
+                    "no commands recorded in {} yet: see `stint init --help`",
+                    session.name
+                );
+            } else {
+                let width = history.len().to_string().len();
+                for (n, command) in (1..).zip(history) {
+                    println!("{n:>width$}  {command}");
+                }
+            }
+        }
+        SessionCommand::Forget { id, mut commands } => {
+            // Highest first, so that each removal leaves the numbers of
+            // the others as they were shown.
+            commands.sort_unstable_by(|a, b| b.cmp(a));
+            commands.dedup();
+            let changes = commands
+                .iter()
+                .map(|n| Change::ForgetCommand(*n as usize - 1, None))
+                .collect();
+            let session = device.update_session(&id, changes).await?;
+            println!(
+                "forgot {} command{} in {} ({} left)",
+                commands.len(),
+                if commands.len() == 1 { "" } else { "s" },
+                session.name,
+                session.terminal_state.command_history.len()
+            );
+        }
         SessionCommand::Delete { id } => {
             let session = device.delete_session(&id).await?;
             println!("deleted {} ({})", session.id, session.name);
@@ -162,7 +203,7 @@ fn print_sessions(sessions: &[WorkspaceSession], output: Output) -> anyhow::Resu
         return Ok(());
     }
     if sessions.is_empty() {
-        println!("no sessions yet: start one with `stint session start --name NAME`");
+        println!("no sessions yet: start one with `stint session start NAME`");
         return Ok(());
     }
     for s in sessions {

@@ -444,14 +444,11 @@ pub(crate) async fn server_error(response: reqwest::Response) -> ClientError {
     match status.as_u16() {
         401 => ClientError::NotSignedIn(message),
         404 => ClientError::NotFound(message),
-        // The device id is another account's: `Invalid` names the field,
-        // so the device can take a new one.
-        409 if body.as_ref().and_then(|b| b.field.as_deref()) == Some("device_id") => {
-            ClientError::Invalid(stint_model::ValidationError::new("device_id", message))
-        }
-        409 => ClientError::Rejected(message),
         413 => ClientError::TooLarge(message),
-        422 => match body.and_then(|b| b.field.map(|f| (f, b.message))) {
+        // A 409 that names a field (the device id is another account's,
+        // the email is taken) is `Invalid` at that field: the device can
+        // take a new id, a form can show it at the email.
+        409 | 422 => match body.and_then(|b| b.field.map(|f| (f, b.message))) {
             Some((field, message)) => {
                 ClientError::Invalid(stint_model::ValidationError::new(field, message))
             }

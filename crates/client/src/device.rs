@@ -9,7 +9,7 @@ use stint_db::{Db, SessionList, WriteCtx};
 use stint_model::api::RelatedSession;
 use stint_model::{
     Breakpoint, Conflict, DeviceId, EditorState, Note, SessionId, SessionStatus, TenantId, UserId,
-    Validate, WorkspaceSession, validate,
+    Validate, ValidationError, WorkspaceSession, validate,
 };
 use stint_store::StoreOptions;
 
@@ -23,7 +23,8 @@ use crate::scrub;
 /// What to start a session with.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct NewSession {
-    /// Display name.
+    /// Display name; empty names it after the folder and the day
+    /// (`app 2026-12-02`).
     pub name: String,
     /// The workspace folder (made absolute by the caller).
     pub workspace: PathBuf,
@@ -69,6 +70,10 @@ pub enum Change {
     Cwd(String),
     /// Append commands to the terminal history (scrubbed of secrets).
     History(Vec<String>),
+    /// Remove one command from the terminal history: the one at this
+    /// 0-based position, refused when the history there no longer holds
+    /// the command given (the history moved on since it was shown).
+    ForgetCommand(usize, Option<String>),
     /// Set environment variables (secret ones are hidden).
     Env(Vec<(String, String)>),
     /// Replace the breakpoints.
@@ -481,7 +486,17 @@ impl Device {
                 "must be valid UTF-8",
             ))
         })?;
-        let mut session = WorkspaceSession::new(tenant, user, new.name, workspace);
+        let name = if new.name.trim().is_empty() {
+            let folder = new.workspace.file_name().and_then(|n| n.to_str());
+            format!(
+                "{} {}",
+                folder.unwrap_or("workspace"),
+                stint_model::now().format("%Y-%m-%d")
+            )
+        } else {
+            new.name
+        };
+        let mut session = WorkspaceSession::new(tenant, user, name, workspace);
         session.tags = new.tags;
         session.terminal_state.cwd = Some(session.workspace_path.clone());
         session.validate()?;
@@ -559,11 +574,18 @@ impl Device {
         Ok(session)
     }
 
-    /// Forks a session into a new one named `name`.
+    /// Forks a session into a new one named `name`; an empty name is the parent's with "(fork)" added.
     pub async fn fork_session(&self, id: &str, name: &str) -> Result<WorkspaceSession> {
-        validate::name("name", name)?;
         let parent = self.find_session(id).await?;
-        let child = parent.fork(name);
+        let name = if name.trim().is_empty() {
+            let keep = validate::MAX_NAME_CHARS - " (fork)".len();
+            let base: String = parent.name.chars().take(keep).collect();
+            format!("{base} (fork)")
+        } else {
+            name.to_owned()
+        };
+        validate::name("name", &name)?;
+        let child = parent.fork(&name);
         self.db.sessions().create(&child, &self.ctx()).await?;
         Ok(child)
     }
@@ -832,6 +854,31 @@ fn apply(session: &mut WorkspaceSession, change: Change) -> Result<()> {
             history.extend(commands.iter().map(|c| scrub::scrub(c)));
             let excess = history.len().saturating_sub(HISTORY_KEPT);
             history.drain(..excess);
+        }
+        Change::ForgetCommand(at, shown) => {
+            let history = &mut session.terminal_state.command_history;
+            let Some(there) = history.get(at) else {
+                return Err(ValidationError::new(
+                    "command",
+                    format!(
+                        "there is no command {} (the session has {})",
+                        at + 1,
+                        history.len()
+                    ),
+                )
+                .into());
+            };
+            if shown.as_ref().is_some_and(|shown| shown != there) {
+                return Err(ValidationError::new(
+                    "command",
+                    format!(
+                        "command {} is no longer the one shown: list them again",
+                        at + 1
+                    ),
+                )
+                .into());
+            }
+            history.remove(at);
         }
         Change::Env(vars) => {
             let env = &mut session.terminal_state.environment_vars;

@@ -56,6 +56,15 @@ impl ClientError {
         }
     }
 
+    /// The field at fault, when the input broke a rule.
+    #[must_use]
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Invalid(v) => Some(&v.field),
+            _ => None,
+        }
+    }
+
     /// The message for a person, without the kind's prefix (the code says
     /// it).
     #[must_use]

@@ -52,9 +52,11 @@ pub struct RegisterRequest {
     pub email: String,
     /// At least 8 characters.
     pub password: String,
-    /// Given name.
+    /// Given name; may be left out (the display name is then the email).
+    #[serde(default)]
     pub first_name: String,
-    /// Family name.
+    /// Family name; may be left out.
+    #[serde(default)]
     pub last_name: String,
     /// The device signing up, if it has an id (see [`LoginRequest`]).
     #[serde(default)]

@@ -139,8 +139,8 @@ impl Validate for User {
         if self.email != validate::normalize_email(&self.email) {
             return Err(ValidationError::new("email", "must be normalized"));
         }
-        validate::name("first_name", &self.first_name)?;
-        validate::name("last_name", &self.last_name)?;
+        validate::optional_name("first_name", &self.first_name)?;
+        validate::optional_name("last_name", &self.last_name)?;
         if !self.password_hash.starts_with("$argon2id$") {
             return Err(ValidationError::new(
                 "password_hash",

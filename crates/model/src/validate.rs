@@ -68,6 +68,16 @@ pub fn name(field: &str, value: &str) -> Result<(), ValidationError> {
     no_control_chars(field, value)
 }
 
+/// A name that may be left empty (a person's given or family name: the
+/// display name falls back to the email): at most [`MAX_NAME_CHARS`], no
+/// control characters.
+pub fn optional_name(field: &str, value: &str) -> Result<(), ValidationError> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    name(field, value)
+}
+
 /// Free text (notes, descriptions): at most `max` characters.
 pub fn text(field: &str, value: &str, max: usize) -> Result<(), ValidationError> {
     if value.chars().count() > max {

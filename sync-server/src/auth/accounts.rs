@@ -22,6 +22,11 @@ fn wrong_credentials() -> ApiError {
     ApiError::unauthorized("the email or the password is wrong")
 }
 
+/// 409, naming the field, so that a sign-up form shows it at the email.
+fn email_taken() -> ApiError {
+    ApiError::conflict("an account with this email exists").at_field("email")
+}
+
 /// Creates the account and its personal tenant, and signs in.
 pub(crate) async fn register(
     state: &AppState,
@@ -35,10 +40,10 @@ pub(crate) async fn register(
     let email = validate::normalize_email(&req.email);
     validate::email("email", &email)?;
     check_policy("password", &req.password)?;
-    validate::name("first_name", &req.first_name)?;
-    validate::name("last_name", &req.last_name)?;
+    validate::optional_name("first_name", &req.first_name)?;
+    validate::optional_name("last_name", &req.last_name)?;
     if state.db.users().get_by_email(&email).await?.is_some() {
-        return Err(ApiError::conflict("an account with this email exists"));
+        return Err(email_taken());
     }
     // A device already another account's is refused before the account is
     // made, not after (which would leave an account without a login).
@@ -68,9 +73,7 @@ pub(crate) async fn register(
         .create_with_tenant(&user, &tenant, &ctx)
         .await
     {
-        Err(DbError::AlreadyExists { .. }) => {
-            return Err(ApiError::conflict("an account with this email exists"));
-        }
+        Err(DbError::AlreadyExists { .. }) => return Err(email_taken()),
         other => other?,
     }
     state

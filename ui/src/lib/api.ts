@@ -3,7 +3,7 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   Account, Change, Conflict, ConversationWithMessages, FileRecord, News, OpenCommand,
-  RelatedSession, Resume, Session, SessionFilter, Setting, SettingCategory, Status,
+  RegisterRequest, RelatedSession, Resume, Session, SessionFilter, Setting, SettingCategory, Status,
   SyncReport, TenantWithRole, UiError, WatchStatus,
 } from './types';
 
@@ -44,6 +44,7 @@ export const api = {
   whoami: () => call<Account | null>('whoami'),
   login: (server: string, email: string, password: string) =>
     call<Account>('login', { server, email, password }),
+  register: (server: string, request: RegisterRequest) => call<Account>('register', { server, request }),
   logout: () => call<boolean>('logout'),
   tenants: () => call<TenantWithRole[]>('tenants'),
   switchTenant: (id: string) => call<Account>('switch_tenant', { id }),

@@ -15,7 +15,8 @@ export type View =
   | { name: 'session'; id: string }
   | { name: 'conflicts' }
   | { name: 'settings' }
-  | { name: 'account' };
+  | { name: 'account' }
+  | { name: 'guide' };
 
 /** What the sync engine last said. */
 export interface SyncState { online: boolean; syncing: boolean; message: string | null; lastRound: Date | null }
@@ -73,7 +74,7 @@ class AppState {
   /** The page the window showed when it closed, if it can show it again. */
   restorable(last: unknown): View | null {
     const view = (last as { view?: View } | null)?.view;
-    if (!view || !['sessions', 'session', 'conflicts', 'settings', 'account'].includes(view.name)) return null;
+    if (!view || !['sessions', 'session', 'conflicts', 'settings', 'account', 'guide'].includes(view.name)) return null;
     if (view.name === 'session' && !this.sessions.some((s) => s.id === view.id)) return null;
     return view;
   }

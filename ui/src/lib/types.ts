@@ -122,6 +122,8 @@ export type Change =
   | { fact: string }
   | { decision: [string, string | null] }
   | { cwd: string }
+  /** Removes the command at this 0-based position, if it is still this one. */
+  | { forget_command: [number, string | null] }
   | { status: 'active' | 'archived' };
 
 /** What the owner tells the window (`stint_client::News`). */
@@ -130,5 +132,9 @@ export type News =
   | { kind: 'synced'; report: SyncReport | null; error: string | null; code: string | null }
   | ({ kind: 'watch' } & WatchStatus);
 
-/** Every error from the app: a stable code and a message for people. */
-export interface UiError { code: string; message: string }
+/** Every error from the app: a stable code, a message for people, and
+ * the field at fault when the input broke a rule. */
+export interface UiError { code: string; message: string; field?: string }
+
+/** A new account (`POST /auth/register`); the names may be empty. */
+export interface RegisterRequest { email: string; password: string; first_name: string; last_name: string }
