@@ -6,12 +6,15 @@
 //! way an operator would.
 //!
 //! The tests live in `tests/`, one file per area. [`device`] runs the
-//! `stint` CLI and agent; [`desktop`] the desktop app under Xvfb through
+//! `stint` CLI and agent; [`terminal`] a command on a pseudo-terminal,
+//! answering its prompts; [`desktop`] the desktop app under Xvfb through
 //! WebDriver; [`Server`] and [`Api`] the sync server.
 
 pub mod desktop;
 pub mod device;
 pub mod floor;
+#[cfg(unix)]
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -289,3 +289,113 @@ async fn tenants_listed_and_switched_from_the_command_line() {
     let whoami: Value = serde_json::from_str(&ok(dir, &["whoami", "--json"], "")).unwrap();
     assert_eq!(whoami["tenant"]["id"], personal.as_str());
 }
+
+/// `stint register URL` on a terminal asks for everything else (the
+/// password twice, the names optional); without a terminal it says what to
+/// give instead of waiting for input. A mistyped repeat creates nothing.
+#[tokio::test]
+async fn register_asks_for_what_is_missing_on_a_terminal_only() {
+    use stint_e2e::terminal::{Answer, on_terminal};
+    let server_dir = tempfile::tempdir().unwrap();
+    let server = Server::start(server_dir.path()).await.unwrap();
+    let api = Api::new(&server.url);
+    let device = tempfile::tempdir().unwrap();
+    let dir = device.path();
+    let register = |again: &'static str| {
+        let mut command = stint_e2e::device::command(dir);
+        command.args(["register", &server.url]);
+        // A prompt is complete once its colon is shown.
+        let answer = move |prompt: &str| {
+            let text = |t: &str| Some(Answer::Text(t.to_owned()));
+            match prompt.strip_suffix(':')? {
+                "Email" => text("ada@example.com"),
+                p if p.starts_with("First name") => text("Ada"),
+                p if p.starts_with("Last name") => text(""),
+                "Password" => Some(Answer::Secret(PASSWORD.to_owned())),
+                "Password again" => Some(Answer::Secret(again.to_owned())),
+                _ => None,
+            }
+        };
+        on_terminal(command, answer, std::time::Duration::from_secs(30)).unwrap()
+    };
+    let can_sign_in = async || {
+        api.post(
+            "/auth/login",
+            json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await
+        .0 == 200
+    };
+
+    let typo = register("not the same");
+    assert_eq!(typo.status.code(), Some(1), "{}", typo.screen);
+    assert!(typo.screen.contains("differ"), "{}", typo.screen);
+    assert!(!can_sign_in().await, "nothing was created");
+
+    let typed = register(PASSWORD);
+    assert!(typed.status.success(), "{}", typed.screen);
+    for prompt in [
+        "Email:",
+        "First name (Enter to leave it empty):",
+        "Last name",
+        "Password again:",
+    ] {
+        assert!(
+            typed.screen.contains(prompt),
+            "asks {prompt}: {}",
+            typed.screen
+        );
+    }
+    assert!(
+        !typed.screen.contains(PASSWORD),
+        "the password is not echoed: {}",
+        typed.screen
+    );
+    let (_, tokens) = api
+        .post(
+            "/auth/login",
+            json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(tokens["user"]["first_name"], "Ada");
+    assert_eq!(tokens["user"]["last_name"], "");
+    let whoami: Value = serde_json::from_str(&ok(dir, &["whoami", "--json"], "")).unwrap();
+    assert_eq!(whoami["user"]["email"], "ada@example.com");
+
+    // No terminal: each missing answer is named, nothing is asked.
+    let other = tempfile::tempdir().unwrap();
+    for (args, says) in [
+        (vec!["register"], "give the server's URL"),
+        (vec!["register", &server.url], "give --email"),
+        (
+            vec!["register", &server.url, "--email", "bob@example.com"],
+            "--password-stdin",
+        ),
+        (vec!["login", &server.url], "give --email"),
+    ] {
+        let out = stint(other.path(), &args, "");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("no terminal") && stderr.contains(says),
+            "{args:?}: {stderr}"
+        );
+    }
+    // Given as flags (the server as an argument), the names may be left out.
+    let out = stint(
+        other.path(),
+        &[
+            "register",
+            &server.url,
+            "--email",
+            "bob@example.com",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -283,6 +283,121 @@ async fn sign_in_edit_sync_resolve_a_conflict_and_resume_after_a_restart() {
     window.close().await.unwrap();
 }
 
+/// A new user's first minutes in the window: the guide, an account created
+/// there (a bad email and a weak password refused at their fields, with
+/// nothing created), and a recorded command forgotten with its button.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_in_the_window_and_forget_a_recorded_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server")).await.unwrap();
+    let dir = tmp.path().join("device");
+    let workspace = tmp.path().join("app");
+    std::fs::create_dir_all(&workspace).unwrap();
+    let driver = Driver::start(&[("STINT_DATA_DIR", &dir)]).await.unwrap();
+    let window = driver.launch(&binary("stint-desktop")).await.unwrap();
+
+    // First run: the guide, with this device's data directory.
+    let guide = window.text("[data-testid=first-run]").await.unwrap();
+    assert!(guide.contains("stint init bash"), "{guide}");
+    window
+        .wait_text("[data-testid=guide-data-dir]", |t| {
+            t == dir.to_str().unwrap()
+        })
+        .await
+        .unwrap();
+    shot(&window, "first-run").await;
+    window.click("[data-testid=guide-sign-in]").await.unwrap();
+    window
+        .click("[data-testid=to-create-account]")
+        .await
+        .unwrap();
+    window
+        .fill("input[name=server]", &server.url)
+        .await
+        .unwrap();
+    let submit = "[data-testid=create-account] button[type=submit]";
+    let api = Api::new(&server.url);
+    let can_sign_in = async |email: &str| {
+        api.post(
+            "/auth/login",
+            serde_json::json!({"email": email, "password": PASSWORD}),
+        )
+        .await
+        .0 == 200
+    };
+    // (the field, what is typed, what the server says there)
+    for (field, email, password, said) in [
+        ("email", "ada at example", PASSWORD, "email"),
+        ("password", "ada@example.com", "short", "at least 8"),
+    ] {
+        window.fill("input[name=email]", email).await.unwrap();
+        window.fill("input[name=password]", password).await.unwrap();
+        window.fill("input[name=again]", password).await.unwrap();
+        window.click(submit).await.unwrap();
+        window
+            .wait_text(&format!("[data-field-error={field}]"), |t| t.contains(said))
+            .await
+            .unwrap();
+    }
+    assert!(!can_sign_in("ada@example.com").await, "nothing was created");
+    window.fill("input[name=password]", PASSWORD).await.unwrap();
+    window.fill("input[name=again]", PASSWORD).await.unwrap();
+    window.fill("input[name=first_name]", "Ada").await.unwrap();
+    shot(&window, "create-account").await;
+    window.click(submit).await.unwrap();
+    window
+        .wait_text("[data-testid=signed-in-as]", |t| t == "ada@example.com")
+        .await
+        .unwrap();
+    assert!(can_sign_in("ada@example.com").await);
+
+    // Commands recorded by the shell hook (through the app, the owner),
+    // one forgotten with its button, on the server as well.
+    let id = ok(
+        &dir,
+        &[
+            "session",
+            "start",
+            "Hooked",
+            "--workspace",
+            workspace.to_str().unwrap(),
+        ],
+    )
+    .trim()
+    .to_owned();
+    let cwd = format!("--cwd={}", workspace.display());
+    for command in ["ls", "mysql -u root -phunter22 prod", "git status"] {
+        ok(&dir, &["hook", &cwd, "--", command]);
+    }
+    window.click("[data-nav=sessions]").await.unwrap();
+    window
+        .click(&format!("[data-session-id='{id}']"))
+        .await
+        .unwrap();
+    window
+        .wait_text("[data-testid=history]", |t| t.contains("git status"))
+        .await
+        .unwrap();
+    window.click("[data-forget-command='2']").await.unwrap();
+    eventually("the command is forgotten", || {
+        json(&dir, &["session", "history", &id, "--json"])
+            == serde_json::json!([{"number": 1, "command": "ls"}, {"number": 2, "command": "git status"}])
+    });
+    let other = tmp.path().join("other");
+    login(&other, &server.url, "ada@example.com", false);
+    eventually("the other device has it without the command", || {
+        ok(&other, &["sync"]);
+        stint_e2e::device::stint(&other, &["session", "history", &id, "--json"])
+            .status
+            .success()
+            && json(&other, &["session", "history", &id, "--json"])
+                .as_array()
+                .map(Vec::len)
+                == Some(2)
+    });
+    window.close().await.unwrap();
+}
+
 async fn theme_of(window: &Window) -> serde_json::Value {
     window
         .eval(
