@@ -181,3 +181,68 @@ fn the_agent_takes_hooked_commands_at_once() {
     agent.stop();
     assert_eq!(history(&session(data, &id))[1..], commands);
 }
+
+/// What a new user does after seeing a command they regret in the history:
+/// `stint session history` shows it numbered (scrubbed already), `stint
+/// session forget` removes it, and the other device loses it at its next
+/// sync; the commands around it stay, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_forgotten_on_one_device_is_gone_from_the_other_after_sync() {
+    use stint_e2e::device::login;
+    let server_dir = tempfile::tempdir().unwrap();
+    let server = stint_e2e::Server::start(server_dir.path()).await.unwrap();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (a.path(), b.path());
+    let ws = tempfile::tempdir().unwrap();
+    let ws = ws.path();
+    login(a, &server.url, "ada@example.com", true);
+    login(b, &server.url, "ada@example.com", false);
+    let id = start(a, "app", ws);
+    let typed = vec![
+        format!("cd {}", ws.display()),
+        "curl -u admin:s3cretpass https://example.com/api".to_owned(),
+        "mysql -psup3rsecret prod".to_owned(),
+        "echo ünïcødé ✓".to_owned(),
+    ];
+    run_in(Shell::Bash, a, &typed);
+    let recorded = json(a, &["session", "history", &id, "--json"]);
+    let commands: Vec<&str> = recorded
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            typed[0].as_str(),
+            "curl -u admin:<redacted> https://example.com/api",
+            "mysql -p<redacted> prod",
+            "echo ünïcødé ✓",
+        ]
+    );
+    assert_eq!(recorded[1]["number"], 2);
+    ok(a, &["sync"]);
+    ok(b, &["sync"]);
+    assert_eq!(history(&session(b, &id)).len(), 4, "B has them all");
+
+    let said = ok(
+        a,
+        &["session", "forget", &id, "--command", "2", "--command", "3"],
+    );
+    assert!(said.contains("forgot 2 commands"), "{said}");
+    let left = [typed[0].clone(), "echo ünïcødé ✓".to_owned()];
+    assert_eq!(history(&session(a, &id)), left);
+    ok(a, &["sync"]);
+    ok(b, &["sync"]);
+    assert_eq!(history(&session(b, &id)), left, "gone from B too");
+    let text = ok(b, &["session", "history", &id]);
+    assert_eq!(text, format!("1  {}\n2  echo ünïcødé ✓\n", typed[0]));
+
+    // Numbers that are not there are refused, and nothing changes.
+    for n in ["3", "0", "-1", "two"] {
+        let out = stint_e2e::device::stint(a, &["session", "forget", &id, "--command", n]);
+        assert!(!out.status.success(), "--command {n}");
+    }
+    assert_eq!(history(&session(a, &id)), left);
+}
