@@ -126,6 +126,56 @@ fn sessions_from_the_command_line_offline() {
     );
 }
 
+/// The name is the one obvious argument: given first, as `--name`, or not
+/// at all (then named after the folder and the day, or the parent's name).
+#[test]
+fn a_session_is_named_as_a_new_user_would_type_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let ws = tempfile::tempdir().unwrap();
+    let app = ws.path().join("my app");
+    std::fs::create_dir_all(&app).unwrap();
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let name_of = |id: &str| json(dir, &["session", "show", id.trim(), "--json"])["name"].clone();
+    let start = |args: &[&str]| {
+        let mut all = vec!["session", "start", "--workspace", app.to_str().unwrap()];
+        all.extend(args);
+        ok(dir, &all)
+    };
+    // (the arguments, the name)
+    for (args, name) in [
+        (&["my work"][..], "my work".to_owned()),
+        (&["--name", "Auth refactor"][..], "Auth refactor".to_owned()),
+        (&["Ünïcode ✓", "--tag", "auth"][..], "Ünïcode ✓".to_owned()),
+        (&[][..], format!("my app {today}")),
+    ] {
+        assert_eq!(name_of(&start(args)), name, "{args:?}");
+    }
+    let both = stint(dir, &["session", "start", "a", "--name", "b"]);
+    assert_eq!(both.status.code(), Some(2), "one name, not two");
+    let parent = start(&["Parent"]);
+    let parent = parent.trim();
+    assert_eq!(
+        name_of(&ok(dir, &["session", "fork", parent, "Try B"])),
+        "Try B"
+    );
+    assert_eq!(
+        name_of(&ok(dir, &["session", "fork", parent, "--name", "Try C"])),
+        "Try C"
+    );
+    assert_eq!(
+        name_of(&ok(dir, &["session", "fork", parent])),
+        "Parent (fork)"
+    );
+    let long = start(&[&"n".repeat(200)]);
+    let fork = ok(dir, &["session", "fork", long.trim()]);
+    assert_eq!(
+        name_of(&fork).as_str().unwrap().chars().count(),
+        200,
+        "cut to fit"
+    );
+}
+
 #[test]
 fn errors_are_clear_with_exit_codes() {
     let dir = tempfile::tempdir().unwrap();

@@ -163,7 +163,7 @@ pub(crate) async fn logout(device: &Client) -> anyhow::Result<()> {
 pub(crate) async fn whoami(device: &Client, output: Output) -> anyhow::Result<()> {
     let Some(c) = device.whoami().await? else {
         return Err(stint_client::ClientError::NotSignedIn(
-            "run `stint login --server URL`".into(),
+            "run `stint login URL`".into(),
         )
         .into());
     };

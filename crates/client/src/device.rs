@@ -205,9 +205,9 @@ impl Device {
         self.signed_in().ok_or_else(|| {
             ClientError::NotSignedIn(match self.profile().renewed {
                 Some(why) => format!(
-                    "{why}, so it is a new device now: run `stint login --server URL` again"
+                    "{why}, so it is a new device now: run `stint login URL` again"
                 ),
-                None => "run `stint login --server URL`".into(),
+                None => "run `stint login URL`".into(),
             })
         })
     }
@@ -363,7 +363,7 @@ impl Device {
     pub async fn access_token(&self) -> Result<String> {
         let mut credentials = self
             .signed_in()
-            .ok_or_else(|| ClientError::NotSignedIn("run `stint login --server URL`".into()))?;
+            .ok_or_else(|| ClientError::NotSignedIn("run `stint login URL`".into()))?;
         let token = account::fresh_access(&self.vault, &mut credentials).await?;
         *self.credentials.lock().expect("credentials lock") = Some(credentials);
         Ok(token)
