@@ -162,10 +162,7 @@ pub(crate) async fn logout(device: &Client) -> anyhow::Result<()> {
 
 pub(crate) async fn whoami(device: &Client, output: Output) -> anyhow::Result<()> {
     let Some(c) = device.whoami().await? else {
-        return Err(stint_client::ClientError::NotSignedIn(
-            "run `stint login URL`".into(),
-        )
-        .into());
+        return Err(stint_client::ClientError::NotSignedIn("run `stint login URL`".into()).into());
     };
     if output.json {
         let v = serde_json::json!({"server": c.server, "user": c.user, "tenant": c.tenant, "role": c.role});

@@ -204,9 +204,9 @@ impl Device {
     pub(crate) fn credentials(&self) -> Result<Credentials> {
         self.signed_in().ok_or_else(|| {
             ClientError::NotSignedIn(match self.profile().renewed {
-                Some(why) => format!(
-                    "{why}, so it is a new device now: run `stint login URL` again"
-                ),
+                Some(why) => {
+                    format!("{why}, so it is a new device now: run `stint login URL` again")
+                }
                 None => "run `stint login URL`".into(),
             })
         })
