@@ -173,7 +173,8 @@ async fn bad_input_is_refused_clearly() {
         Err(ClientError::Invalid(e)) => assert_eq!(e.field, field),
         other => panic!("{other:?}"),
     };
-    check(new("", "/src/app", &[]), "name").await;
+    check(new("a\u{7}b", "/src/app", &[]), "name").await;
+    check(new(&"n".repeat(201), "/src/app", &[]), "name").await;
     check(new("x", "relative/path", &[]), "workspace_path").await;
     check(new("x", "/src/app", &["Not A Tag"]), "tags[0]").await;
     assert!(matches!(
