@@ -37,7 +37,11 @@ fn open_store(config: &Config) -> anyhow::Result<Store> {
     match config.store {
         StoreKind::Redb => {
             let path = config.data_dir.join("stint.redb");
-            let store = stint_store::open_redb(&path, StoreOptions::default())?;
+            let options = StoreOptions {
+                cache_bytes: Some(config.store_cache_bytes),
+                ..StoreOptions::default()
+            };
+            let store = stint_store::open_redb(&path, options)?;
             // Every tenant's records and every password hash: the owner's
             // alone, whatever the umask made of it.
             private(&path, 0o600)?;

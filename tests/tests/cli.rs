@@ -176,6 +176,42 @@ fn a_session_is_named_as_a_new_user_would_type_it() {
     );
 }
 
+/// The replica's memory cap: shown by `stint status`, set by
+/// `STINT_REPLICA_CACHE_MB`, and a bad value refused before anything opens.
+#[test]
+fn the_replica_cache_is_shown_and_a_bad_value_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // (STINT_REPLICA_CACHE_MB, exit code, what `stint status` says)
+    for (set, code, said) in [
+        (None, 0, "at most 32 MB in memory"),
+        (Some("8"), 0, "at most 8 MB in memory"),
+        (
+            Some("0"),
+            4,
+            "STINT_REPLICA_CACHE_MB: must be a whole number",
+        ),
+        (Some("-1"), 4, "not \"-1\""),
+        (Some("lots"), 4, "not \"lots\""),
+        (Some(""), 4, "STINT_REPLICA_CACHE_MB: must be"),
+    ] {
+        let mut command = stint_e2e::device::command(dir.path());
+        command.arg("status");
+        if let Some(set) = set {
+            command.env("STINT_REPLICA_CACHE_MB", set);
+        }
+        let out = stint_e2e::device::run(command, "");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(code), "{set:?}: {text}");
+        assert!(text.contains(said), "{set:?}: {text}");
+    }
+    let status = json(dir.path(), &["status", "--json"]);
+    assert_eq!(status["replica_cache_bytes"], 32 * 1024 * 1024);
+}
+
 #[test]
 fn errors_are_clear_with_exit_codes() {
     let dir = tempfile::tempdir().unwrap();

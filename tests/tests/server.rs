@@ -80,6 +80,16 @@ async fn bad_configuration_is_refused_clearly() {
     };
     check(&["--listen", "not-an-address"], "invalid socket address");
     check(&["--store", "postgres"], "possible values: redb, fdb");
+    // The store's cache: a whole number of megabytes, at least 1.
+    check(
+        &["--store-cache-mb", "0", "--listen", "127.0.0.1:0"],
+        "store_cache_mb must be at least 1",
+    );
+    check(
+        &["--store-cache-mb=-1"],
+        "invalid value '-1' for '--store-cache-mb",
+    );
+    check(&["--store-cache-mb", "lots"], "invalid digit");
     if !cfg!(feature = "fdb") {
         check(
             &["--store", "fdb", "--listen", "127.0.0.1:0"],

@@ -35,7 +35,7 @@ const backend: Backend = {
     account: null, sessions: [], conflicts: [], files: {}, watches: [], settings: [],
     status: {
       data_dir: '/home/me/.local/share/stint', device_id: 'dev-1', server: null, signed_in_as: null,
-      login_kept_in: null, tenant: 'local', sessions: 0, replica_bytes: 4096,
+      login_kept_in: null, tenant: 'local', sessions: 0, replica_bytes: 4096, replica_cache_bytes: 33554432,
       sync: { pending: 0, set_aside: 0, conflicts: 0, last_sync: null },
     },
   },

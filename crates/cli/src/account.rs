@@ -239,7 +239,11 @@ pub(crate) async fn status(device: &Client, output: Output) -> anyhow::Result<()
         println!("login in   {kept}");
     }
     println!("sessions   {}", s.sessions);
-    println!("replica    {:.1} KB", s.replica_bytes as f64 / 1024.0);
+    println!(
+        "replica    {:.1} KB on disk, at most {} MB in memory (STINT_REPLICA_CACHE_MB)",
+        s.replica_bytes as f64 / 1024.0,
+        s.replica_cache_bytes / (1024 * 1024)
+    );
     println!(
         "agent      {}",
         if device.via_agent() {

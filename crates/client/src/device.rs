@@ -107,6 +107,8 @@ pub struct Status {
     pub sessions: usize,
     /// Bytes of the local replica on disk.
     pub replica_bytes: u64,
+    /// Most bytes of the replica kept in memory (`STINT_REPLICA_CACHE_MB`).
+    pub replica_cache_bytes: u64,
     /// What waits to sync, conflicts, and the last sync.
     pub sync: crate::sync::SyncStatus,
 }
@@ -134,6 +136,28 @@ pub struct Device {
     pub(crate) watches: crate::watch::Watches,
     /// What happens to the replica, for the owner's subscribers.
     pub(crate) news: tokio::sync::broadcast::Sender<crate::owner::News>,
+    /// The replica's page cache, as opened.
+    cache_bytes: u64,
+}
+
+/// The replica's page cache unless `STINT_REPLICA_CACHE_MB` says otherwise:
+/// sled's own default is 1 GiB, which an app left running for a month
+/// would grow into.
+const REPLICA_CACHE_MB: u64 = 32;
+
+/// The replica's page cache in bytes, from `STINT_REPLICA_CACHE_MB`.
+pub(crate) fn replica_cache_bytes() -> Result<u64> {
+    let Some(set) = std::env::var_os("STINT_REPLICA_CACHE_MB") else {
+        return Ok(REPLICA_CACHE_MB * 1024 * 1024);
+    };
+    let set = set.to_string_lossy();
+    match set.trim().parse::<u64>() {
+        Ok(mb @ 1..=1_048_576) => Ok(mb * 1024 * 1024),
+        _ => Err(ClientError::Invalid(ValidationError::new(
+            "STINT_REPLICA_CACHE_MB",
+            format!("must be a whole number of megabytes from 1 to 1048576, not {set:?}"),
+        ))),
+    }
 }
 
 impl Device {
@@ -159,7 +183,12 @@ impl Device {
         // sled writes `conf` when it creates a database.
         let new_replica = !replica.join("conf").exists();
         let (profile, renewed) = Profile::load_or_create(dir, new_replica)?;
-        let store = stint_store::open_sled(&replica, StoreOptions::default()).map_err(|e| {
+        let cache_bytes = replica_cache_bytes()?;
+        let options = StoreOptions {
+            cache_bytes: Some(cache_bytes),
+            ..StoreOptions::default()
+        };
+        let store = stint_store::open_sled(&replica, options).map_err(|e| {
             ClientError::Profile(format!(
                 "cannot open the replica in {} (is another Stint process using it?): {e}",
                 dir.display()
@@ -188,6 +217,7 @@ impl Device {
             server: std::sync::Mutex::new(None),
             watches: crate::watch::Watches::default(),
             news: tokio::sync::broadcast::channel(NEWS_KEPT).0,
+            cache_bytes,
         })
     }
 
@@ -402,6 +432,7 @@ impl Device {
                 .map_or_else(|| "local".to_owned(), |c| c.tenant.name.clone()),
             sessions,
             replica_bytes: dir_size(&self.dir.join("replica")),
+            replica_cache_bytes: self.cache_bytes,
             sync: self.sync_status().await?,
         })
     }

@@ -279,6 +279,8 @@ async fn agent_at(dir: &Path) -> Option<UnixStream> {
 /// Reaches the device in `dir`: through a running agent, else directly,
 /// waiting up to 10 s while another process holds the replica.
 pub async fn connect(dir: &Path) -> Result<Client> {
+    // A bad setting is not worth waiting out.
+    crate::device::replica_cache_bytes()?;
     let deadline = tokio::time::Instant::now() + WAIT_FOR_REPLICA;
     loop {
         if let Some(stream) = agent_at(dir).await {

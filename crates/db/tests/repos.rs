@@ -150,7 +150,7 @@ async fn users_and_personal_tenants(db: &Db) {
 
     // Invalid records are refused with the field.
     let mut bad = renamed.clone();
-    bad.first_name = String::new();
+    bad.first_name = "Ada\u{7}".into();
     match db.users().update(&bad, &WriteCtx::now()).await {
         Err(DbError::Invalid(e)) => assert_eq!(e.field, "first_name"),
         other => panic!("{other:?}"),

@@ -146,6 +146,17 @@ pub(crate) trait Backend: Send + Sync + 'static {
     async fn make_durable(&self) -> Result<bool> {
         Ok(false)
     }
+    /// What the page cache did so far, where the backend tells.
+    fn cache_stats(&self) -> Option<CacheStats> {
+        None
+    }
+}
+
+/// What a backend's page cache did since the store was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Pages dropped from the cache to stay within its size.
+    pub evictions: u64,
 }
 
 /// A backend's transaction. Limits are checked by [`Tx`] before these run.
@@ -189,6 +200,11 @@ pub struct StoreOptions {
     /// Test mode: every write transaction commits and then reports
     /// "commit unknown result" (1021) once, so its closure runs again.
     pub inject_commit_unknown: bool,
+    /// Most bytes of the database the embedded backends keep in memory
+    /// (sled's and redb's page caches). `None` leaves their own default,
+    /// 1 GiB each: too much for a small machine, so the server and the
+    /// device always set it. FoundationDB's cache is the cluster's.
+    pub cache_bytes: Option<u64>,
 }
 
 impl Default for StoreOptions {
@@ -197,6 +213,7 @@ impl Default for StoreOptions {
             limits: Limits::FDB,
             max_attempts: 100,
             inject_commit_unknown: false,
+            cache_bytes: None,
         }
     }
 }
@@ -250,6 +267,13 @@ impl Store {
     /// Returns whether any commit was not durable yet.
     pub async fn make_durable(&self) -> Result<bool> {
         self.backend.make_durable().await
+    }
+
+    /// What the page cache did so far: redb tells, sled and FoundationDB
+    /// do not (`None`).
+    #[must_use]
+    pub fn cache_stats(&self) -> Option<CacheStats> {
+        self.backend.cache_stats()
     }
 
     pub async fn begin(&self) -> Result<Tx<'static>> {

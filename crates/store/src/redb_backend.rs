@@ -38,7 +38,12 @@ const VERSION_KEY: &[u8] = b"\xff/stint/commit_version";
 
 /// Opens (or creates) a redb store in the file `path`.
 pub fn open_redb(path: &Path, options: StoreOptions) -> Result<Store> {
-    let db = Database::create(path)
+    let mut builder = redb::Builder::new();
+    if let Some(bytes) = options.cache_bytes {
+        builder.set_cache_size(usize::try_from(bytes).unwrap_or(usize::MAX));
+    }
+    let db = builder
+        .create(path)
         .map_err(|e| StoreError::Io(format!("opening redb at {}: {e}", path.display())))?;
     // Create the table up front so that read transactions always find it.
     let wtx = db.begin_write().map_err(StoreError::io)?;
@@ -95,6 +100,13 @@ struct RecentCommit {
 impl Backend for RedbBackend {
     fn name(&self) -> &'static str {
         "redb"
+    }
+
+    fn cache_stats(&self) -> Option<crate::CacheStats> {
+        let stats = self.0.db.cache_stats();
+        Some(crate::CacheStats {
+            evictions: stats.evictions(),
+        })
     }
 
     async fn make_durable(&self) -> Result<bool> {

@@ -30,7 +30,7 @@ const VERSION_KEY: &[u8] = b"\xff/stint/commit_version";
 /// sled allows one process per database: a second process gets an error
 /// here, which is why a device has one owner of its replica.
 pub fn open_sled(path: &Path, options: StoreOptions) -> Result<Store> {
-    let db = open_waiting_for_lock(path)
+    let db = open_waiting_for_lock(path, options.cache_bytes)
         .map_err(|e| StoreError::Io(format!("opening sled at {}: {e}", path.display())))?;
     let version = match db.get(VERSION_KEY).map_err(StoreError::io)? {
         Some(bytes) => u64::from_be_bytes(
@@ -60,10 +60,14 @@ pub fn open_sled(path: &Path, options: StoreOptions) -> Result<Store> {
 /// later.
 const LOCK_GRACE: Duration = Duration::from_millis(500);
 
-fn open_waiting_for_lock(path: &Path) -> sled::Result<sled::Db> {
+fn open_waiting_for_lock(path: &Path, cache_bytes: Option<u64>) -> sled::Result<sled::Db> {
+    let mut config = sled::Config::new().path(path);
+    if let Some(bytes) = cache_bytes {
+        config = config.cache_capacity(bytes);
+    }
     let deadline = Instant::now() + LOCK_GRACE;
     loop {
-        match sled::Config::new().path(path).open() {
+        match config.open() {
             // sled reports a held lock only by its message.
             Err(sled::Error::Io(e))
                 if e.to_string().contains("could not acquire lock")

@@ -52,6 +52,8 @@ export interface Status {
   tenant: string;
   sessions: number;
   replica_bytes: number;
+  /** Most bytes of the replica kept in memory (`STINT_REPLICA_CACHE_MB`). */
+  replica_cache_bytes: number;
   sync: SyncStatus;
 }
 
