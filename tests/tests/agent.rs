@@ -74,7 +74,7 @@ fn commands_go_through_the_agent_in_parallel_then_directly_again() {
         Some(3)
     );
     assert_eq!(
-        stint(dir, &["session", "start", "--name", ""])
+        stint(dir, &["session", "start", "--name", "a\u{7}b"])
             .status
             .code(),
         Some(4)

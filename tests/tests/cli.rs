@@ -212,6 +212,29 @@ fn the_replica_cache_is_shown_and_a_bad_value_refused() {
     assert_eq!(status["replica_cache_bytes"], 32 * 1024 * 1024);
 }
 
+/// A recorded command cannot drive the terminal it is listed on: control
+/// characters are shown escaped, one line per command.
+#[test]
+fn history_shows_control_characters_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let id = ok(dir, &["session", "start", "Escapes", "--workspace", "/w"]);
+    let id = id.trim();
+    for command in ["printf '\u{1b}[2J'", "echo one\necho two", "echo ✓"] {
+        ok(
+            dir,
+            &["hook", "--cwd", "/w", "--session", id, "--", command],
+        );
+    }
+    let listed = ok(dir, &["session", "history", id]);
+    assert_eq!(
+        listed,
+        "1  printf '\\u{1b}[2J'\n2  echo one\\necho two\n3  echo ✓\n"
+    );
+    let raw = json(dir, &["session", "history", id, "--json"]);
+    assert_eq!(raw[0]["command"], "printf '\u{1b}[2J'", "kept as recorded");
+}
+
 #[test]
 fn errors_are_clear_with_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
@@ -225,7 +248,11 @@ fn errors_are_clear_with_exit_codes() {
     };
     check(&["session", "show", "0000"], 3, "no session `0000`");
     check(&["session", "show", "ab"], 3, "at least 4 characters");
-    check(&["session", "start", "--name", ""], 4, "invalid name");
+    check(
+        &["session", "start", "--name", "a\u{7}b"],
+        4,
+        "invalid name",
+    );
     check(
         &["session", "start", "--name", "x", "--tag", "Bad Tag"],
         4,
@@ -235,7 +262,7 @@ fn errors_are_clear_with_exit_codes() {
     check(&["session", "frobnicate"], 2, "unrecognized subcommand");
     check(&["session", "note", "x"], 2, "required");
     let help = ok(dir, &["session", "start", "--help"]);
-    assert!(help.contains("Example:"), "{help}");
+    assert!(help.contains("Examples:"), "{help}");
 }
 
 #[test]

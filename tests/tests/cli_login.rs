@@ -372,6 +372,10 @@ async fn register_asks_for_what_is_missing_on_a_terminal_only() {
             "--password-stdin",
         ),
         (vec!["login", &server.url], "give --email"),
+        (
+            vec!["register", &server.url, "--server", &server.url],
+            "given twice",
+        ),
     ] {
         let out = stint(other.path(), &args, "");
         let stderr = String::from_utf8_lossy(&out.stderr);

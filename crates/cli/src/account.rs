@@ -63,14 +63,15 @@ impl Asker {
     }
 
     /// The server's URL: SERVER, `--server` or `STINT_SERVER`, else asked.
-    fn server(&self, credentials: &Credentials) -> anyhow::Result<String> {
+    /// `command` is the command asking (`login`, `register`), for the hint.
+    fn server(&self, credentials: &Credentials, command: &str) -> anyhow::Result<String> {
+        anyhow::ensure!(
+            credentials.url.is_none() || credentials.server.is_none(),
+            "the server is given twice (as SERVER and --server or STINT_SERVER): give it once"
+        );
         let given = credentials.url.as_deref().or(credentials.server.as_deref());
-        self.text(
-            given,
-            "Server URL",
-            "the server's URL (`stint login URL`)",
-            false,
-        )
+        let hint = format!("the server's URL (`stint {command} URL`)");
+        self.text(given, "Server URL", &hint, false)
     }
 
     fn email(&self, credentials: &Credentials) -> anyhow::Result<String> {
@@ -107,7 +108,7 @@ impl Asker {
 
 pub(crate) async fn login(device: &Client, credentials: &Credentials) -> anyhow::Result<()> {
     let asker = Asker::new(credentials);
-    let server = asker.server(credentials)?;
+    let server = asker.server(credentials, "login")?;
     let email = asker.email(credentials)?;
     let password = asker.password(credentials, false)?;
     let signed_in = device
@@ -128,7 +129,7 @@ pub(crate) async fn register(
     last_name: Option<String>,
 ) -> anyhow::Result<()> {
     let asker = Asker::new(credentials);
-    let server = asker.server(credentials)?;
+    let server = asker.server(credentials, "register")?;
     let email = asker.email(credentials)?;
     let first_name = asker.text(first_name.as_deref(), "First name", "--first-name", true)?;
     let last_name = asker.text(last_name.as_deref(), "Last name", "--last-name", true)?;

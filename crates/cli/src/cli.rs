@@ -40,7 +40,7 @@ pub(crate) enum Command {
     /// Creates an account on a sync server and signs in.
     ///
     /// On a terminal, whatever is not given is asked for (the password
-    /// twice); without one, give --email and --password-stdin.
+    /// twice); without one, give SERVER, --email and --password-stdin.
     #[command(
         after_help = "Examples:\n  stint register http://127.0.0.1:8787        # prompts for the rest\n  echo \"$PASSWORD\" | stint register http://127.0.0.1:8787 --email ada@example.com --first-name Ada --password-stdin"
     )]

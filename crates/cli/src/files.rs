@@ -187,8 +187,6 @@ pub(crate) async fn files(
     Ok(())
 }
 
-/// The newest active session whose workspace is `path` (`exact`) or holds
-/// it (the deepest such workspace): one indexed lookup per folder.
 /// The session named by `id`, else the newest active session whose
 /// workspace holds the current directory; `hint` says how to name one.
 pub(crate) async fn given_or_here(
@@ -208,6 +206,8 @@ pub(crate) async fn given_or_here(
     })?)
 }
 
+/// The newest active session whose workspace is `path` (`exact`) or holds
+/// it (the deepest such workspace): one indexed lookup per folder.
 async fn session_of(
     device: &Client,
     path: &Path,

@@ -167,7 +167,7 @@ pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Res
             } else {
                 let width = history.len().to_string().len();
                 for (n, command) in (1..).zip(history) {
-                    println!("{n:>width$}  {command}");
+                    println!("{n:>width$}  {}", printable(command));
                 }
             }
         }
@@ -195,6 +195,21 @@ pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Res
         }
     }
     Ok(())
+}
+
+/// `text` with control characters escaped (`\u{1b}`, `\n`): a recorded
+/// command (from another device, or another member) must not drive the
+/// terminal it is shown on, nor break the one-line-per-command listing.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn print_sessions(sessions: &[WorkspaceSession], output: Output) -> anyhow::Result<()> {
@@ -260,7 +275,7 @@ fn print_session(s: &WorkspaceSession) {
         println!("  terminal    {cwd}");
     }
     for cmd in s.terminal_state.command_history.iter().rev().take(5).rev() {
-        println!("    $ {cmd}");
+        println!("    $ {}", printable(cmd));
     }
     for bp in &s.breakpoints {
         println!("  breakpoint  {}:{}", bp.file_path, bp.line);

@@ -518,12 +518,15 @@ impl Device {
             ))
         })?;
         let name = if new.name.trim().is_empty() {
+            // The folder's name, cleaned and cut so that the name fits.
             let folder = new.workspace.file_name().and_then(|n| n.to_str());
-            format!(
-                "{} {}",
-                folder.unwrap_or("workspace"),
-                stint_model::now().format("%Y-%m-%d")
-            )
+            let folder: String = folder
+                .unwrap_or("workspace")
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(validate::MAX_NAME_CHARS - " 2026-12-02".len())
+                .collect();
+            format!("{folder} {}", stint_model::now().format("%Y-%m-%d"))
         } else {
             new.name
         };

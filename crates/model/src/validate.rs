@@ -72,7 +72,7 @@ pub fn name(field: &str, value: &str) -> Result<(), ValidationError> {
 /// display name falls back to the email): at most [`MAX_NAME_CHARS`], no
 /// control characters.
 pub fn optional_name(field: &str, value: &str) -> Result<(), ValidationError> {
-    if value.is_empty() {
+    if value.trim().is_empty() && !value.chars().any(char::is_control) {
         return Ok(());
     }
     name(field, value)
