@@ -62,16 +62,15 @@ impl Asker {
         Ok(answer)
     }
 
-    /// The server's URL: SERVER, `--server` or `STINT_SERVER`, else asked.
-    /// `command` is the command asking (`login`, `register`), for the hint.
-    fn server(&self, credentials: &Credentials, command: &str) -> anyhow::Result<String> {
+    /// The server's URL: SERVER, `--server` or `STINT_SERVER`, else asked;
+    /// `hint` says how to give it (it names the command asking).
+    fn server(&self, credentials: &Credentials, hint: &str) -> anyhow::Result<String> {
         anyhow::ensure!(
             credentials.url.is_none() || credentials.server.is_none(),
             "the server is given twice (as SERVER and --server or STINT_SERVER): give it once"
         );
         let given = credentials.url.as_deref().or(credentials.server.as_deref());
-        let hint = format!("the server's URL (`stint {command} URL`)");
-        self.text(given, "Server URL", &hint, false)
+        self.text(given, "Server URL", hint, false)
     }
 
     fn email(&self, credentials: &Credentials) -> anyhow::Result<String> {
@@ -108,7 +107,7 @@ impl Asker {
 
 pub(crate) async fn login(device: &Client, credentials: &Credentials) -> anyhow::Result<()> {
     let asker = Asker::new(credentials);
-    let server = asker.server(credentials, "login")?;
+    let server = asker.server(credentials, "the server's URL (`stint login URL`)")?;
     let email = asker.email(credentials)?;
     let password = asker.password(credentials, false)?;
     let signed_in = device
@@ -129,7 +128,7 @@ pub(crate) async fn register(
     last_name: Option<String>,
 ) -> anyhow::Result<()> {
     let asker = Asker::new(credentials);
-    let server = asker.server(credentials, "register")?;
+    let server = asker.server(credentials, "the server's URL (`stint register URL`)")?;
     let email = asker.email(credentials)?;
     let first_name = asker.text(first_name.as_deref(), "First name", "--first-name", true)?;
     let last_name = asker.text(last_name.as_deref(), "Last name", "--last-name", true)?;
