@@ -29,6 +29,10 @@ const EMAIL: &str = "ada@example.com";
 /// How long a command that runs until stopped is given to fail at start.
 const RUNS_FOR: Duration = Duration::from_secs(3);
 
+/// How long any other command may take before it is taken to hang (a
+/// sign-in hashes a password with Argon2id: seconds on a busy machine).
+const HANGS_AFTER: Duration = Duration::from_secs(90);
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -368,6 +372,8 @@ fn the_finder_reads_shell_as_sh_does() {
 /// The scratch world the commands run in.
 struct Fixture {
     server: Server,
+    /// The server's data, removed after the server stops.
+    _server_dir: tempfile::TempDir,
     /// The device the commands run on, signed in as [`EMAIL`].
     device: tempfile::TempDir,
     /// A second device of the same account, to make conflicts with.
@@ -386,7 +392,6 @@ impl Fixture {
     async fn new() -> Self {
         let server_dir = tempfile::tempdir().unwrap();
         let server = Server::start_unthrottled(server_dir.path()).await.unwrap();
-        std::mem::forget(server_dir); // lives as long as the server
         let device = tempfile::tempdir().unwrap();
         let other = tempfile::tempdir().unwrap();
         login(device.path(), &server.url, EMAIL, true);
@@ -400,6 +405,7 @@ impl Fixture {
             .to_owned();
         let mut fixture = Self {
             server,
+            _server_dir: server_dir,
             device,
             other,
             workspace,
@@ -525,13 +531,19 @@ impl Fixture {
 /// How a command ended.
 enum Ended {
     Exited(Output),
-    /// Still running after [`RUNS_FOR`], then stopped (SIGTERM).
+    /// Still running when the wait ended, then stopped (SIGTERM).
     Stopped,
 }
 
 /// Runs `stint ARGS` as a user would, in the workspace, without waiting
-/// longer than [`RUNS_FOR`].
+/// longer than [`RUNS_FOR`] for a command that runs until stopped, or
+/// [`HANGS_AFTER`] for any other.
 fn run(dir: &Path, cwd: &str, args: &[String], stdin: Option<&str>) -> Ended {
+    let wait = if runs_until_stopped(args) {
+        RUNS_FOR
+    } else {
+        HANGS_AFTER
+    };
     let mut command = stint_e2e::device::command(dir);
     command
         .args(args)
@@ -558,7 +570,7 @@ fn run(dir: &Path, cwd: &str, args: &[String], stdin: Option<&str>) -> Ended {
     let pid = child.id();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || tx.send(child.wait_with_output()));
-    match rx.recv_timeout(RUNS_FOR) {
+    match rx.recv_timeout(wait) {
         Ok(output) => Ended::Exited(output.unwrap()),
         Err(_) => {
             #[allow(unsafe_code, clippy::cast_possible_wrap)]

@@ -146,7 +146,7 @@ pub struct Device {
 const REPLICA_CACHE_MB: u64 = 32;
 
 /// The replica's page cache in bytes, from `STINT_REPLICA_CACHE_MB`.
-pub(crate) fn replica_cache_bytes() -> Result<u64> {
+fn replica_cache_bytes() -> Result<u64> {
     let Some(set) = std::env::var_os("STINT_REPLICA_CACHE_MB") else {
         return Ok(REPLICA_CACHE_MB * 1024 * 1024);
     };

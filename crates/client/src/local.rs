@@ -279,8 +279,6 @@ async fn agent_at(dir: &Path) -> Option<UnixStream> {
 /// Reaches the device in `dir`: through a running agent, else directly,
 /// waiting up to 10 s while another process holds the replica.
 pub async fn connect(dir: &Path) -> Result<Client> {
-    // A bad setting is not worth waiting out.
-    crate::device::replica_cache_bytes()?;
     let deadline = tokio::time::Instant::now() + WAIT_FOR_REPLICA;
     loop {
         if let Some(stream) = agent_at(dir).await {
@@ -291,6 +289,9 @@ pub async fn connect(dir: &Path) -> Result<Client> {
         }
         match Device::open(dir) {
             Ok(device) => return Ok(Client::Direct(Box::new(device))),
+            // A bad setting does not clear by waiting; a replica another
+            // process holds may.
+            Err(e @ ClientError::Invalid(_)) => return Err(e),
             Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
             Err(_) => tokio::time::sleep(Duration::from_millis(25)).await,
         }

@@ -36,6 +36,12 @@ fn hash(c: char) -> String {
 }
 
 /// A user with a personal tenant, stored.
+/// A database on a redb file in `dir`, for the tests of one backend only.
+fn redb_db(dir: &std::path::Path) -> Db {
+    let options = stint_store::StoreOptions::default();
+    Db::new(stint_store::open_redb(&dir.join("s.redb"), options).unwrap())
+}
+
 async fn signed_up(db: &Db, email: &str) -> (Tenant, User) {
     let user_id = UserId::new();
     let tenant = Tenant::new_self_tenant(user_id, email);
@@ -1525,12 +1531,7 @@ async fn memberships_and_the_last_admin(db: &Db) {
 #[tokio::test]
 async fn a_login_refreshed_eleven_thousand_times_revokes_in_bounded_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let store = stint_store::open_redb(
-        &dir.path().join("s.redb"),
-        stint_store::StoreOptions::default(),
-    )
-    .unwrap();
-    let db = Db::new(store);
+    let db = redb_db(dir.path());
     let (tenant, user) = signed_up(&db, "ada@example.com").await;
     let lifetimes = stint_model::TokenLifetimes::default();
     let ctx = WriteCtx::now();
@@ -1629,12 +1630,7 @@ async fn a_conversation_of_100_000_messages_is_deleted_and_counted_in_bounded_tr
     use stint_model::sync::Mutation;
     use stint_model::{Conversation, Message, MessageRole};
     let dir = tempfile::tempdir().unwrap();
-    let store = stint_store::open_redb(
-        &dir.path().join("s.redb"),
-        stint_store::StoreOptions::default(),
-    )
-    .unwrap();
-    let db = Db::new(store);
+    let db = redb_db(dir.path());
     let (tenant, user) = signed_up(&db, "ada@example.com").await;
     let ctx = WriteCtx::now();
     let conversation = Conversation::new(tenant.id, user.id, None, "long");
@@ -1707,12 +1703,7 @@ async fn a_conversation_of_100_000_messages_is_deleted_and_counted_in_bounded_tr
 #[tokio::test]
 async fn the_first_matching_sessions_of_a_long_list_are_found_across_pages() {
     let dir = tempfile::tempdir().unwrap();
-    let store = stint_store::open_redb(
-        &dir.path().join("s.redb"),
-        stint_store::StoreOptions::default(),
-    )
-    .unwrap();
-    let db = Db::new(store);
+    let db = redb_db(dir.path());
     let (tenant, ada) = signed_up(&db, "ada@example.com").await;
     let bob = User::new(tenant.id, "bob@example.com", "Bob", "B", "x".repeat(10));
     let ctx = WriteCtx::now();
