@@ -210,6 +210,12 @@ fn the_replica_cache_is_shown_and_a_bad_value_refused() {
     }
     let status = json(dir.path(), &["status", "--json"]);
     assert_eq!(status["replica_cache_bytes"], 32 * 1024 * 1024);
+    // A bad value on a new device makes nothing.
+    let fresh = dir.path().join("fresh");
+    let mut command = stint_e2e::device::command(&fresh);
+    command.arg("status").env("STINT_REPLICA_CACHE_MB", "0");
+    assert_eq!(stint_e2e::device::run(command, "").status.code(), Some(4));
+    assert!(!fresh.exists(), "nothing was made");
 }
 
 /// A recorded command cannot drive the terminal it is listed on: control

@@ -165,6 +165,8 @@ impl Device {
     /// a sled database in `dir/replica`, which one process at a time may
     /// open.
     pub fn open(dir: &Path) -> Result<Self> {
+        // Before anything is made: a bad setting changes nothing.
+        let cache_bytes = replica_cache_bytes()?;
         create_private_dir(dir)?;
         // Whether the replica is new, the profile's verdict and the
         // replica's creation happen under one lock, so that two processes
@@ -183,7 +185,6 @@ impl Device {
         // sled writes `conf` when it creates a database.
         let new_replica = !replica.join("conf").exists();
         let (profile, renewed) = Profile::load_or_create(dir, new_replica)?;
-        let cache_bytes = replica_cache_bytes()?;
         let options = StoreOptions {
             cache_bytes: Some(cache_bytes),
             ..StoreOptions::default()
