@@ -1,6 +1,8 @@
 //! Background jobs: purge expired logins, apply the audit retention, purge
-//! file records soft-deleted past their retention, compact the sync log. Every `job_interval`,
-//! for every active tenant, in small batches so no transaction grows large.
+//! file records soft-deleted past their retention, compact the sync log,
+//! then give the store's free space back to the file system when enough of
+//! the file is free. Every `job_interval`, for every active tenant, in
+//! small batches so no transaction grows large.
 
 use std::time::Duration;
 
@@ -73,6 +75,27 @@ pub(crate) async fn run_once(state: &AppState) -> anyhow::Result<()> {
     state.throttle.shrink();
     if logins + events + files + changes > 0 {
         tracing::info!(logins, events, files, changes, "purged");
+    }
+    compact_store(state).await
+}
+
+/// Compacts the store's file when enough of it is free: requests pause
+/// meanwhile, so only when it gives back a good share.
+async fn compact_store(state: &AppState) -> anyhow::Result<()> {
+    let store = state.db.store();
+    let Some(space) = store.space().await? else {
+        return Ok(()); // the backend compacts by itself
+    };
+    if !space.worth_compacting() {
+        return Ok(());
+    }
+    if let Some(done) = store.compact().await? {
+        tracing::info!(
+            before_bytes = done.before_bytes,
+            after_bytes = done.after_bytes,
+            paused_ms = done.paused.as_millis(),
+            "compacted the store"
+        );
     }
     Ok(())
 }

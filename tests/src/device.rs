@@ -132,6 +132,12 @@ impl Agent {
         Self { child }
     }
 
+    /// Its process id.
+    #[must_use]
+    pub fn pid(&self) -> Option<u32> {
+        Some(self.child.id())
+    }
+
     /// Stops it with SIGTERM, as a service manager would, and expects a
     /// clean exit.
     ///

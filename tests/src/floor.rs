@@ -118,6 +118,55 @@ pub fn server_records(redb_file: &Path) -> anyhow::Result<Records> {
     Ok(Records::collect(pairs.into_iter(), 3))
 }
 
+/// The bytes of every key and value in a stopped server's redb file (the
+/// live data, against which its file size is measured), by area: a
+/// tenant's record kind, index, `log`… (the key's third element), or the
+/// global lookups (`g`, `m`).
+///
+/// # Errors
+/// When the file cannot be read.
+pub fn live_bytes(redb_file: &Path) -> anyhow::Result<BTreeMap<String, (u64, u64)>> {
+    let db = redb::Database::open(redb_file)
+        .with_context(|| format!("opening {}", redb_file.display()))?;
+    let rtx = db.begin_read()?;
+    let table = rtx.open_table(DATA)?;
+    let mut areas: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for item in table.iter()? {
+        let (k, v) = item?;
+        let area = area(k.value());
+        let entry = areas.entry(area).or_default();
+        entry.0 += 1;
+        entry.1 += (k.value().len() + v.value().len()) as u64;
+    }
+    Ok(areas)
+}
+
+/// The area of a key: `("t", tenant, AREA, …)` (with the index's name for
+/// `ix`), else its first element.
+fn area(key: &[u8]) -> String {
+    // \x02 t \x00, then a UUID: \x30 and 16 bytes.
+    const TENANT_PREFIX: usize = 3 + 17;
+    let string_at = |at: usize| -> Option<(String, usize)> {
+        (key.get(at) == Some(&0x02)).then_some(())?;
+        let end = at + 1 + key[at + 1..].iter().position(|&b| b == 0)?;
+        Some((
+            String::from_utf8_lossy(&key[at + 1..end]).into_owned(),
+            end + 1,
+        ))
+    };
+    match string_at(0) {
+        Some((first, _)) if first == "t" => match string_at(TENANT_PREFIX) {
+            Some((area, next)) if area == "ix" => {
+                format!("ix {}", string_at(next).map(|(n, _)| n).unwrap_or_default())
+            }
+            Some((area, _)) => area,
+            None => "t".to_owned(),
+        },
+        Some((first, _)) => first,
+        None => "other".to_owned(),
+    }
+}
+
 /// The records in a closed device replica (sled).
 ///
 /// # Errors

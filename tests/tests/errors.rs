@@ -226,6 +226,79 @@ async fn background_jobs_purge_old_audit_events_and_deleted_files() {
     assert_eq!(files.as_array().unwrap().len(), 1);
 }
 
+/// The background jobs give the store's free space back: a file grown by
+/// sessions that are then deleted (and purged, with their audit events,
+/// at retention 0) shrinks while the server runs, and nothing live is
+/// lost.
+#[tokio::test]
+async fn background_jobs_compact_the_store_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--job-interval-secs",
+        "1",
+        "--audit-retention-days",
+        "0",
+        "--sync-tombstone-retention-days",
+        "0",
+        "--log",
+        "stint_server=info",
+    ];
+    let server = Server::start_with(dir.path(), &args).await.unwrap();
+    let file = dir.path().join("stint.redb");
+    let size = || std::fs::metadata(&file).unwrap().len();
+    let api = Api::new(&server.url);
+    let (me, _) = api.register("ada@example.com").await;
+    // 40 sessions of about 100 KB each.
+    let files: Vec<String> = (0..200)
+        .map(|i| format!("src/{i:03}/{}", "é".repeat(240)))
+        .collect();
+    let mut ids = Vec::new();
+    for n in 0..40 {
+        let (status, session) = me
+            .post(
+                "/sessions",
+                json!({"name": format!("big {n}"), "workspace_path": "/w"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{session}");
+        let id = session["id"].as_str().unwrap().to_owned();
+        let (status, body) = me
+            .put(&format!("/sessions/{id}"), json!({"active_files": files}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        ids.push(id);
+    }
+    let (_, kept) = me
+        .post("/sessions", json!({"name": "kept", "workspace_path": "/w"}))
+        .await;
+    // All of it is live: no compaction can have taken it back yet.
+    let grown = size();
+    assert!(grown > 4_000_000, "the file only grew to {grown} bytes");
+    for id in &ids {
+        assert_eq!(me.delete(&format!("/sessions/{id}")).await.0, 204);
+    }
+    let shrunk =
+        stint_e2e::eventually(Duration::from_secs(30), || async { size() * 2 < grown }).await;
+    assert!(
+        shrunk,
+        "the file is still {} bytes (it was {grown})",
+        size()
+    );
+    // By a compaction (redb also trims a free end of the file by itself,
+    // in its own time).
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    assert!(log.contains("compacted the store"), "{log}");
+    let (status, listed) = me.get("/sessions").await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names, ["kept"], "{kept}");
+}
+
 #[tokio::test]
 async fn ready_reports_the_store() {
     let dir = tempfile::tempdir().unwrap();

@@ -601,6 +601,121 @@ pub async fn deferred_commits_are_past_the_durable_version(store: &Store) {
     p.clear(store).await;
 }
 
+/// A compaction (where the backend has one: redb) gives free space back
+/// while reads and writes go on, and loses nothing: every key reads the
+/// same after it, and every write acknowledged during it is there.
+pub async fn compaction_loses_nothing(store: &Store) {
+    const KEYS: u32 = 4_000;
+    let value = |n: u32| vec![(n % 251) as u8; 4_096];
+    let p = Arc::new(Prefix::new());
+    // 16 MB, then three keys in four removed: pages to give back.
+    for batch in 0..KEYS / 100 {
+        let (p, value) = (&p, &value);
+        store
+            .run(|tx| {
+                Box::pin(async move {
+                    for n in batch * 100..(batch + 1) * 100 {
+                        tx.set(&p.nth(n), &value(n));
+                    }
+                    Ok::<_, StoreError>(())
+                })
+            })
+            .await
+            .unwrap();
+    }
+    for batch in 0..KEYS / 1_000 {
+        let p = &p;
+        store
+            .run(|tx| {
+                Box::pin(async move {
+                    for n in (batch * 1_000..(batch + 1) * 1_000).filter(|n| n % 4 != 0) {
+                        tx.clear(&p.nth(n));
+                    }
+                    Ok::<_, StoreError>(())
+                })
+            })
+            .await
+            .unwrap();
+    }
+    let read_all = async |p: &Prefix| {
+        let (begin, end) = p.range();
+        let mut tx = store.begin().await.unwrap();
+        tx.get_all(&begin, &end).await.unwrap()
+    };
+    let before = read_all(&p).await;
+    assert_eq!(before.len(), (KEYS / 4) as usize);
+
+    // A writer and a reader go on while it runs.
+    let written = Arc::new(Prefix::new());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writes = Arc::new(AtomicU32::new(0));
+    let writer = {
+        let (store, written, stop, writes) = (
+            store.clone(),
+            Arc::clone(&written),
+            Arc::clone(&stop),
+            Arc::clone(&writes),
+        );
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let n = writes.load(Ordering::Relaxed);
+                set(&store, &written.nth(n), &n.to_be_bytes()).await;
+                writes.fetch_add(1, Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let reader = {
+        let (store, p, stop, value) = (store.clone(), Arc::clone(&p), Arc::clone(&stop), value);
+        tokio::spawn(async move {
+            let mut reads = 0u32;
+            while !stop.load(Ordering::Relaxed) || reads == 0 {
+                let n = (reads * 4) % KEYS;
+                assert_eq!(get(&store, &p.nth(n)).await, Some(value(n)), "key {n}");
+                reads += 1;
+                tokio::task::yield_now().await;
+            }
+            reads
+        })
+    };
+    while writes.load(Ordering::Relaxed) < 10 {
+        tokio::task::yield_now().await;
+    }
+    let during = writes.load(Ordering::Relaxed);
+    let compaction = store.compact().await.unwrap();
+    // Writes go on after it.
+    while writes.load(Ordering::Relaxed) < during + 10 {
+        tokio::task::yield_now().await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.await.unwrap();
+    assert!(reader.await.unwrap() > 0);
+
+    if let Some(done) = compaction {
+        assert!(
+            done.after_bytes * 2 < done.before_bytes,
+            "three quarters were freed, yet the file went from {} to {} bytes",
+            done.before_bytes,
+            done.after_bytes
+        );
+    }
+    assert!(
+        read_all(&p).await == before,
+        "a key changed in the compaction"
+    );
+    let acknowledged = writes.load(Ordering::Relaxed);
+    let kept = read_all(&written).await;
+    let expected: Vec<(Vec<u8>, Vec<u8>)> = (0..acknowledged)
+        .map(|n| (written.nth(n), n.to_be_bytes().to_vec()))
+        .collect();
+    assert!(
+        kept == expected,
+        "a write acknowledged during the compaction is missing"
+    );
+    p.clear(store).await;
+    written.clear(store).await;
+}
+
 /// Committed data survives closing and reopening the store. `open` opens
 /// the same store each time it is called.
 pub async fn durable_across_reopen(open: impl Fn() -> Store) {
@@ -683,6 +798,7 @@ macro_rules! conformance_tests {
             check!(versionstamps_follow_commit_order);
             check!(caller_errors_are_not_retried);
             check!(deferred_commits_are_past_the_durable_version);
+            check!(compaction_loses_nothing);
 
             #[tokio::test(start_paused = true)]
             async fn transactions_expire() {

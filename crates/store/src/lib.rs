@@ -150,6 +150,50 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn cache_stats(&self) -> Option<CacheStats> {
         None
     }
+    /// How the backend's file is used, where it has one to tell of.
+    async fn space(&self) -> Result<Option<Space>> {
+        Ok(None)
+    }
+    /// Gives the file's unused space back (see [`Store::compact`]).
+    async fn compact(&self) -> Result<Option<Compaction>> {
+        Ok(None)
+    }
+}
+
+/// How an embedded store's file is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Space {
+    /// The file's size.
+    pub file_bytes: u64,
+    /// The pages in use (the rest is free, reusable by later writes, and
+    /// what a compaction can give back).
+    pub allocated_bytes: u64,
+    /// The keys and values stored, and the trees' own bookkeeping.
+    pub stored_bytes: u64,
+}
+
+impl Space {
+    /// Whether a compaction would give back enough to be worth pausing
+    /// transactions for: at least a third of the file, and 1 MiB. (The
+    /// pause grows with what is moved, so a share of the file, not a fixed
+    /// size, keeps compactions rare on a large file.)
+    #[must_use]
+    pub fn worth_compacting(&self) -> bool {
+        let free = self.file_bytes.saturating_sub(self.allocated_bytes);
+        free >= 1 << 20 && free.saturating_mul(3) >= self.file_bytes
+    }
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compaction {
+    /// The file's size before.
+    pub before_bytes: u64,
+    /// And after.
+    pub after_bytes: u64,
+    /// How long transactions waited: from the moment the compaction had
+    /// them all paused to when they could go on.
+    pub paused: Duration,
 }
 
 /// What a backend's page cache did since the store was opened.
@@ -258,8 +302,6 @@ impl Store {
         &self.options
     }
 
-    /// Starts a transaction that the caller commits with [`Tx::commit`].
-    /// Most code wants [`Store::run`], which also retries.
     /// Makes every commit made so far durable, as a durable commit does
     /// for the deferred ones before it; at once when they are already (and
     /// always on FoundationDB). For a reader that must hand out only what
@@ -276,6 +318,26 @@ impl Store {
         self.backend.cache_stats()
     }
 
+    /// How the store's file is used: redb tells, sled and FoundationDB do
+    /// not (`None`). It walks the trees' pages (through the cache), so it
+    /// is for a background job, not a request.
+    pub async fn space(&self) -> Result<Option<Space>> {
+        self.backend.space().await
+    }
+
+    /// Gives the file's free pages back to the file system (redb's
+    /// `Database::compact`). Transactions pause meanwhile: new ones wait
+    /// to begin, running ones are waited for (at most as long as a
+    /// transaction may live; if one is still running then, nothing is
+    /// compacted and the error says so). Nothing is lost: a crash during a
+    /// compaction leaves the file as before it or after it. `None` where
+    /// the backend compacts by itself (sled, FoundationDB).
+    pub async fn compact(&self) -> Result<Option<Compaction>> {
+        self.backend.compact().await
+    }
+
+    /// Starts a transaction that the caller commits with [`Tx::commit`].
+    /// Most code wants [`Store::run`], which also retries.
     pub async fn begin(&self) -> Result<Tx<'static>> {
         self.begin_with(Durability::Immediate).await
     }
@@ -347,20 +409,25 @@ impl Store {
         let mut injected = false;
         loop {
             attempt += 1;
-            let mut tx = self.begin_with(durability).await?;
-            let outcome: std::result::Result<T, E> = match body(&mut tx).await {
-                Ok(value) => {
-                    let wrote = tx.wrote;
-                    match tx.commit().await {
-                        Ok(()) if wrote && self.options.inject_commit_unknown && !injected => {
-                            injected = true;
-                            Err(E::from(StoreError::CommitUnknownResult))
+            // In a block, so that a failed transaction is dropped before the
+            // backoff: it holds a snapshot (and, on redb, keeps a compaction
+            // waiting).
+            let outcome: std::result::Result<T, E> = {
+                let mut tx = self.begin_with(durability).await?;
+                match body(&mut tx).await {
+                    Ok(value) => {
+                        let wrote = tx.wrote;
+                        match tx.commit().await {
+                            Ok(()) if wrote && self.options.inject_commit_unknown && !injected => {
+                                injected = true;
+                                Err(E::from(StoreError::CommitUnknownResult))
+                            }
+                            Ok(()) => return Ok(value),
+                            Err(e) => Err(E::from(e)),
                         }
-                        Ok(()) => return Ok(value),
-                        Err(e) => Err(E::from(e)),
                     }
+                    Err(e) => Err(e),
                 }
-                Err(e) => Err(e),
             };
             let Err(error) = outcome else {
                 unreachable!("success returns above")
@@ -687,6 +754,28 @@ mod tests {
         let check = |template: &[u8]| assert_eq!(versionstamp_offset(template), None);
         check(b"abc");
         check(&[b'a', 9, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_compaction_is_worth_it_for_a_third_of_the_file_and_a_megabyte() {
+        const MB: u64 = 1 << 20;
+        let check = |file: u64, allocated: u64, expected: bool| {
+            let space = Space {
+                file_bytes: file,
+                allocated_bytes: allocated,
+                stored_bytes: allocated / 2,
+            };
+            assert_eq!(space.worth_compacting(), expected, "{file} / {allocated}");
+        };
+        check(3 * MB, 2 * MB, true);
+        check(3 * MB, 2 * MB + 1, false); // less than a third free
+        check(2 * MB, MB / 4, true);
+        check(MB, 0, true);
+        check(MB - 1, 0, false); // under a megabyte free
+        check(300 * MB, 210 * MB, false);
+        check(300 * MB, 200 * MB, true);
+        check(0, 0, false);
+        check(MB, 2 * MB, false); // allocated past the end: nothing free
     }
 
     #[test]

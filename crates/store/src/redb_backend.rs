@@ -13,22 +13,29 @@
 //! to later transactions, until a durable commit writes them with its own
 //! (so a run of deferred commits ending in a durable one writes each page
 //! once and syncs once). Until then it is past the durable version.
+//!
+//! redb's file grows and never shrinks by itself: freed pages are reused,
+//! but the file keeps its high-water mark. [`Store::compact`] gives the
+//! free pages back with `Database::compact`, which needs the database to
+//! itself (no read transaction open, no write): every transaction holds a
+//! share of the `gate` from begin to end, and a compaction takes it whole,
+//! so it waits for running transactions while new ones wait for it.
 
 use std::collections::VecDeque;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OwnedRwLockReadGuard, RwLock};
 use tokio::time::Instant;
 
 use crate::overlay::{KeyRange, View, WriteSet, intersects};
 use crate::{
-    Backend, BackendTx, KeyValue, RangePage, RangeRequest, Result, Store, StoreError, StoreOptions,
-    complete_versionstamp,
+    Backend, BackendTx, Compaction, KeyValue, RangePage, RangeRequest, Result, Space, Store,
+    StoreError, StoreOptions, complete_versionstamp,
 };
 
 /// Raw bytes to raw bytes: the tuple layer orders keys, not redb's types.
@@ -57,7 +64,10 @@ pub fn open_redb(path: &Path, options: StoreOptions) -> Result<Store> {
     };
     wtx.commit().map_err(StoreError::io)?;
     let backend = RedbBackend(Arc::new(Shared {
-        db,
+        db: std::sync::RwLock::new(db),
+        path: path.to_owned(),
+        gate: Arc::new(RwLock::new(())),
+        max_duration: options.limits.max_duration,
         commit_lock: Mutex::new(()),
         version: AtomicU64::new(version),
         durable: AtomicU64::new(version),
@@ -77,7 +87,15 @@ struct RedbBackend(Arc<Shared>);
 
 /// What the backend and its transactions share.
 struct Shared {
-    db: Database,
+    /// Written only by a compaction, with the `gate` and the commit lock
+    /// held, so every other access is an uncontended read.
+    db: std::sync::RwLock<Database>,
+    path: PathBuf,
+    /// Shared by every live transaction, taken whole by a compaction.
+    gate: Arc<RwLock<()>>,
+    /// How long a transaction may live: how long a compaction waits for
+    /// the running ones.
+    max_duration: Duration,
     /// Serializes validation and apply.
     commit_lock: Mutex<()>,
     /// Version of the last commit.
@@ -88,6 +106,27 @@ struct Shared {
     /// most `max_duration`, so commits older than `window` can be forgotten.
     recent: StdMutex<VecDeque<RecentCommit>>,
     window: Duration,
+}
+
+impl Shared {
+    fn db(&self) -> std::sync::RwLockReadGuard<'_, Database> {
+        self.db.read().expect("the database lock")
+    }
+
+    fn file_bytes(&self) -> Result<u64> {
+        Ok(std::fs::metadata(&self.path).map_err(StoreError::io)?.len())
+    }
+}
+
+/// Runs blocking redb work (a commit's fsync, a compaction) on this
+/// thread. On a multi-threaded runtime, tell tokio so it moves other tasks
+/// off this thread (cheaper than handing the work to a blocking thread); on
+/// a current-thread runtime (tests, tools) there is nothing to move.
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::CurrentThread => work(),
+        _ => tokio::task::block_in_place(work),
+    }
 }
 
 struct RecentCommit {
@@ -103,7 +142,7 @@ impl Backend for RedbBackend {
     }
 
     fn cache_stats(&self) -> Option<crate::CacheStats> {
-        let stats = self.0.db.cache_stats();
+        let stats = self.0.db().cache_stats();
         Some(crate::CacheStats {
             evictions: stats.evictions(),
         })
@@ -121,7 +160,7 @@ impl Backend for RedbBackend {
         }
         // A durable commit of its own carries the deferred ones to disk.
         let commit = || -> Result<()> {
-            let mut wtx = shared.db.begin_write().map_err(StoreError::io)?;
+            let mut wtx = shared.db().begin_write().map_err(StoreError::io)?;
             wtx.set_durability(Durability::Immediate)
                 .map_err(StoreError::io)?;
             {
@@ -132,15 +171,65 @@ impl Backend for RedbBackend {
             }
             wtx.commit().map_err(StoreError::io)
         };
-        match tokio::runtime::Handle::current().runtime_flavor() {
-            tokio::runtime::RuntimeFlavor::CurrentThread => commit()?,
-            _ => tokio::task::block_in_place(commit)?,
-        }
+        blocking(commit)?;
         shared.durable.store(version, Ordering::Release);
         Ok(true)
     }
 
+    async fn space(&self) -> Result<Option<Space>> {
+        let shared = &self.0;
+        // Stats are read in a write transaction: in line with commits.
+        let _serialized = shared.commit_lock.lock().await;
+        let stats = blocking(|| -> Result<redb::DatabaseStats> {
+            let wtx = shared.db().begin_write().map_err(StoreError::io)?;
+            let stats = wtx.stats().map_err(StoreError::io)?;
+            wtx.abort().map_err(StoreError::io)?;
+            Ok(stats)
+        })?;
+        let page = stats.page_size() as u64;
+        Ok(Some(Space {
+            file_bytes: shared.file_bytes()?,
+            allocated_bytes: stats.allocated_pages() * page,
+            stored_bytes: stats.stored_bytes() + stats.metadata_bytes(),
+        }))
+    }
+
+    async fn compact(&self) -> Result<Option<Compaction>> {
+        let shared = &self.0;
+        let before_bytes = shared.file_bytes()?;
+        // Running transactions end within their lifetime (or fail at
+        // their next step); one that is still held after it is a bug
+        // somewhere, and waiting on forever would stall every request.
+        let Ok(_paused) = tokio::time::timeout(shared.max_duration, shared.gate.write()).await
+        else {
+            return Err(StoreError::TimedOut(format!(
+                "a transaction was still open after {:?}; nothing compacted",
+                shared.max_duration
+            )));
+        };
+        let _serialized = shared.commit_lock.lock().await;
+        let started = Instant::now();
+        blocking(|| {
+            let mut db = shared.db.write().expect("the database lock");
+            db.compact()
+                .map_err(|e| StoreError::Io(format!("compacting: {e}")))
+        })?;
+        // The compaction's commits are durable, and carried every deferred
+        // commit before them to disk.
+        shared
+            .durable
+            .store(shared.version.load(Ordering::Acquire), Ordering::Release);
+        let paused = started.elapsed();
+        Ok(Some(Compaction {
+            before_bytes,
+            after_bytes: shared.file_bytes()?,
+            paused,
+        }))
+    }
+
     async fn begin(&self) -> Result<Box<dyn BackendTx>> {
+        // Waits while a compaction runs.
+        let gate = Arc::clone(&self.0.gate).read_owned().await;
         // Read the version before taking the snapshot: the snapshot is then at
         // least as new as the version, so a conflict can be over-reported
         // (and retried) but never missed.
@@ -148,9 +237,10 @@ impl Backend for RedbBackend {
         // Read before the snapshot too: the snapshot then holds at least
         // everything up to it, and what it holds beyond may not be durable.
         let durable_version = self.0.durable.load(Ordering::Acquire);
-        let rtx = self.0.db.begin_read().map_err(StoreError::io)?;
+        let rtx = self.0.db().begin_read().map_err(StoreError::io)?;
         let table = rtx.open_table(DATA).map_err(StoreError::io)?;
         Ok(Box::new(RedbTx {
+            _gate: gate,
             shared: Arc::clone(&self.0),
             view: RedbView(table),
             read_version,
@@ -212,6 +302,8 @@ impl View for RedbView {
 }
 
 struct RedbTx {
+    /// Held until the transaction ends, so a compaction waits for it.
+    _gate: OwnedRwLockReadGuard<()>,
     shared: Arc<Shared>,
     view: RedbView,
     read_version: u64,
@@ -258,6 +350,7 @@ impl BackendTx for RedbTx {
 
     async fn commit(self: Box<Self>, durability: crate::Durability) -> Result<()> {
         let RedbTx {
+            _gate,
             shared,
             view,
             read_version,
@@ -291,15 +384,8 @@ impl BackendTx for RedbTx {
         let stamped_keys: Vec<Vec<u8>> = stamped.iter().map(|(k, _)| k.clone()).collect();
         let conflict_ranges = writes.conflict_ranges(&stamped_keys);
 
-        // The commit blocks on fsync. On a multi-threaded runtime, tell tokio
-        // so it moves other tasks off this thread (cheaper than handing the
-        // write set to a blocking thread); on a current-thread runtime (tests,
-        // tools) there is nothing to move.
-        let commit = || apply(&shared.db, &writes, &stamped, version, durability);
-        match tokio::runtime::Handle::current().runtime_flavor() {
-            tokio::runtime::RuntimeFlavor::CurrentThread => commit()?,
-            _ => tokio::task::block_in_place(commit)?,
-        }
+        // The commit blocks on fsync.
+        blocking(|| apply(&shared.db(), &writes, &stamped, version, durability))?;
 
         shared.version.store(version, Ordering::Release);
         if durability == crate::Durability::Immediate {

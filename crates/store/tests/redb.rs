@@ -44,3 +44,131 @@ async fn a_stale_read_fails_with_not_committed() {
     check(b"p/*", b"p/x", true).await;
     check(b"p/*", b"q", false).await;
 }
+
+/// 4,000 values of 4 KB, then three in four removed.
+const KEYS: u32 = 4_000;
+
+fn key(n: u32) -> Vec<u8> {
+    format!("compact/{n:05}").into_bytes()
+}
+
+fn value(n: u32) -> Vec<u8> {
+    vec![(n % 251) as u8; 4_096]
+}
+
+/// A 16 MB file with three quarters of it free.
+async fn fill_and_free(path: &std::path::Path) {
+    let store = open_redb(path, StoreOptions::default()).unwrap();
+    for batch in 0..KEYS / 100 {
+        let mut tx = store.begin().await.unwrap();
+        for n in batch * 100..(batch + 1) * 100 {
+            tx.set(&key(n), &value(n));
+        }
+        tx.commit().await.unwrap();
+    }
+    let mut tx = store.begin().await.unwrap();
+    for n in (0..KEYS).filter(|n| n % 4 != 0) {
+        tx.clear(&key(n));
+    }
+    tx.commit().await.unwrap();
+}
+
+/// Every key that should be there is, with its value; none of the others.
+async fn check_every_key(path: &std::path::Path) {
+    let store = open_redb(path, StoreOptions::default()).unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let all = tx.get_all(b"compact/", b"compact0").await.unwrap();
+    let expected: Vec<(Vec<u8>, Vec<u8>)> = (0..KEYS)
+        .filter(|n| n % 4 == 0)
+        .map(|n| (key(n), value(n)))
+        .collect();
+    assert!(all == expected, "{} keys after the crash", all.len());
+}
+
+/// The child's side: compacts the file named by `STINT_COMPACT_CHILD`,
+/// saying when it starts and when it is done.
+#[tokio::test]
+async fn compaction_child() {
+    let Ok(path) = std::env::var("STINT_COMPACT_CHILD") else {
+        return; // run by the parent test only
+    };
+    let store = open_redb(std::path::Path::new(&path), StoreOptions::default()).unwrap();
+    println!("compacting");
+    let done = store.compact().await.unwrap().expect("redb compacts");
+    println!("compacted in {} us", done.paused.as_micros());
+}
+
+/// Starts [`compaction_child`] on `path`, waits until it is compacting,
+/// kills it with SIGKILL `after` that (unless `after` is `None`), and
+/// returns whether it finished first.
+fn compact_in_a_child(path: &std::path::Path, after: Option<std::time::Duration>) -> bool {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "compaction_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("STINT_COMPACT_CHILD", path)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(
+        lines
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|l| l.ends_with("compacting")),
+        "the child did not start compacting"
+    );
+    if let Some(after) = after {
+        // The moment of the crash: the one real wait of this test.
+        std::thread::sleep(after);
+        child.kill().unwrap();
+    }
+    // Read to the end, so that the child never writes to a closed pipe.
+    let finished = lines
+        .map_while(Result::ok)
+        .filter(|l| l.contains("compacted in"))
+        .count()
+        > 0;
+    child.wait().unwrap();
+    finished
+}
+
+/// A compaction killed with SIGKILL part way through loses nothing: the
+/// file reopens with every key, and compacts again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compaction_killed_part_way_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // How long one takes here, undisturbed.
+    let path = dir.path().join("measure.redb");
+    fill_and_free(&path).await;
+    let before = std::fs::metadata(&path).unwrap().len();
+    let started = std::time::Instant::now();
+    assert!(compact_in_a_child(&path, None));
+    let took = started.elapsed();
+    assert!(std::fs::metadata(&path).unwrap().len() * 2 < before);
+    check_every_key(&path).await;
+
+    let mut killed_part_way = 0;
+    for (n, fraction) in [0.05, 0.2, 0.4, 0.6].into_iter().enumerate() {
+        let path = dir.path().join(format!("killed-{n}.redb"));
+        fill_and_free(&path).await;
+        if !compact_in_a_child(&path, Some(took.mul_f64(fraction))) {
+            killed_part_way += 1;
+        }
+        check_every_key(&path).await;
+        // And it still compacts.
+        let store = open_redb(&path, StoreOptions::default()).unwrap();
+        store.compact().await.unwrap();
+        drop(store);
+        check_every_key(&path).await;
+    }
+    println!("a compaction takes {took:?}; {killed_part_way} of 4 killed part way");
+    assert!(
+        killed_part_way > 0,
+        "every compaction finished before its kill (one takes {took:?})"
+    );
+}
