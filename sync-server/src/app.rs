@@ -29,6 +29,9 @@ pub(crate) fn init_tracing(filter: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
+        // Colours on a terminal only: a log file or journal gets plain
+        // `key=value` text that grep and log shippers can read.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 

@@ -12,8 +12,25 @@ use crate::state::AppState;
 
 const BATCH: usize = 500;
 
+/// How often the login throttle forgets the keys back to a full
+/// allowance (and the allocator gives free memory back). Not hourly with
+/// the other jobs: a flood of logins under made-up emails adds a key per
+/// attempt, so an hour of one would hold millions; a minute of it, a few
+/// megabytes.
+const THROTTLE_SHRINK_EVERY: Duration = Duration::from_secs(60);
+
 /// Runs the jobs every `interval`, forever (until the runtime stops).
 pub(crate) fn spawn(state: AppState, interval: Duration) {
+    let throttle = state.throttle.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(THROTTLE_SHRINK_EVERY.min(interval));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            throttle.shrink();
+            crate::memory::trim();
+        }
+    });
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -72,7 +89,6 @@ pub(crate) async fn run_once(state: &AppState) -> anyhow::Result<()> {
             }
         }
     }
-    state.throttle.shrink();
     if logins + events + files + changes > 0 {
         tracing::info!(logins, events, files, changes, "purged");
     }

@@ -22,6 +22,7 @@
 //!   the account flows.
 //! - `routes/`: one sub-router per area of the API, with its OpenAPI.
 //! - `jobs.rs`: the background purges.
+//! - `memory.rs`: the allocator, tuned to give freed memory back.
 
 mod app;
 mod auth;
@@ -30,29 +31,13 @@ mod error;
 mod extract;
 mod jobs;
 mod keys;
+mod memory;
 mod routes;
 mod state;
 
 fn main() -> anyhow::Result<()> {
-    return_large_allocations_to_the_os();
+    memory::tune();
     let config = config::Config::load()?;
     app::init_tracing(&config.log);
     tokio::runtime::Runtime::new()?.block_on(app::run(config))
 }
-
-/// Every password hash takes 19 MiB. glibc raises its mmap threshold after
-/// the first such buffer is freed and then keeps them on the heap, so a few
-/// logins left the server holding tens of megabytes (hundreds during a login
-/// burst). A fixed threshold of 1 MiB makes large buffers come from and go
-/// back to the system directly.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn return_large_allocations_to_the_os() {
-    // SAFETY: `mallopt` only tunes the allocator; it is called first thing,
-    // before any other thread exists.
-    #[allow(unsafe_code)]
-    let applied = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20) };
-    debug_assert_eq!(applied, 1, "mallopt(M_MMAP_THRESHOLD) refused");
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn return_large_allocations_to_the_os() {}

@@ -683,6 +683,7 @@ pub async fn compaction_loses_nothing(store: &Store) {
     }
     let during = writes.load(Ordering::Relaxed);
     let compaction = store.compact().await.unwrap();
+    let went_on = writes.load(Ordering::Relaxed) > during;
     // Writes go on after it.
     while writes.load(Ordering::Relaxed) < during + 10 {
         tokio::task::yield_now().await;
@@ -692,6 +693,7 @@ pub async fn compaction_loses_nothing(store: &Store) {
     assert!(reader.await.unwrap() > 0);
 
     if let Some(done) = compaction {
+        assert!(went_on, "no write committed while the compaction ran");
         assert!(
             done.after_bytes * 2 < done.before_bytes,
             "three quarters were freed, yet the file went from {} to {} bytes",

@@ -165,22 +165,20 @@ pub(crate) trait Backend: Send + Sync + 'static {
 pub struct Space {
     /// The file's size.
     pub file_bytes: u64,
-    /// The pages in use (the rest is free, reusable by later writes, and
-    /// what a compaction can give back).
-    pub allocated_bytes: u64,
-    /// The keys and values stored, and the trees' own bookkeeping.
+    /// The keys and values stored, and the trees' own bookkeeping: about
+    /// what a compacted file holds.
     pub stored_bytes: u64,
 }
 
 impl Space {
-    /// Whether a compaction would give back enough to be worth pausing
-    /// transactions for: at least a third of the file, and 1 MiB. (The
-    /// pause grows with what is moved, so a share of the file, not a fixed
-    /// size, keeps compactions rare on a large file.)
+    /// Whether a compaction would give back enough to be worth its copy:
+    /// the file is at least twice what it stores, and 1 MiB larger. (A
+    /// share of the file, not a fixed size, keeps compactions rare on a
+    /// large file: each one costs a copy of the live data.)
     #[must_use]
     pub fn worth_compacting(&self) -> bool {
-        let free = self.file_bytes.saturating_sub(self.allocated_bytes);
-        free >= 1 << 20 && free.saturating_mul(3) >= self.file_bytes
+        let spare = self.file_bytes.saturating_sub(self.stored_bytes);
+        spare >= 1 << 20 && self.file_bytes >= self.stored_bytes.saturating_mul(2)
     }
 }
 
@@ -191,8 +189,8 @@ pub struct Compaction {
     pub before_bytes: u64,
     /// And after.
     pub after_bytes: u64,
-    /// How long transactions waited: from the moment the compaction had
-    /// them all paused to when they could go on.
+    /// How long commits waited for the copy to take the file's place
+    /// (reads never wait).
     pub paused: Duration,
 }
 
@@ -319,19 +317,19 @@ impl Store {
     }
 
     /// How the store's file is used: redb tells, sled and FoundationDB do
-    /// not (`None`). It walks the trees' pages (through the cache), so it
-    /// is for a background job, not a request.
+    /// not (`None`). It walks the tree's pages in a snapshot (through the
+    /// cache), so it is for a background job, not a request.
     pub async fn space(&self) -> Result<Option<Space>> {
         self.backend.space().await
     }
 
-    /// Gives the file's free pages back to the file system (redb's
-    /// `Database::compact`). Transactions pause meanwhile: new ones wait
-    /// to begin, running ones are waited for (at most as long as a
-    /// transaction may live; if one is still running then, nothing is
-    /// compacted and the error says so). Nothing is lost: a crash during a
-    /// compaction leaves the file as before it or after it. `None` where
-    /// the backend compacts by itself (sled, FoundationDB).
+    /// Rewrites the file without its free and half-empty pages (redb):
+    /// a copy of a snapshot in key order, while reads and writes go on;
+    /// the commits made meanwhile are replayed into the copy, which then
+    /// replaces the file, with commits held for that moment only. Nothing
+    /// is lost: a crash leaves the file as before the compaction or after
+    /// it. `None` where the backend reclaims space by itself (sled,
+    /// FoundationDB).
     pub async fn compact(&self) -> Result<Option<Compaction>> {
         self.backend.compact().await
     }
@@ -757,25 +755,24 @@ mod tests {
     }
 
     #[test]
-    fn a_compaction_is_worth_it_for_a_third_of_the_file_and_a_megabyte() {
+    fn a_compaction_is_worth_it_at_twice_what_is_stored_and_a_megabyte() {
         const MB: u64 = 1 << 20;
-        let check = |file: u64, allocated: u64, expected: bool| {
+        let check = |file: u64, stored: u64, expected: bool| {
             let space = Space {
                 file_bytes: file,
-                allocated_bytes: allocated,
-                stored_bytes: allocated / 2,
+                stored_bytes: stored,
             };
-            assert_eq!(space.worth_compacting(), expected, "{file} / {allocated}");
+            assert_eq!(space.worth_compacting(), expected, "{file} / {stored}");
         };
-        check(3 * MB, 2 * MB, true);
-        check(3 * MB, 2 * MB + 1, false); // less than a third free
+        check(4 * MB, 2 * MB, true);
+        check(4 * MB, 2 * MB + 1, false); // less than twice
         check(2 * MB, MB / 4, true);
         check(MB, 0, true);
-        check(MB - 1, 0, false); // under a megabyte free
-        check(300 * MB, 210 * MB, false);
-        check(300 * MB, 200 * MB, true);
+        check(MB - 1, 0, false); // under a megabyte to gain
+        check(300 * MB, 151 * MB, false);
+        check(300 * MB, 150 * MB, true);
         check(0, 0, false);
-        check(MB, 2 * MB, false); // allocated past the end: nothing free
+        check(MB, 2 * MB, false); // more stored than the file: nothing to gain
     }
 
     #[test]

@@ -52,6 +52,22 @@ impl WriteSet {
         self.cleared.is_empty() && self.points.is_empty() && self.versionstamped.is_empty()
     }
 
+    /// About how many bytes it holds.
+    #[cfg_attr(not(feature = "redb"), allow(dead_code))]
+    pub(crate) fn bytes(&self) -> usize {
+        let pairs = |pairs: &mut dyn Iterator<Item = (usize, usize)>| -> usize {
+            pairs.map(|(k, v)| k + v).sum()
+        };
+        pairs(&mut self.cleared.iter().map(|(b, e)| (b.len(), e.len())))
+            + pairs(
+                &mut self
+                    .points
+                    .iter()
+                    .map(|(k, v)| (k.len(), v.as_ref().map_or(0, Vec::len))),
+            )
+            + pairs(&mut self.versionstamped.iter().map(|(k, v)| (k.len(), v.len())))
+    }
+
     pub(crate) fn set(&mut self, key: &[u8], value: &[u8]) {
         self.points.insert(key.to_vec(), Some(value.to_vec()));
     }

@@ -14,12 +14,16 @@
 //! (so a run of deferred commits ending in a durable one writes each page
 //! once and syncs once). Until then it is past the durable version.
 //!
-//! redb's file grows and never shrinks by itself: freed pages are reused,
-//! but the file keeps its high-water mark. [`Store::compact`] gives the
-//! free pages back with `Database::compact`, which needs the database to
-//! itself (no read transaction open, no write): every transaction holds a
-//! share of the `gate` from begin to end, and a compaction takes it whole,
-//! so it waits for running transactions while new ones wait for it.
+//! redb's file grows and never shrinks by itself, and its leaves end about
+//! half full wherever keys are appended in many places at once (every
+//! tenant's audit trail and change log grow at their own end of the tree,
+//! and redb splits a full leaf in two halves). [`Store::compact`] rewrites
+//! the file instead: it copies a snapshot, in key order, into a new file
+//! (whose leaves come out about nine tenths full) while reads and writes go
+//! on; the commits made meanwhile are kept in a journal and replayed into
+//! the copy, which then replaces the file by a rename, with commits held for
+//! just that moment. A crash before the rename leaves the old file (and a
+//! leftover copy, removed at the next open); after it, the new one.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -28,8 +32,10 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
-use tokio::sync::{Mutex, OwnedRwLockReadGuard, RwLock};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+};
+use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::overlay::{KeyRange, View, WriteSet, intersects};
@@ -45,13 +51,13 @@ const VERSION_KEY: &[u8] = b"\xff/stint/commit_version";
 
 /// Opens (or creates) a redb store in the file `path`.
 pub fn open_redb(path: &Path, options: StoreOptions) -> Result<Store> {
-    let mut builder = redb::Builder::new();
-    if let Some(bytes) = options.cache_bytes {
-        builder.set_cache_size(usize::try_from(bytes).unwrap_or(usize::MAX));
+    // A copy left by a compaction that did not finish: the file is whole
+    // without it.
+    let leftover = copy_path(path);
+    if leftover.exists() {
+        std::fs::remove_file(&leftover).map_err(StoreError::io)?;
     }
-    let db = builder
-        .create(path)
-        .map_err(|e| StoreError::Io(format!("opening redb at {}: {e}", path.display())))?;
+    let db = create(path, options.cache_bytes)?;
     // Create the table up front so that read transactions always find it.
     let wtx = db.begin_write().map_err(StoreError::io)?;
     let version = {
@@ -64,10 +70,11 @@ pub fn open_redb(path: &Path, options: StoreOptions) -> Result<Store> {
     };
     wtx.commit().map_err(StoreError::io)?;
     let backend = RedbBackend(Arc::new(Shared {
-        db: std::sync::RwLock::new(db),
+        db: std::sync::RwLock::new(Arc::new(db)),
         path: path.to_owned(),
-        gate: Arc::new(RwLock::new(())),
-        max_duration: options.limits.max_duration,
+        cache_bytes: options.cache_bytes,
+        journal: StdMutex::new(None),
+        compacting: Mutex::new(()),
         commit_lock: Mutex::new(()),
         version: AtomicU64::new(version),
         durable: AtomicU64::new(version),
@@ -75,6 +82,24 @@ pub fn open_redb(path: &Path, options: StoreOptions) -> Result<Store> {
         window: options.limits.max_duration * 2,
     }));
     Ok(Store::from_backend(Arc::new(backend), options))
+}
+
+fn create(path: &Path, cache_bytes: Option<u64>) -> Result<Database> {
+    let mut builder = redb::Builder::new();
+    if let Some(bytes) = cache_bytes {
+        builder.set_cache_size(usize::try_from(bytes).unwrap_or(usize::MAX));
+    }
+    builder
+        .create(path)
+        .map_err(|e| StoreError::Io(format!("opening redb at {}: {e}", path.display())))
+}
+
+/// Where a compaction writes its copy: next to the file, so that the
+/// rename that replaces the file stays on one file system.
+fn copy_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(".compacting");
+    path.with_file_name(name)
 }
 
 fn decode_version(bytes: &[u8]) -> Result<u64> {
@@ -87,15 +112,15 @@ struct RedbBackend(Arc<Shared>);
 
 /// What the backend and its transactions share.
 struct Shared {
-    /// Written only by a compaction, with the `gate` and the commit lock
-    /// held, so every other access is an uncontended read.
-    db: std::sync::RwLock<Database>,
+    /// The database; replaced by its compacted copy, under the commit
+    /// lock. Transactions keep the one they began on alive.
+    db: std::sync::RwLock<Arc<Database>>,
     path: PathBuf,
-    /// Shared by every live transaction, taken whole by a compaction.
-    gate: Arc<RwLock<()>>,
-    /// How long a transaction may live: how long a compaction waits for
-    /// the running ones.
-    max_duration: Duration,
+    cache_bytes: Option<u64>,
+    /// While a compaction copies: what commits wrote since its snapshot.
+    journal: StdMutex<Option<Journal>>,
+    /// One compaction at a time.
+    compacting: Mutex<()>,
     /// Serializes validation and apply.
     commit_lock: Mutex<()>,
     /// Version of the last commit.
@@ -108,20 +133,54 @@ struct Shared {
     window: Duration,
 }
 
+/// The commits made while a compaction copies, to replay into the copy.
+#[derive(Default)]
+struct Journal {
+    commits: Vec<(WriteSet, Vec<KeyValue>, u64)>,
+    bytes: usize,
+    /// Past [`JOURNAL_BYTES`]: the compaction gives up rather than hold
+    /// more in memory.
+    overflowed: bool,
+}
+
+/// Most bytes of commits a compaction keeps in memory while it copies.
+const JOURNAL_BYTES: usize = 64 << 20;
+
+/// Bytes of keys and values per write transaction of a compaction's copy.
+const COPY_BATCH_BYTES: usize = 8 << 20;
+
 impl Shared {
-    fn db(&self) -> std::sync::RwLockReadGuard<'_, Database> {
-        self.db.read().expect("the database lock")
+    fn db(&self) -> Arc<Database> {
+        Arc::clone(&self.db.read().expect("the database lock"))
     }
 
     fn file_bytes(&self) -> Result<u64> {
         Ok(std::fs::metadata(&self.path).map_err(StoreError::io)?.len())
     }
+
+    /// Keeps a commit for the running compaction, if one is copying.
+    fn journal(&self, writes: WriteSet, stamped: Vec<KeyValue>, version: u64) {
+        let mut journal = self.journal.lock().expect("the journal lock");
+        let Some(journal) = journal.as_mut() else {
+            return;
+        };
+        if journal.overflowed {
+            return;
+        }
+        journal.bytes += writes.bytes() + stamped.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        if journal.bytes > JOURNAL_BYTES {
+            journal.overflowed = true;
+            journal.commits = Vec::new();
+        } else {
+            journal.commits.push((writes, stamped, version));
+        }
+    }
 }
 
-/// Runs blocking redb work (a commit's fsync, a compaction) on this
-/// thread. On a multi-threaded runtime, tell tokio so it moves other tasks
-/// off this thread (cheaper than handing the work to a blocking thread); on
-/// a current-thread runtime (tests, tools) there is nothing to move.
+/// Runs blocking redb work (a commit's fsync) on this thread. On a
+/// multi-threaded runtime, tell tokio so it moves other tasks off this
+/// thread (cheaper than handing the work to a blocking thread); on a
+/// current-thread runtime (tests, tools) there is nothing to move.
 fn blocking<T>(work: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::current().runtime_flavor() {
         tokio::runtime::RuntimeFlavor::CurrentThread => work(),
@@ -177,45 +236,71 @@ impl Backend for RedbBackend {
     }
 
     async fn space(&self) -> Result<Option<Space>> {
-        let shared = &self.0;
-        // Stats are read in a write transaction: in line with commits.
-        let _serialized = shared.commit_lock.lock().await;
-        let stats = blocking(|| -> Result<redb::DatabaseStats> {
-            let wtx = shared.db().begin_write().map_err(StoreError::io)?;
-            let stats = wtx.stats().map_err(StoreError::io)?;
-            wtx.abort().map_err(StoreError::io)?;
-            Ok(stats)
-        })?;
-        let page = stats.page_size() as u64;
+        // Walks the table's pages in a snapshot: no lock, nobody waits.
+        let db = self.0.db();
+        let stats = tokio::task::spawn_blocking(move || -> Result<redb::TableStats> {
+            let rtx = db.begin_read().map_err(StoreError::io)?;
+            let table = rtx.open_table(DATA).map_err(StoreError::io)?;
+            table.stats().map_err(StoreError::io)
+        })
+        .await
+        .map_err(StoreError::io)??;
         Ok(Some(Space {
-            file_bytes: shared.file_bytes()?,
-            allocated_bytes: stats.allocated_pages() * page,
+            file_bytes: self.0.file_bytes()?,
             stored_bytes: stats.stored_bytes() + stats.metadata_bytes(),
         }))
     }
 
     async fn compact(&self) -> Result<Option<Compaction>> {
-        let shared = &self.0;
+        let shared = Arc::clone(&self.0);
+        let _one_at_a_time = shared.compacting.lock().await;
         let before_bytes = shared.file_bytes()?;
-        // Running transactions end within their lifetime (or fail at
-        // their next step); one that is still held after it is a bug
-        // somewhere, and waiting on forever would stall every request.
-        let Ok(_paused) = tokio::time::timeout(shared.max_duration, shared.gate.write()).await
-        else {
-            return Err(StoreError::TimedOut(format!(
-                "a transaction was still open after {:?}; nothing compacted",
-                shared.max_duration
-            )));
+        let copy_path = copy_path(&shared.path);
+        // The snapshot and the journal start together, between commits.
+        let snapshot = {
+            let _serialized = shared.commit_lock.lock().await;
+            *shared.journal.lock().expect("the journal lock") = Some(Journal::default());
+            shared.db().begin_read().map_err(StoreError::io)
         };
+        let copied = match snapshot {
+            Ok(snapshot) => {
+                let (path, cache) = (copy_path.clone(), shared.cache_bytes);
+                tokio::task::spawn_blocking(move || copy(&snapshot, &path, cache))
+                    .await
+                    .map_err(StoreError::io)
+                    .and_then(|copied| copied)
+            }
+            Err(e) => Err(e),
+        };
+        // Commits wait from here to the swap: the journal is replayed and
+        // the copy takes the file's place.
         let _serialized = shared.commit_lock.lock().await;
         let started = Instant::now();
-        blocking(|| {
-            let mut db = shared.db.write().expect("the database lock");
-            db.compact()
-                .map_err(|e| StoreError::Io(format!("compacting: {e}")))
-        })?;
-        // The compaction's commits are durable, and carried every deferred
-        // commit before them to disk.
+        let journal = shared
+            .journal
+            .lock()
+            .expect("the journal lock")
+            .take()
+            .unwrap_or_default();
+        let swapped = copied.and_then(|copied| {
+            if journal.overflowed {
+                return Err(StoreError::TimedOut(format!(
+                    "more than {} MiB were committed while the compaction copied; nothing compacted",
+                    JOURNAL_BYTES >> 20
+                )));
+            }
+            blocking(|| replace(&copied, &journal, &copy_path, &shared.path))?;
+            Ok(copied)
+        });
+        let copied = match swapped {
+            Ok(copied) => copied,
+            Err(e) => {
+                let _ = std::fs::remove_file(&copy_path);
+                return Err(e);
+            }
+        };
+        *shared.db.write().expect("the database lock") = Arc::new(copied);
+        // The copy was committed durably, with everything before it.
         shared
             .durable
             .store(shared.version.load(Ordering::Acquire), Ordering::Release);
@@ -228,8 +313,6 @@ impl Backend for RedbBackend {
     }
 
     async fn begin(&self) -> Result<Box<dyn BackendTx>> {
-        // Waits while a compaction runs.
-        let gate = Arc::clone(&self.0.gate).read_owned().await;
         // Read the version before taking the snapshot: the snapshot is then at
         // least as new as the version, so a conflict can be over-reported
         // (and retried) but never missed.
@@ -237,10 +320,11 @@ impl Backend for RedbBackend {
         // Read before the snapshot too: the snapshot then holds at least
         // everything up to it, and what it holds beyond may not be durable.
         let durable_version = self.0.durable.load(Ordering::Acquire);
-        let rtx = self.0.db().begin_read().map_err(StoreError::io)?;
+        let db = self.0.db();
+        let rtx = db.begin_read().map_err(StoreError::io)?;
         let table = rtx.open_table(DATA).map_err(StoreError::io)?;
         Ok(Box::new(RedbTx {
-            _gate: gate,
+            _db: db,
             shared: Arc::clone(&self.0),
             view: RedbView(table),
             read_version,
@@ -302,8 +386,9 @@ impl View for RedbView {
 }
 
 struct RedbTx {
-    /// Held until the transaction ends, so a compaction waits for it.
-    _gate: OwnedRwLockReadGuard<()>,
+    /// The database the snapshot is of, kept open while it is read (a
+    /// compaction may have replaced it meanwhile).
+    _db: Arc<Database>,
     shared: Arc<Shared>,
     view: RedbView,
     read_version: u64,
@@ -350,7 +435,7 @@ impl BackendTx for RedbTx {
 
     async fn commit(self: Box<Self>, durability: crate::Durability) -> Result<()> {
         let RedbTx {
-            _gate,
+            _db,
             shared,
             view,
             read_version,
@@ -386,6 +471,7 @@ impl BackendTx for RedbTx {
 
         // The commit blocks on fsync.
         blocking(|| apply(&shared.db(), &writes, &stamped, version, durability))?;
+        shared.journal(writes, stamped, version);
 
         shared.version.store(version, Ordering::Release);
         if durability == crate::Durability::Immediate {
@@ -425,42 +511,108 @@ fn apply(
     wtx.set_durability(durability).map_err(StoreError::io)?;
     {
         let mut table = wtx.open_table(DATA).map_err(StoreError::io)?;
-        for (begin, end) in &writes.cleared {
-            let doomed: Vec<Vec<u8>> = table
-                .range::<&[u8]>(begin.as_slice()..end.as_slice())
-                .map_err(StoreError::io)?
-                .map(|item| item.map(|(k, _)| k.value().to_vec()))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(StoreError::io)?;
-            for key in doomed {
+        apply_to(&mut table, writes, stamped, version)?;
+    }
+    wtx.commit().map_err(StoreError::io)
+}
+
+fn apply_to(
+    table: &mut redb::Table<'_, &'static [u8], &'static [u8]>,
+    writes: &WriteSet,
+    stamped: &[KeyValue],
+    version: u64,
+) -> Result<()> {
+    for (begin, end) in &writes.cleared {
+        let doomed: Vec<Vec<u8>> = table
+            .range::<&[u8]>(begin.as_slice()..end.as_slice())
+            .map_err(StoreError::io)?
+            .map(|item| item.map(|(k, _)| k.value().to_vec()))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(StoreError::io)?;
+        for key in doomed {
+            table.remove(key.as_slice()).map_err(StoreError::io)?;
+        }
+    }
+    for (key, write) in &writes.points {
+        match write {
+            Some(value) => {
+                table
+                    .insert(key.as_slice(), value.as_slice())
+                    .map_err(StoreError::io)?;
+            }
+            None => {
                 table.remove(key.as_slice()).map_err(StoreError::io)?;
             }
         }
-        for (key, write) in &writes.points {
-            match write {
-                Some(value) => {
-                    table
-                        .insert(key.as_slice(), value.as_slice())
-                        .map_err(StoreError::io)?;
-                }
-                None => {
-                    table.remove(key.as_slice()).map_err(StoreError::io)?;
-                }
+    }
+    for (key, value) in stamped {
+        table
+            .insert(key.as_slice(), value.as_slice())
+            .map_err(StoreError::io)?;
+    }
+    // Persisted only when versionstamps used it: then it must survive a
+    // restart so later stamps sort after these. The conflict checks need
+    // the version in memory only.
+    if !stamped.is_empty() {
+        table
+            .insert(VERSION_KEY, version.to_be_bytes().as_slice())
+            .map_err(StoreError::io)?;
+    }
+    Ok(())
+}
+
+/// Copies a snapshot into a new database at `path`, in key order, so that
+/// its leaves come out full. Not durable yet: [`replace`] makes it so.
+fn copy(snapshot: &redb::ReadTransaction, path: &Path, cache: Option<u64>) -> Result<Database> {
+    let _ = std::fs::remove_file(path);
+    let copied = create(path, cache)?;
+    let source = snapshot.open_table(DATA).map_err(StoreError::io)?;
+    let mut items = source.iter().map_err(StoreError::io)?.peekable();
+    loop {
+        let mut wtx = copied.begin_write().map_err(StoreError::io)?;
+        wtx.set_durability(Durability::None)
+            .map_err(StoreError::io)?;
+        {
+            let mut table = wtx.open_table(DATA).map_err(StoreError::io)?;
+            let mut bytes = 0;
+            while bytes < COPY_BATCH_BYTES {
+                let Some(item) = items.next() else { break };
+                let (key, value) = item.map_err(StoreError::io)?;
+                bytes += key.value().len() + value.value().len();
+                table
+                    .insert(key.value(), value.value())
+                    .map_err(StoreError::io)?;
             }
         }
-        for (key, value) in stamped {
-            table
-                .insert(key.as_slice(), value.as_slice())
-                .map_err(StoreError::io)?;
-        }
-        // Persisted only when versionstamps used it: then it must survive a
-        // restart so later stamps sort after these. The conflict checks need
-        // the version in memory only.
-        if !stamped.is_empty() {
-            table
-                .insert(VERSION_KEY, version.to_be_bytes().as_slice())
-                .map_err(StoreError::io)?;
+        wtx.commit().map_err(StoreError::io)?;
+        if items.peek().is_none() {
+            return Ok(copied);
         }
     }
-    wtx.commit().map_err(StoreError::io)
+}
+
+/// Replays the journal into the copy in one durable commit, then puts the
+/// copy in the file's place.
+fn replace(copied: &Database, journal: &Journal, from: &Path, to: &Path) -> Result<()> {
+    let wtx = copied.begin_write().map_err(StoreError::io)?;
+    {
+        let mut table = wtx.open_table(DATA).map_err(StoreError::io)?;
+        for (writes, stamped, version) in &journal.commits {
+            apply_to(&mut table, writes, stamped, *version)?;
+        }
+    }
+    wtx.commit().map_err(StoreError::io)?;
+    std::fs::rename(from, to).map_err(StoreError::io)?;
+    // The rename itself is durable once the directory is synced.
+    if let Some(dir) = to.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(StoreError::io)?;
+    }
+    Ok(())
 }

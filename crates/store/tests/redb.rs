@@ -160,6 +160,10 @@ async fn a_compaction_killed_part_way_loses_nothing() {
             killed_part_way += 1;
         }
         check_every_key(&path).await;
+        assert!(
+            !dir.path().join(format!("killed-{n}.redb.compacting")).exists(),
+            "the unfinished copy is removed when the store opens"
+        );
         // And it still compacts.
         let store = open_redb(&path, StoreOptions::default()).unwrap();
         store.compact().await.unwrap();

@@ -208,6 +208,8 @@ async fn main() -> anyhow::Result<()> {
             "60",
             "--store-cache-mb",
             &cache,
+            "--log",
+            "stint_server=info",
         ],
     )
     .await?;
@@ -354,32 +356,85 @@ async fn main() -> anyhow::Result<()> {
         server_view.len(),
         if in_step { "yes" } else { "NO" }
     );
-    let replica_bytes = dir_bytes(&device_dir.join("replica"));
-    println!(
-        "  device replica on disk: {:.1} MB",
-        mb(replica_bytes.max(dir_bytes(&device_dir)), 1)
-    );
     agent.stop();
+    let replica = device_dir.join("replica");
+    let replica_disk = dir_bytes(&replica);
+    let replica_live = sled_live_bytes(&replica)?;
 
-    // Disk: file bytes per live byte, before and after compaction.
-    let before = file_bytes(&redb_file);
+    // Disk: file bytes per live byte, while running, after the online
+    // compactions, and compacted once more now that the load has stopped.
+    let running = file_bytes(&redb_file);
     server.stop().await?;
+    let log = std::fs::read_to_string(server_dir.join("server.log")).unwrap_or_default();
+    let compactions: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("compacted the store"))
+        .collect();
+    let paused_ms = |l: &str| -> Option<u64> {
+        l.split("paused_ms=").nth(1)?.split_whitespace().next()?.parse().ok()
+    };
     let areas = stint_e2e::floor::live_bytes(&redb_file)?;
     let live: u64 = areas.values().map(|(_, bytes)| bytes).sum();
-    let after = file_bytes(&redb_file);
+    let (compacted, stats) = {
+        let mut db = redb::Database::open(&redb_file)?;
+        db.compact()?;
+        let wtx = db.begin_write()?;
+        let stats = wtx.stats()?;
+        wtx.abort()?;
+        drop(db);
+        (file_bytes(&redb_file), stats)
+    };
     println!("disk:");
     println!(
-        "  live keys and values {:.2} MB; file {:.1} MB while running ({:.1}× live), {:.1} MB after the server stopped ({:.1}× live; target ≤ 2×)",
+        "  server: live keys and values {:.1} MB; file {:.1} MB at the end of the load ({:.2}× live), {:.1} MB compacted ({:.2}× live; target ≤ 2×)",
         mb(live, 1),
-        mb(before, 1),
-        before as f64 / live as f64,
-        mb(after, 1),
-        after as f64 / live as f64,
+        mb(running, 1),
+        running as f64 / live as f64,
+        mb(compacted, 1),
+        compacted as f64 / live as f64,
+    );
+    let page = stats.page_size() as u64;
+    println!(
+        "  where the compacted file goes: leaves {:.1} MB holding {:.1} MB ({:.0}% full), branches {:.1} MB, free or wasted {:.1} MB",
+        mb(stats.leaf_pages() * page, 1),
+        mb(stats.stored_bytes(), 1),
+        100.0 * stats.stored_bytes() as f64 / (stats.leaf_pages() * page) as f64,
+        mb(stats.branch_pages() * page, 1),
+        mb(stats.fragmented_bytes(), 1),
+    );
+    println!(
+        "  online compactions by the background jobs: {}, the longest pause {} ms",
+        compactions.len(),
+        compactions
+            .iter()
+            .filter_map(|l| paused_ms(l))
+            .max()
+            .map_or_else(|| "-".to_owned(), |ms| ms.to_string())
     );
     let mut areas: Vec<_> = areas.into_iter().collect();
     areas.sort_by_key(|(_, (_, bytes))| std::cmp::Reverse(*bytes));
-    for (area, (keys, bytes)) in areas.iter().take(8) {
+    println!("  the live bytes, by area:");
+    for (area, (keys, bytes)) in areas.iter().take(6) {
         println!("    {area:<24} {keys:>8} keys  {:>8.2} MB", mb(*bytes, 1));
     }
+    println!(
+        "  device replica (sled): {:.1} MB on disk for {:.2} MB of keys and values ({:.1}×)",
+        mb(replica_disk, 1),
+        mb(replica_live, 1),
+        replica_disk as f64 / replica_live as f64
+    );
     Ok(())
+}
+
+/// The bytes of every key and value in a closed sled database.
+fn sled_live_bytes(dir: &Path) -> anyhow::Result<u64> {
+    let db = sled::open(dir)?;
+    let mut bytes = 0;
+    for name in db.tree_names() {
+        for item in db.open_tree(name)?.iter() {
+            let (k, v) = item?;
+            bytes += (k.len() + v.len()) as u64;
+        }
+    }
+    Ok(bytes)
 }
