@@ -149,6 +149,10 @@ const JOURNAL_BYTES: usize = 64 << 20;
 /// Bytes of keys and values per write transaction of a compaction's copy.
 const COPY_BATCH_BYTES: usize = 8 << 20;
 
+/// The copy's cache while it is written: small, since it is written once
+/// and not read, and it comes on top of the live database's cache.
+const COPY_CACHE_BYTES: u64 = 4 << 20;
+
 impl Shared {
     fn db(&self) -> Arc<Database> {
         Arc::clone(&self.db.read().expect("the database lock"))
@@ -167,7 +171,11 @@ impl Shared {
         if journal.overflowed {
             return;
         }
-        journal.bytes += writes.bytes() + stamped.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        journal.bytes += writes.bytes()
+            + stamped
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>();
         if journal.bytes > JOURNAL_BYTES {
             journal.overflowed = true;
             journal.commits = Vec::new();
@@ -264,8 +272,8 @@ impl Backend for RedbBackend {
         };
         let copied = match snapshot {
             Ok(snapshot) => {
-                let (path, cache) = (copy_path.clone(), shared.cache_bytes);
-                tokio::task::spawn_blocking(move || copy(&snapshot, &path, cache))
+                let path = copy_path.clone();
+                tokio::task::spawn_blocking(move || copy(&snapshot, &path))
                     .await
                     .map_err(StoreError::io)
                     .and_then(|copied| copied)
@@ -289,8 +297,17 @@ impl Backend for RedbBackend {
                     JOURNAL_BYTES >> 20
                 )));
             }
-            blocking(|| replace(&copied, &journal, &copy_path, &shared.path))?;
-            Ok(copied)
+            blocking(|| {
+                let replacement = replay(copied, &journal, &copy_path, shared.cache_bytes)?;
+                std::fs::rename(&copy_path, &shared.path).map_err(StoreError::io)?;
+                // From here the copy is the file: it must be swapped in
+                // whatever follows, or later commits would go to a file
+                // no longer in the directory.
+                if let Err(e) = sync_parent(&shared.path) {
+                    tracing::warn!(%e, "compaction: syncing the directory after the rename failed");
+                }
+                Ok(replacement)
+            })
         });
         let copied = match swapped {
             Ok(copied) => copied,
@@ -562,10 +579,10 @@ fn apply_to(
 }
 
 /// Copies a snapshot into a new database at `path`, in key order, so that
-/// its leaves come out full. Not durable yet: [`replace`] makes it so.
-fn copy(snapshot: &redb::ReadTransaction, path: &Path, cache: Option<u64>) -> Result<Database> {
+/// its leaves come out full. Not durable yet: [`replay`] makes it so.
+fn copy(snapshot: &redb::ReadTransaction, path: &Path) -> Result<Database> {
     let _ = std::fs::remove_file(path);
-    let copied = create(path, cache)?;
+    let mut copied = create(path, Some(COPY_CACHE_BYTES))?;
     let source = snapshot.open_table(DATA).map_err(StoreError::io)?;
     let mut items = source.iter().map_err(StoreError::io)?.peekable();
     loop {
@@ -586,14 +603,27 @@ fn copy(snapshot: &redb::ReadTransaction, path: &Path, cache: Option<u64>) -> Re
         }
         wtx.commit().map_err(StoreError::io)?;
         if items.peek().is_none() {
-            return Ok(copied);
+            break;
         }
     }
+    // redb grows a file by doubling its regions, so the copy ends with up
+    // to half of it unused (a 141 MB copy in a 257 MB file): moving the
+    // last pages down lets the file end where the data does.
+    copied
+        .compact()
+        .map_err(|e| StoreError::Io(format!("compacting the copy: {e}")))?;
+    Ok(copied)
 }
 
-/// Replays the journal into the copy in one durable commit, then puts the
-/// copy in the file's place.
-fn replace(copied: &Database, journal: &Journal, from: &Path, to: &Path) -> Result<()> {
+/// Replays the journal into the copy in one durable commit, and opens the
+/// copy again with the store's cache (a database's cache is set when it is
+/// opened), ready to take the file's place.
+fn replay(
+    copied: Database,
+    journal: &Journal,
+    path: &Path,
+    cache_bytes: Option<u64>,
+) -> Result<Database> {
     let wtx = copied.begin_write().map_err(StoreError::io)?;
     {
         let mut table = wtx.open_table(DATA).map_err(StoreError::io)?;
@@ -602,17 +632,17 @@ fn replace(copied: &Database, journal: &Journal, from: &Path, to: &Path) -> Resu
         }
     }
     wtx.commit().map_err(StoreError::io)?;
-    std::fs::rename(from, to).map_err(StoreError::io)?;
-    // The rename itself is durable once the directory is synced.
-    if let Some(dir) = to.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(StoreError::io)?;
-    }
-    Ok(())
+    drop(copied);
+    create(path, cache_bytes)
+}
+
+/// Makes a rename in `path`'s directory durable.
+fn sync_parent(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(StoreError::io)
 }

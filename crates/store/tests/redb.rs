@@ -161,7 +161,9 @@ async fn a_compaction_killed_part_way_loses_nothing() {
         }
         check_every_key(&path).await;
         assert!(
-            !dir.path().join(format!("killed-{n}.redb.compacting")).exists(),
+            !dir.path()
+                .join(format!("killed-{n}.redb.compacting"))
+                .exists(),
             "the unfinished copy is removed when the store opens"
         );
         // And it still compacts.

@@ -309,10 +309,11 @@ async fn main() -> anyhow::Result<()> {
     let device_mb = |s: &Sample| mb(s.device_kib, 1024);
     println!("trend (mean of each quarter of the run):");
     println!(
-        "  server RSS: first {:.1} MB, second {:.1} MB, last {:.1} MB: last/second {:.2} (target ≤ 1.10), last ≤ 64 MB + cache ({} MB): {}",
+        "  server RSS: first {:.1} MB, second {:.1} MB, last {:.1} MB (peak {:.1} MB): last/second {:.2} (target ≤ 1.10), last ≤ 64 MB + cache ({} MB): {}",
         mean(q(0), server_mb),
         mean(q(1), server_mb),
         mean(last, server_mb),
+        last.iter().map(server_mb).fold(0.0, f64::max),
         mean(last, server_mb) / mean(q(1), server_mb),
         64 + cache_mb,
         if mean(last, server_mb) <= (64 + cache_mb) as f64 {
@@ -371,13 +372,22 @@ async fn main() -> anyhow::Result<()> {
         .filter(|l| l.contains("compacted the store"))
         .collect();
     let paused_ms = |l: &str| -> Option<u64> {
-        l.split("paused_ms=").nth(1)?.split_whitespace().next()?.parse().ok()
+        l.split("paused_ms=")
+            .nth(1)?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
     };
     let areas = stint_e2e::floor::live_bytes(&redb_file)?;
     let live: u64 = areas.values().map(|(_, bytes)| bytes).sum();
     let (compacted, stats) = {
-        let mut db = redb::Database::open(&redb_file)?;
-        db.compact()?;
+        // Compacted as the server's jobs do it, once more now that
+        // nothing writes.
+        let store = stint_store::open_redb(&redb_file, stint_store::StoreOptions::default())?;
+        store.compact().await?;
+        drop(store);
+        let db = redb::Database::open(&redb_file)?;
         let wtx = db.begin_write()?;
         let stats = wtx.stats()?;
         wtx.abort()?;
