@@ -25,6 +25,10 @@
 //!   whole, never in part. Readers that hand versionstamps out to others
 //!   (a change log) stop at [`Tx::durable_version`], so that nobody holds a
 //!   position a crash could take back.
+//! - [`Store::compact`] rewrites an embedded store's file without its free
+//!   and half-empty pages while transactions go on (redb; sled and
+//!   FoundationDB reclaim space by themselves), and [`Store::space`] says
+//!   whether it is worth it.
 //! - [`StoreOptions::inject_commit_unknown`] is a test mode: each write
 //!   transaction commits, then reports 1021 once, so the closure runs again
 //!   on committed data. Tests use it to prove that every write is idempotent.
