@@ -248,12 +248,12 @@ async fn background_jobs_compact_the_store_file() {
     let size = || std::fs::metadata(&file).unwrap().len();
     let api = Api::new(&server.url);
     let (me, _) = api.register("ada@example.com").await;
-    // 40 sessions of about 100 KB each.
+    // 80 sessions of about 100 KB each.
     let files: Vec<String> = (0..200)
         .map(|i| format!("src/{i:03}/{}", "é".repeat(240)))
         .collect();
     let mut ids = Vec::new();
-    for n in 0..40 {
+    for n in 0..80 {
         let (status, session) = me
             .post(
                 "/sessions",
@@ -273,7 +273,7 @@ async fn background_jobs_compact_the_store_file() {
         .await;
     // All of it is live: no compaction can have taken it back yet.
     let grown = size();
-    assert!(grown > 4_000_000, "the file only grew to {grown} bytes");
+    assert!(grown > 8_000_000, "the file only grew to {grown} bytes");
     for id in &ids {
         assert_eq!(me.delete(&format!("/sessions/{id}")).await.0, 204);
     }
@@ -288,6 +288,10 @@ async fn background_jobs_compact_the_store_file() {
     // in its own time).
     let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
     assert!(log.contains("compacted the store"), "{log}");
+    // The new file is as private as the old one.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the compacted file's mode");
     let (status, listed) = me.get("/sessions").await;
     assert_eq!(status, 200);
     let names: Vec<&str> = listed

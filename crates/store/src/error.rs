@@ -55,10 +55,6 @@ pub enum StoreError {
         /// Whether FoundationDB says a retry may succeed.
         retryable: bool,
     },
-    /// An operation waited longer than it may (1004): a compaction for the
-    /// running transactions to end.
-    #[error("timed out: {0} (1004)")]
-    TimedOut(String),
     /// The runner gave up retrying.
     #[error("gave up after {attempts} attempts; last error: {last}")]
     RetryLimitReached {
@@ -83,7 +79,6 @@ impl StoreError {
             Self::KeyOutsideLegalRange => 2004,
             Self::InvalidOperation(_) => 2000,
             Self::Io(_) => 1510,
-            Self::TimedOut(_) => 1004,
             Self::Fdb { code, .. } => *code,
             Self::RetryLimitReached { .. } => 1031,
         }

@@ -176,13 +176,14 @@ pub struct Space {
 
 impl Space {
     /// Whether a compaction would give back enough to be worth its copy:
-    /// the file is at least twice what it stores, and 1 MiB larger. (A
-    /// share of the file, not a fixed size, keeps compactions rare on a
-    /// large file: each one costs a copy of the live data.)
+    /// the file is at least twice what it stores, and 4 MiB larger (a new
+    /// file is about a megabyte of nothing). A share of the file, not a
+    /// fixed size, keeps compactions rare on a large file: each one costs a
+    /// copy of the live data.
     #[must_use]
     pub fn worth_compacting(&self) -> bool {
         let spare = self.file_bytes.saturating_sub(self.stored_bytes);
-        spare >= 1 << 20 && self.file_bytes >= self.stored_bytes.saturating_mul(2)
+        spare >= 4 << 20 && self.file_bytes >= self.stored_bytes.saturating_mul(2)
     }
 }
 
@@ -194,11 +195,12 @@ pub struct Compaction {
     /// And after.
     pub after_bytes: u64,
     /// How long commits waited for the copy to take the file's place
-    /// (reads never wait).
+    /// (reads wait only for the swap of one pointer).
     pub paused: Duration,
 }
 
-/// What a backend's page cache did since the store was opened.
+/// What a backend's page cache did since the store was opened (on redb,
+/// since its last compaction, which opens the file anew).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheStats {
     /// Pages dropped from the cache to stay within its size.
@@ -329,10 +331,12 @@ impl Store {
 
     /// Rewrites the file without its free and half-empty pages (redb):
     /// a copy of a snapshot in key order, while reads and writes go on;
-    /// the commits made meanwhile are replayed into the copy, which then
-    /// replaces the file, with commits held for that moment only. Nothing
-    /// is lost: a crash leaves the file as before the compaction or after
-    /// it. `None` where the backend reclaims space by itself (sled,
+    /// the commits made meanwhile are replayed into the copy (in rounds,
+    /// while commits go on, then the last of them with commits held),
+    /// which then replaces the file. It needs free disk for the copy: up
+    /// to the live data, while the old file still stands. Nothing is lost:
+    /// a crash leaves the file as before the compaction or after it.
+    /// `None` where the backend reclaims space by itself (sled,
     /// FoundationDB).
     pub async fn compact(&self) -> Result<Option<Compaction>> {
         self.backend.compact().await
@@ -412,8 +416,7 @@ impl Store {
         loop {
             attempt += 1;
             // In a block, so that a failed transaction is dropped before the
-            // backoff: it holds a snapshot (and, on redb, keeps a compaction
-            // waiting).
+            // backoff: it holds a snapshot, which keeps pages from reuse.
             let outcome: std::result::Result<T, E> = {
                 let mut tx = self.begin_with(durability).await?;
                 match body(&mut tx).await {
@@ -759,7 +762,7 @@ mod tests {
     }
 
     #[test]
-    fn a_compaction_is_worth_it_at_twice_what_is_stored_and_a_megabyte() {
+    fn a_compaction_is_worth_it_at_twice_what_is_stored_and_4_mib() {
         const MB: u64 = 1 << 20;
         let check = |file: u64, stored: u64, expected: bool| {
             let space = Space {
@@ -768,11 +771,12 @@ mod tests {
             };
             assert_eq!(space.worth_compacting(), expected, "{file} / {stored}");
         };
-        check(4 * MB, 2 * MB, true);
-        check(4 * MB, 2 * MB + 1, false); // less than twice
-        check(2 * MB, MB / 4, true);
-        check(MB, 0, true);
-        check(MB - 1, 0, false); // under a megabyte to gain
+        check(8 * MB, 4 * MB, true);
+        check(8 * MB, 4 * MB + 1, false); // less than twice
+        check(5 * MB, MB, true);
+        check(4 * MB, 0, true);
+        check(4 * MB - 1, 0, false); // under 4 MiB to gain
+        check(2 * MB, 32 * 1024, false); // a new, empty file
         check(300 * MB, 151 * MB, false);
         check(300 * MB, 150 * MB, true);
         check(0, 0, false);

@@ -51,13 +51,14 @@ const VERSION_KEY: &[u8] = b"\xff/stint/commit_version";
 
 /// Opens (or creates) a redb store in the file `path`.
 pub fn open_redb(path: &Path, options: StoreOptions) -> Result<Store> {
+    let db = create(path, options.cache_bytes)?;
     // A copy left by a compaction that did not finish: the file is whole
-    // without it.
+    // without it. Removed only once the file is ours (redb locks it), so
+    // that a second opener never takes a running compaction's copy away.
     let leftover = copy_path(path);
     if leftover.exists() {
         std::fs::remove_file(&leftover).map_err(StoreError::io)?;
     }
-    let db = create(path, options.cache_bytes)?;
     // Create the table up front so that read transactions always find it.
     let wtx = db.begin_write().map_err(StoreError::io)?;
     let version = {
@@ -137,14 +138,42 @@ struct Shared {
 #[derive(Default)]
 struct Journal {
     commits: Vec<(WriteSet, Vec<KeyValue>, u64)>,
+    /// About what `commits` holds in memory.
     bytes: usize,
     /// Past [`JOURNAL_BYTES`]: the compaction gives up rather than hold
     /// more in memory.
     overflowed: bool,
 }
 
+/// Journals commits while it lives: dropped (the compaction done, failed
+/// or cancelled), commits stop being kept.
+struct Journaling<'a>(&'a Shared);
+
+impl<'a> Journaling<'a> {
+    /// Call with the commit lock held, so no commit is half journaled.
+    fn start(shared: &'a Shared) -> Self {
+        *shared.journal.lock().expect("the journal lock") = Some(Journal::default());
+        Self(shared)
+    }
+}
+
+impl Drop for Journaling<'_> {
+    fn drop(&mut self) {
+        *self.0.journal.lock().expect("the journal lock") = None;
+    }
+}
+
 /// Most bytes of commits a compaction keeps in memory while it copies.
 const JOURNAL_BYTES: usize = 64 << 20;
+
+/// A compaction replays the journal in rounds while commits go on, until
+/// less than this is left for the final round, with commits held...
+const CATCH_UP_BYTES: usize = 1 << 20;
+/// ...or this many rounds have passed (writes outpacing the replay).
+const CATCH_UP_ROUNDS: usize = 8;
+
+/// What a journaled entry costs beyond its bytes (vectors, tree nodes).
+const JOURNAL_ENTRY_OVERHEAD: usize = 64;
 
 /// Bytes of keys and values per write transaction of a compaction's copy.
 const COPY_BATCH_BYTES: usize = 8 << 20;
@@ -163,7 +192,7 @@ impl Shared {
     }
 
     /// Keeps a commit for the running compaction, if one is copying.
-    fn journal(&self, writes: WriteSet, stamped: Vec<KeyValue>, version: u64) {
+    fn journal(&self, mut writes: WriteSet, stamped: Vec<KeyValue>, version: u64) {
         let mut journal = self.journal.lock().expect("the journal lock");
         let Some(journal) = journal.as_mut() else {
             return;
@@ -171,17 +200,52 @@ impl Shared {
         if journal.overflowed {
             return;
         }
+        // The completed keys are in `stamped`; the templates are not needed.
+        writes.versionstamped = Vec::new();
         journal.bytes += writes.bytes()
             + stamped
                 .iter()
                 .map(|(k, v)| k.len() + v.len())
-                .sum::<usize>();
+                .sum::<usize>()
+            + JOURNAL_ENTRY_OVERHEAD
+                * (1 + writes.points.len() + writes.cleared.len() + stamped.len());
         if journal.bytes > JOURNAL_BYTES {
             journal.overflowed = true;
             journal.commits = Vec::new();
         } else {
             journal.commits.push((writes, stamped, version));
         }
+    }
+
+    fn journal_overflowed(&self) -> bool {
+        self.journal
+            .lock()
+            .expect("the journal lock")
+            .as_ref()
+            .is_some_and(|j| j.overflowed)
+    }
+
+    /// What was journaled since the last take; an error if too much was.
+    fn take_journaled(&self) -> Result<Journal> {
+        let mut journal = self.journal.lock().expect("the journal lock");
+        let journal = journal.as_mut().expect("journaling while compacting");
+        if journal.overflowed {
+            return Err(StoreError::Io(format!(
+                "more than {} MiB were committed while the compaction copied; nothing compacted",
+                JOURNAL_BYTES >> 20
+            )));
+        }
+        Ok(std::mem::take(journal))
+    }
+
+    /// Puts a take back in front of what came since, to replay it later.
+    fn put_back_journaled(&self, mut taken: Journal) {
+        let mut journal = self.journal.lock().expect("the journal lock");
+        let journal = journal.as_mut().expect("journaling while compacting");
+        taken.commits.append(&mut journal.commits);
+        taken.bytes += journal.bytes;
+        taken.overflowed |= journal.overflowed;
+        *journal = taken;
     }
 }
 
@@ -265,68 +329,89 @@ impl Backend for RedbBackend {
         let before_bytes = shared.file_bytes()?;
         let copy_path = copy_path(&shared.path);
         // The snapshot and the journal start together, between commits.
-        let snapshot = {
+        let (journaling, snapshot) = {
             let _serialized = shared.commit_lock.lock().await;
-            *shared.journal.lock().expect("the journal lock") = Some(Journal::default());
-            shared.db().begin_read().map_err(StoreError::io)
+            (
+                Journaling::start(&shared),
+                shared.db().begin_read().map_err(StoreError::io)?,
+            )
         };
-        let copied = match snapshot {
-            Ok(snapshot) => {
-                let path = copy_path.clone();
-                tokio::task::spawn_blocking(move || copy(&snapshot, &path))
-                    .await
-                    .map_err(StoreError::io)
-                    .and_then(|copied| copied)
-            }
-            Err(e) => Err(e),
-        };
-        // Commits wait from here to the swap: the journal is replayed and
-        // the copy takes the file's place.
-        let _serialized = shared.commit_lock.lock().await;
-        let started = Instant::now();
-        let journal = shared
-            .journal
-            .lock()
-            .expect("the journal lock")
-            .take()
-            .unwrap_or_default();
-        let swapped = copied.and_then(|copied| {
-            if journal.overflowed {
-                return Err(StoreError::TimedOut(format!(
-                    "more than {} MiB were committed while the compaction copied; nothing compacted",
-                    JOURNAL_BYTES >> 20
-                )));
-            }
-            blocking(|| {
-                let replacement = replay(copied, &journal, &copy_path, shared.cache_bytes)?;
-                std::fs::rename(&copy_path, &shared.path).map_err(StoreError::io)?;
-                // From here the copy is the file: it must be swapped in
-                // whatever follows, or later commits would go to a file
-                // no longer in the directory.
-                if let Err(e) = sync_parent(&shared.path) {
-                    tracing::warn!(%e, "compaction: syncing the directory after the rename failed");
+        let result = async {
+            let copied = {
+                let (path, shared) = (copy_path.clone(), Arc::clone(&shared));
+                tokio::task::spawn_blocking(move || {
+                    copy(&snapshot, &shared.path, &path, || {
+                        shared.journal_overflowed()
+                    })
+                })
+                .await
+                .map_err(StoreError::io)??
+            };
+            // Catch up with what was committed meanwhile, commits going on,
+            // until little is left; then reopen the copy with the store's
+            // cache (a database's cache is set when it is opened).
+            let mut copied = Some(copied);
+            for _ in 0..CATCH_UP_ROUNDS {
+                let commits = shared.take_journaled()?;
+                if commits.bytes < CATCH_UP_BYTES {
+                    shared.put_back_journaled(commits);
+                    break;
                 }
-                Ok(replacement)
-            })
-        });
-        let copied = match swapped {
-            Ok(copied) => copied,
-            Err(e) => {
-                let _ = std::fs::remove_file(&copy_path);
-                return Err(e);
+                let db = copied.take().expect("the copy");
+                copied = Some(
+                    tokio::task::spawn_blocking(move || {
+                        replay(&db, &commits, Durability::None).map(|()| db)
+                    })
+                    .await
+                    .map_err(StoreError::io)??,
+                );
             }
-        };
-        *shared.db.write().expect("the database lock") = Arc::new(copied);
-        // The copy was committed durably, with everything before it.
-        shared
-            .durable
-            .store(shared.version.load(Ordering::Acquire), Ordering::Release);
-        let paused = started.elapsed();
-        Ok(Some(Compaction {
-            before_bytes,
-            after_bytes: shared.file_bytes()?,
-            paused,
-        }))
+            drop(copied);
+            let reopened = {
+                let (path, cache) = (copy_path.clone(), shared.cache_bytes);
+                tokio::task::spawn_blocking(move || open_existing(&path, cache))
+                    .await
+                    .map_err(StoreError::io)??
+            };
+            // Commits wait from here to the swap: the rest of the journal
+            // is replayed and the copy takes the file's place.
+            let serialized = shared.commit_lock.lock().await;
+            let started = Instant::now();
+            let rest = shared.take_journaled()?;
+            drop(journaling);
+            blocking(|| replay(&reopened, &rest, Durability::Immediate))?;
+            blocking(|| std::fs::rename(&copy_path, &shared.path)).map_err(StoreError::io)?;
+            // From here the copy is the file: it must be swapped in whatever
+            // follows, or later commits would go to a file no longer in the
+            // directory.
+            if let Err(e) = blocking(|| sync_parent(&shared.path)) {
+                tracing::warn!(%e, "compaction: syncing the directory after the rename failed");
+            }
+            let old = std::mem::replace(
+                &mut *shared.db.write().expect("the database lock"),
+                Arc::new(reopened),
+            );
+            // The copy was committed durably, with everything before it.
+            shared
+                .durable
+                .store(shared.version.load(Ordering::Acquire), Ordering::Release);
+            let paused = started.elapsed();
+            drop(serialized);
+            // Closing a database commits and syncs: not under any lock, nor
+            // on a runtime thread. (A transaction still reading it keeps it
+            // open; it closes when that one ends.)
+            tokio::task::spawn_blocking(move || drop(old));
+            Ok(Compaction {
+                before_bytes,
+                after_bytes: shared.file_bytes()?,
+                paused,
+            })
+        }
+        .await;
+        if result.is_err() {
+            let _ = std::fs::remove_file(&copy_path);
+        }
+        result.map(Some)
     }
 
     async fn begin(&self) -> Result<Box<dyn BackendTx>> {
@@ -403,9 +488,6 @@ impl View for RedbView {
 }
 
 struct RedbTx {
-    /// The database the snapshot is of, kept open while it is read (a
-    /// compaction may have replaced it meanwhile).
-    _db: Arc<Database>,
     shared: Arc<Shared>,
     view: RedbView,
     read_version: u64,
@@ -413,6 +495,10 @@ struct RedbTx {
     /// What this transaction read: its read conflict ranges.
     reads: Vec<KeyRange>,
     writes: WriteSet,
+    /// The database the snapshot is of, kept open while it is read (a
+    /// compaction may have replaced it meanwhile). Last, so that it is
+    /// dropped after the view.
+    _db: Arc<Database>,
 }
 
 #[async_trait]
@@ -578,14 +664,32 @@ fn apply_to(
     Ok(())
 }
 
-/// Copies a snapshot into a new database at `path`, in key order, so that
-/// its leaves come out full. Not durable yet: [`replay`] makes it so.
-fn copy(snapshot: &redb::ReadTransaction, path: &Path) -> Result<Database> {
+/// Copies a snapshot of the database in `original` into a new database at
+/// `path`, in key order, so that its leaves come out full; gives up when
+/// `give_up` says so. Not durable yet: the final [`replay`] makes it so.
+fn copy(
+    snapshot: &redb::ReadTransaction,
+    original: &Path,
+    path: &Path,
+    give_up: impl Fn() -> bool,
+) -> Result<Database> {
     let _ = std::fs::remove_file(path);
     let mut copied = create(path, Some(COPY_CACHE_BYTES))?;
+    // The copy takes the file's place: it keeps the file's permissions (the
+    // server's is its owner's alone), not the umask's.
+    let permissions = std::fs::metadata(original)
+        .map_err(StoreError::io)?
+        .permissions();
+    std::fs::set_permissions(path, permissions).map_err(StoreError::io)?;
     let source = snapshot.open_table(DATA).map_err(StoreError::io)?;
     let mut items = source.iter().map_err(StoreError::io)?.peekable();
-    loop {
+    while items.peek().is_some() {
+        if give_up() {
+            return Err(StoreError::Io(format!(
+                "more than {} MiB were committed while the compaction copied; nothing compacted",
+                JOURNAL_BYTES >> 20
+            )));
+        }
         let mut wtx = copied.begin_write().map_err(StoreError::io)?;
         wtx.set_durability(Durability::None)
             .map_err(StoreError::io)?;
@@ -602,9 +706,6 @@ fn copy(snapshot: &redb::ReadTransaction, path: &Path) -> Result<Database> {
             }
         }
         wtx.commit().map_err(StoreError::io)?;
-        if items.peek().is_none() {
-            break;
-        }
     }
     // redb grows a file by doubling its regions, so the copy ends with up
     // to half of it unused (a 141 MB copy in a 257 MB file): moving the
@@ -615,25 +716,30 @@ fn copy(snapshot: &redb::ReadTransaction, path: &Path) -> Result<Database> {
     Ok(copied)
 }
 
-/// Replays the journal into the copy in one durable commit, and opens the
-/// copy again with the store's cache (a database's cache is set when it is
-/// opened), ready to take the file's place.
-fn replay(
-    copied: Database,
-    journal: &Journal,
-    path: &Path,
-    cache_bytes: Option<u64>,
-) -> Result<Database> {
-    let wtx = copied.begin_write().map_err(StoreError::io)?;
+/// Replays journaled commits into the copy, in one transaction.
+fn replay(copied: &Database, journal: &Journal, durability: Durability) -> Result<()> {
+    let mut wtx = copied.begin_write().map_err(StoreError::io)?;
+    wtx.set_durability(durability).map_err(StoreError::io)?;
     {
         let mut table = wtx.open_table(DATA).map_err(StoreError::io)?;
         for (writes, stamped, version) in &journal.commits {
             apply_to(&mut table, writes, stamped, *version)?;
         }
     }
-    wtx.commit().map_err(StoreError::io)?;
-    drop(copied);
-    create(path, cache_bytes)
+    wtx.commit().map_err(StoreError::io)
+}
+
+/// Opens the copy again, with the store's cache. It must be there: were it
+/// not (removed by someone else), `create` would make an empty one, which
+/// the rename would then put in the store's place.
+fn open_existing(path: &Path, cache_bytes: Option<u64>) -> Result<Database> {
+    let mut builder = redb::Builder::new();
+    if let Some(bytes) = cache_bytes {
+        builder.set_cache_size(usize::try_from(bytes).unwrap_or(usize::MAX));
+    }
+    builder
+        .open(path)
+        .map_err(|e| StoreError::Io(format!("reopening the compacted copy: {e}")))
 }
 
 /// Makes a rename in `path`'s directory durable.

@@ -178,3 +178,103 @@ async fn a_compaction_killed_part_way_loses_nothing() {
         "every compaction finished before its kill (one takes {took:?})"
     );
 }
+
+/// Commits of every kind made while a compaction runs (point writes,
+/// cleared ranges, versionstamped keys, deferred commits), and after it,
+/// are all in the file when it is opened again: the journal replayed them
+/// into the copy, and later commits went to the file that replaced the
+/// old one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_during_and_after_a_compaction_are_in_the_file_reopened() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use stint_store::tuple::Versionstamp;
+    use stint_store::{Durability, versionstamp_template};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    fill_and_free(&path).await;
+    let store = open_redb(&path, StoreOptions::default()).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(AtomicU32::new(0));
+    let writer = {
+        let (store, stop, acknowledged) =
+            (store.clone(), Arc::clone(&stop), Arc::clone(&acknowledged));
+        tokio::spawn(async move {
+            let mut n = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let durability = if n.is_multiple_of(2) {
+                    Durability::Deferred
+                } else {
+                    Durability::Immediate
+                };
+                store
+                    .run_with(durability, |tx| {
+                        Box::pin(async move {
+                            tx.set(format!("w/{n:06}").as_bytes(), &n.to_be_bytes());
+                            // Only the latest `r/` key is left.
+                            tx.clear_range(b"r/", b"r0");
+                            tx.set(format!("r/{n:06}").as_bytes(), b"latest");
+                            let template =
+                                versionstamp_template(b"log/", &(Versionstamp::incomplete(0),));
+                            tx.set_versionstamped_key(&template, &n.to_be_bytes());
+                            Ok::<_, StoreError>(())
+                        })
+                    })
+                    .await
+                    .unwrap();
+                n += 1;
+                acknowledged.store(n, Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    while acknowledged.load(Ordering::Relaxed) < 10 {
+        tokio::task::yield_now().await;
+    }
+    let done = store.compact().await.unwrap().expect("redb compacts");
+    assert!(done.after_bytes * 2 < done.before_bytes, "{done:?}");
+    let after = acknowledged.load(Ordering::Relaxed);
+    while acknowledged.load(Ordering::Relaxed) < after + 20 {
+        tokio::task::yield_now().await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.await.unwrap();
+    store.make_durable().await.unwrap();
+    let written = acknowledged.load(Ordering::Relaxed);
+    drop(store);
+
+    check_every_key(&path).await;
+    let store = open_redb(&path, StoreOptions::default()).unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let points = tx.get_all(b"w/", b"w0").await.unwrap();
+    let expected: Vec<(Vec<u8>, Vec<u8>)> = (0..written)
+        .map(|n| (format!("w/{n:06}").into_bytes(), n.to_be_bytes().to_vec()))
+        .collect();
+    assert!(
+        points == expected,
+        "{} of {written} writes kept",
+        points.len()
+    );
+    let latest = tx.get_all(b"r/", b"r0").await.unwrap();
+    assert_eq!(
+        latest,
+        [(
+            format!("r/{:06}", written - 1).into_bytes(),
+            b"latest".to_vec()
+        )]
+    );
+    let log: Vec<Vec<u8>> = tx
+        .get_all(b"log/", b"log0")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    let in_order: Vec<Vec<u8>> = (0..written).map(|n| n.to_be_bytes().to_vec()).collect();
+    assert!(
+        log == in_order,
+        "the log has {} entries of {written}",
+        log.len()
+    );
+}
