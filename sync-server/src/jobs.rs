@@ -106,6 +106,9 @@ async fn compact_store(state: &AppState) -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some(done) = store.compact().await? {
+        // The old file's page cache was just freed: give it back now, not
+        // at the next minute's trim.
+        crate::memory::trim();
         tracing::info!(
             before_bytes = done.before_bytes,
             after_bytes = done.after_bytes,

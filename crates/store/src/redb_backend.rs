@@ -398,9 +398,10 @@ impl Backend for RedbBackend {
             let paused = started.elapsed();
             drop(serialized);
             // Closing a database commits and syncs: not under any lock, nor
-            // on a runtime thread. (A transaction still reading it keeps it
-            // open; it closes when that one ends.)
-            tokio::task::spawn_blocking(move || drop(old));
+            // on a runtime thread; awaited, so that its cache is freed when
+            // the compaction returns. (A transaction still reading it keeps
+            // it open; it closes when that one ends.)
+            let _ = tokio::task::spawn_blocking(move || drop(old)).await;
             Ok(Compaction {
                 before_bytes,
                 after_bytes: shared.file_bytes()?,
