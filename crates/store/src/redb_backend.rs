@@ -85,12 +85,17 @@ pub fn open_redb(path: &Path, options: StoreOptions) -> Result<Store> {
     Ok(Store::from_backend(Arc::new(backend), options))
 }
 
-fn create(path: &Path, cache_bytes: Option<u64>) -> Result<Database> {
+/// redb's builder, with the page cache capped when `cache_bytes` says.
+fn builder(cache_bytes: Option<u64>) -> redb::Builder {
     let mut builder = redb::Builder::new();
     if let Some(bytes) = cache_bytes {
         builder.set_cache_size(usize::try_from(bytes).unwrap_or(usize::MAX));
     }
     builder
+}
+
+fn create(path: &Path, cache_bytes: Option<u64>) -> Result<Database> {
+    builder(cache_bytes)
         .create(path)
         .map_err(|e| StoreError::Io(format!("opening redb at {}: {e}", path.display())))
 }
@@ -734,11 +739,7 @@ fn replay(copied: &Database, journal: &Journal, durability: Durability) -> Resul
 /// not (removed by someone else), `create` would make an empty one, which
 /// the rename would then put in the store's place.
 fn open_existing(path: &Path, cache_bytes: Option<u64>) -> Result<Database> {
-    let mut builder = redb::Builder::new();
-    if let Some(bytes) = cache_bytes {
-        builder.set_cache_size(usize::try_from(bytes).unwrap_or(usize::MAX));
-    }
-    builder
+    builder(cache_bytes)
         .open(path)
         .map_err(|e| StoreError::Io(format!("reopening the compacted copy: {e}")))
 }
