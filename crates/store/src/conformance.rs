@@ -446,6 +446,89 @@ pub async fn versionstamps_follow_commit_order(store: &Store) {
     p.clear(store).await;
 }
 
+/// Many transactions committing at once (on redb, in shared group
+/// commits) are serializable: read-modify-writes of one key, among readers
+/// of it, commit as if one after another, in the order of their
+/// versionstamps, each exactly once. Those whose read was overwritten
+/// first, by a commit before them or in their own group, fail alone (1020)
+/// and are retried. Run with [`injecting_options`] as well: then every
+/// commit also reports "unknown result" once, in whatever group it was.
+pub async fn concurrent_commits_are_serializable(store: &Store) {
+    const TASKS: u32 = 16;
+    const ROUNDS: u32 = 4;
+    let p = Arc::new(Prefix::new());
+    let mut handles = Vec::new();
+    for task in 0..TASKS {
+        let (store, p) = (store.clone(), Arc::clone(&p));
+        handles.push(tokio::spawn(async move {
+            for round in 0..ROUNDS {
+                let id = task * ROUNDS + round;
+                // One in four increments the shared key; the rest read it.
+                let writer = task % 4 == 0;
+                let (p, done) = (&p, &p.nth(id));
+                store
+                    .run(|tx| {
+                        Box::pin(async move {
+                            // Idempotent, for the commits that report an
+                            // unknown result and run again.
+                            if tx.get(done).await?.is_some() {
+                                return Ok::<_, StoreError>(());
+                            }
+                            let seen = tx
+                                .get(&p.key("shared"))
+                                .await?
+                                .map_or(0, |v| u32::from_be_bytes(v.try_into().unwrap()));
+                            tokio::task::yield_now().await;
+                            if writer {
+                                tx.set(&p.key("shared"), &(seen + 1).to_be_bytes());
+                            }
+                            tx.set(done, &seen.to_be_bytes());
+                            let template = versionstamp_template(
+                                &p.key("log"),
+                                &(Versionstamp::incomplete(tx.next_user_version()),),
+                            );
+                            tx.set_versionstamped_key(&template, &id.to_be_bytes());
+                            Ok(())
+                        })
+                    })
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    // Replay the log in stamp order: each saw what the ones before it left.
+    let mut tx = store.begin().await.unwrap();
+    let log = tx
+        .get_all(&p.key("log"), &prefix_end(&p.key("log")))
+        .await
+        .unwrap();
+    let order: Vec<u32> = log
+        .iter()
+        .map(|(_, v)| u32::from_be_bytes(v.clone().try_into().unwrap()))
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..TASKS * ROUNDS).collect::<Vec<_>>(), "each once");
+    let mut shared = 0;
+    for id in order {
+        let seen = tx.get(&p.nth(id)).await.unwrap().expect("done");
+        let seen = u32::from_be_bytes(seen.try_into().unwrap());
+        assert_eq!(
+            seen, shared,
+            "commit {id} saw {seen}, the log's order says {shared}"
+        );
+        if (id / ROUNDS) % 4 == 0 {
+            shared += 1;
+        }
+    }
+    assert_eq!(shared, TASKS / 4 * ROUNDS);
+    drop(tx);
+    p.clear(store).await;
+}
+
 /// Errors that are not the store's pass through at once, without retry.
 pub async fn caller_errors_are_not_retried(store: &Store) {
     #[derive(Debug)]
@@ -797,6 +880,7 @@ macro_rules! conformance_tests {
             check!(size_limits);
             check!(system_keys_are_out_of_reach);
             check!(concurrent_increments_lose_nothing);
+            check!(concurrent_commits_are_serializable);
             check!(versionstamps_follow_commit_order);
             check!(caller_errors_are_not_retried);
             check!(deferred_commits_are_past_the_durable_version);
@@ -812,6 +896,13 @@ macro_rules! conformance_tests {
             async fn commit_unknown_reruns_the_body() {
                 let dir = tempfile::tempdir().unwrap();
                 c::commit_unknown_reruns_the_body(&open(dir.path(), c::injecting_options())).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_commits_are_serializable_with_unknown_results() {
+                let dir = tempfile::tempdir().unwrap();
+                c::concurrent_commits_are_serializable(&open(dir.path(), c::injecting_options()))
+                    .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -154,6 +154,10 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn cache_stats(&self) -> Option<CacheStats> {
         None
     }
+    /// What the commit path did so far, where the backend groups commits.
+    fn commit_stats(&self) -> Option<CommitStats> {
+        None
+    }
     /// How the backend's file is used, where it has one to tell of.
     async fn space(&self) -> Result<Option<Space>> {
         Ok(None)
@@ -205,6 +209,18 @@ pub struct Compaction {
 pub struct CacheStats {
     /// Pages dropped from the cache to stay within its size.
     pub evictions: u64,
+}
+
+/// What a backend's group commit did since the store was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Transactions committed.
+    pub transactions: u64,
+    /// Write transactions (each with one sync, when durable) that carried
+    /// them: `transactions / groups` is the mean group's size.
+    pub groups: u64,
+    /// Transactions refused with a conflict (1020), before their retry.
+    pub conflicts: u64,
 }
 
 /// A backend's transaction. Limits are checked by [`Tx`] before these run.
@@ -320,6 +336,13 @@ impl Store {
     #[must_use]
     pub fn cache_stats(&self) -> Option<CacheStats> {
         self.backend.cache_stats()
+    }
+
+    /// How many transactions each commit carried so far: redb tells (it
+    /// groups commits), sled and FoundationDB do not (`None`).
+    #[must_use]
+    pub fn commit_stats(&self) -> Option<CommitStats> {
+        self.backend.commit_stats()
     }
 
     /// How the store's file is used: redb tells, sled and FoundationDB do

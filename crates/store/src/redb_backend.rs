@@ -1,12 +1,17 @@
 //! The redb backend: the server's embedded store.
 //!
 //! Transactions read from a redb snapshot (MVCC), so readers never wait, and
-//! buffer their writes. At commit, under a commit lock, the transaction is
-//! checked optimistically as FoundationDB's resolvers do: if a transaction
-//! that committed after this one's snapshot wrote a key this one read, the
-//! commit fails with 1020 and the runner retries. Otherwise the buffer is
-//! applied in one redb write transaction with `Durability::Immediate`,
-//! together with the commit counter when versionstamps were written.
+//! buffer their writes. At commit, a transaction joins a queue, and
+//! whichever committer holds the commit lock leads the group of all those
+//! waiting (group commit, as FoundationDB's proxies batch commits): each is
+//! checked optimistically as FoundationDB's resolvers do (if a transaction
+//! that committed after this one's snapshot, an earlier member of the same
+//! group included, wrote a key this one read, it fails alone with 1020 and
+//! the runner retries it), and those that pass are applied in order in one
+//! redb write transaction with `Durability::Immediate`: one fsync for all,
+//! however many clients wait. Each gets a version of its own for its
+//! versionstamps, and hears that it committed only once the group is on
+//! disk.
 //!
 //! A [`Durability::Deferred`](crate::Durability::Deferred) commit uses
 //! redb's `Durability::None`: its pages stay in redb's write buffer, visible
@@ -35,7 +40,7 @@ use async_trait::async_trait;
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
 };
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, oneshot};
 use tokio::time::Instant;
 
 use crate::overlay::{KeyRange, View, WriteSet, intersects};
@@ -77,6 +82,9 @@ pub fn open_redb(path: &Path, options: StoreOptions) -> Result<Store> {
         journal: StdMutex::new(None),
         compacting: Mutex::new(()),
         commit_lock: Mutex::new(()),
+        queue: StdMutex::new(VecDeque::new()),
+        tickets: AtomicU64::new(0),
+        stats: Stats::default(),
         version: AtomicU64::new(version),
         durable: AtomicU64::new(version),
         recent: StdMutex::new(VecDeque::new()),
@@ -127,8 +135,15 @@ struct Shared {
     journal: StdMutex<Option<Journal>>,
     /// One compaction at a time.
     compacting: Mutex<()>,
-    /// Serializes validation and apply.
+    /// Held by the leader of a group commit (and by compaction and
+    /// [`make_durable`](Backend::make_durable)): serializes validation and
+    /// apply.
     commit_lock: Mutex<()>,
+    /// Transactions ready to commit, oldest first, for the next leader.
+    queue: StdMutex<VecDeque<Pending>>,
+    /// Numbers the pending commits, so that one can be withdrawn.
+    tickets: AtomicU64,
+    stats: Stats,
     /// Version of the last commit.
     version: AtomicU64,
     /// Version of the last durable commit: everything up to it is on disk.
@@ -138,6 +153,19 @@ struct Shared {
     recent: StdMutex<VecDeque<RecentCommit>>,
     window: Duration,
 }
+
+/// What the commit path did, for [`Store::commit_stats`](crate::Store::commit_stats).
+#[derive(Default)]
+struct Stats {
+    transactions: AtomicU64,
+    groups: AtomicU64,
+    conflicts: AtomicU64,
+}
+
+/// Most bytes of writes one group commits: FoundationDB's limit is 10 MB
+/// per transaction, so a group holds at least one of the largest, and
+/// several small ones fit in the memory and time of one.
+const GROUP_BYTES: usize = 16 << 20;
 
 /// The commits made while a compaction copies, to replay into the copy.
 #[derive(Default)]
@@ -281,6 +309,15 @@ impl Backend for RedbBackend {
         let stats = self.0.db().cache_stats();
         Some(crate::CacheStats {
             evictions: stats.evictions(),
+        })
+    }
+
+    fn commit_stats(&self) -> Option<crate::CommitStats> {
+        let stats = &self.0.stats;
+        Some(crate::CommitStats {
+            transactions: stats.transactions.load(Ordering::Relaxed),
+            groups: stats.groups.load(Ordering::Relaxed),
+            conflicts: stats.conflicts.load(Ordering::Relaxed),
         })
     }
 
@@ -558,69 +595,205 @@ impl BackendTx for RedbTx {
             // Snapshot reads are consistent by themselves.
             return Ok(());
         }
-        let _serialized = shared.commit_lock.lock().await;
-        {
-            let recent = shared.recent.lock().expect("conflict window lock");
-            let conflict = recent
-                .iter()
-                .filter(|c| c.version > read_version)
-                .any(|c| intersects(&reads, &c.writes));
-            if conflict {
-                return Err(StoreError::NotCommitted);
-            }
-        }
-        let version = shared.version.load(Ordering::Acquire) + 1;
-        let stamped: Vec<KeyValue> = writes
-            .versionstamped
-            .iter()
-            .map(|(template, value)| (complete_versionstamp(template, version), value.clone()))
-            .collect();
-        let stamped_keys: Vec<Vec<u8>> = stamped.iter().map(|(k, _)| k.clone()).collect();
-        let conflict_ranges = writes.conflict_ranges(&stamped_keys);
-
-        // The commit blocks on fsync.
-        blocking(|| apply(&shared.db(), &writes, &stamped, version, durability))?;
-        shared.journal(writes, stamped, version);
-
-        shared.version.store(version, Ordering::Release);
-        if durability == crate::Durability::Immediate {
-            // Carries every deferred commit before it to disk as well.
-            shared.durable.store(version, Ordering::Release);
-        }
-        let now = Instant::now();
-        let mut recent = shared.recent.lock().expect("conflict window lock");
-        while recent
-            .front()
-            .is_some_and(|c| now.duration_since(c.at) > shared.window)
-        {
-            recent.pop_front();
-        }
-        recent.push_back(RecentCommit {
-            version,
-            at: now,
-            writes: conflict_ranges,
+        let (done, mut outcome) = oneshot::channel();
+        let ticket = shared.enqueue(Pending {
+            ticket: 0,
+            read_version,
+            reads,
+            writes,
+            durability,
+            done,
         });
-        Ok(())
+        // Dropped before an answer (the caller gave up waiting): taken out
+        // of the queue, so that no later group commits it behind its back.
+        let _withdraw = Withdraw(&shared, ticket);
+        loop {
+            let serialized = shared.commit_lock.lock().await;
+            // A leader may have committed this one while it waited: the
+            // leader answers before it lets the lock go.
+            match outcome.try_recv() {
+                Ok(result) => return result,
+                Err(oneshot::error::TryRecvError::Empty) => {}
+                // Its leader panicked with it taken: whether it committed
+                // is not known.
+                Err(oneshot::error::TryRecvError::Closed) => {
+                    return Err(StoreError::CommitUnknownResult);
+                }
+            }
+            // Lead: let the commits that are ready join before taking the
+            // queue (a yield costs microseconds; the fsync it shares costs
+            // milliseconds).
+            tokio::task::yield_now().await;
+            let group = shared.take_group();
+            blocking(|| shared.commit_group(group));
+            drop(serialized);
+            // This one was in the group unless the group's byte cap left it
+            // for the next round.
+        }
     }
 }
 
-/// Applies a write set in one redb transaction.
-fn apply(
-    db: &Database,
-    writes: &WriteSet,
-    stamped: &[KeyValue],
-    version: u64,
+/// A transaction waiting for a group to commit it.
+struct Pending {
+    ticket: u64,
+    read_version: u64,
+    reads: Vec<KeyRange>,
+    writes: WriteSet,
     durability: crate::Durability,
-) -> Result<()> {
+    done: oneshot::Sender<Result<()>>,
+}
+
+/// Takes a pending commit out of the queue when its caller stops waiting.
+struct Withdraw<'a>(&'a Shared, u64);
+
+impl Drop for Withdraw<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.0.queue.lock().expect("the commit queue lock");
+        queue.retain(|p| p.ticket != self.1);
+    }
+}
+
+/// A pending commit that passed its conflict check, with its version.
+struct Accepted {
+    pending: Pending,
+    version: u64,
+    stamped: Vec<KeyValue>,
+    conflict_ranges: Vec<KeyRange>,
+}
+
+impl Shared {
+    fn enqueue(&self, mut pending: Pending) -> u64 {
+        let mut queue = self.queue.lock().expect("the commit queue lock");
+        let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
+        pending.ticket = ticket;
+        queue.push_back(pending);
+        ticket
+    }
+
+    /// The oldest pending commits, up to [`GROUP_BYTES`] (at least one).
+    fn take_group(&self) -> Vec<Pending> {
+        let mut queue = self.queue.lock().expect("the commit queue lock");
+        let mut bytes = 0;
+        let mut group = Vec::new();
+        while let Some(next) = queue.front() {
+            let size = next.writes.bytes();
+            if !group.is_empty() && bytes + size > GROUP_BYTES {
+                break;
+            }
+            bytes += size;
+            group.extend(queue.pop_front());
+        }
+        group
+    }
+
+    /// Commits a group, with the commit lock held: each transaction is
+    /// checked for conflicts on its own (against the commits before it,
+    /// this group's included) and gets a version of its own; those that
+    /// pass are applied in one redb write transaction, synced once if any
+    /// of them asked for durability. Each one hears its own outcome, and
+    /// only once the group is on disk (or in redb's buffer, for a group of
+    /// deferred commits).
+    fn commit_group(&self, group: Vec<Pending>) {
+        let mut version = self.version.load(Ordering::Acquire);
+        let mut accepted: Vec<Accepted> = Vec::with_capacity(group.len());
+        {
+            let recent = self.recent.lock().expect("conflict window lock");
+            for pending in group {
+                let conflict = recent
+                    .iter()
+                    .filter(|c| c.version > pending.read_version)
+                    .any(|c| intersects(&pending.reads, &c.writes))
+                    // Every earlier member of the group committed after
+                    // this one's snapshot was taken.
+                    || accepted
+                        .iter()
+                        .any(|a| intersects(&pending.reads, &a.conflict_ranges));
+                if conflict {
+                    self.stats.conflicts.fetch_add(1, Ordering::Relaxed);
+                    let _ = pending.done.send(Err(StoreError::NotCommitted));
+                    continue;
+                }
+                version += 1;
+                let stamped: Vec<KeyValue> = pending
+                    .writes
+                    .versionstamped
+                    .iter()
+                    .map(|(template, value)| {
+                        (complete_versionstamp(template, version), value.clone())
+                    })
+                    .collect();
+                let stamped_keys: Vec<Vec<u8>> = stamped.iter().map(|(k, _)| k.clone()).collect();
+                let conflict_ranges = pending.writes.conflict_ranges(&stamped_keys);
+                accepted.push(Accepted {
+                    pending,
+                    version,
+                    stamped,
+                    conflict_ranges,
+                });
+            }
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        let durable = accepted
+            .iter()
+            .any(|a| a.pending.durability == crate::Durability::Immediate);
+        if let Err(e) = apply_group(&self.db(), &accepted, durable) {
+            // Nothing of the group was written: redb's transaction is whole.
+            for a in accepted {
+                let _ = a.pending.done.send(Err(e.clone()));
+            }
+            return;
+        }
+        self.version.store(version, Ordering::Release);
+        if durable {
+            // Carries every deferred commit before it to disk as well.
+            self.durable.store(version, Ordering::Release);
+        }
+        self.stats.groups.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .transactions
+            .fetch_add(accepted.len() as u64, Ordering::Relaxed);
+        let now = Instant::now();
+        let mut recent = self.recent.lock().expect("conflict window lock");
+        while recent
+            .front()
+            .is_some_and(|c| now.duration_since(c.at) > self.window)
+        {
+            recent.pop_front();
+        }
+        for a in accepted {
+            let Accepted {
+                pending,
+                version,
+                stamped,
+                conflict_ranges,
+            } = a;
+            recent.push_back(RecentCommit {
+                version,
+                at: now,
+                writes: conflict_ranges,
+            });
+            self.journal(pending.writes, stamped, version);
+            let _ = pending.done.send(Ok(()));
+        }
+    }
+}
+
+/// Applies a group's write sets, in order, in one redb transaction.
+fn apply_group(db: &Database, group: &[Accepted], durable: bool) -> Result<()> {
     let mut wtx = db.begin_write().map_err(StoreError::io)?;
-    let durability = match durability {
-        crate::Durability::Immediate => Durability::Immediate,
-        crate::Durability::Deferred => Durability::None,
-    };
-    wtx.set_durability(durability).map_err(StoreError::io)?;
+    wtx.set_durability(if durable {
+        Durability::Immediate
+    } else {
+        Durability::None
+    })
+    .map_err(StoreError::io)?;
     {
         let mut table = wtx.open_table(DATA).map_err(StoreError::io)?;
-        apply_to(&mut table, writes, stamped, version)?;
+        for a in group {
+            apply_to(&mut table, &a.pending.writes, &a.stamped, a.version)?;
+        }
     }
     wtx.commit().map_err(StoreError::io)
 }

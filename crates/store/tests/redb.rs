@@ -278,3 +278,177 @@ async fn writes_during_and_after_a_compaction_are_in_the_file_reopened() {
         log.len()
     );
 }
+
+/// Transactions ready to commit at the same moment share one write
+/// transaction and one sync; the one whose read an earlier member of the
+/// group overwrote fails alone, and the others commit.
+#[tokio::test]
+async fn commits_ready_together_share_a_group_and_a_conflict_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_redb(&dir.path().join("s.redb"), StoreOptions::default()).unwrap();
+    let mut setup = store.begin().await.unwrap();
+    setup.set(b"shared", b"old");
+    setup.commit().await.unwrap();
+    let before = store.commit_stats().expect("redb groups commits");
+
+    let mut writer = store.begin().await.unwrap();
+    writer.set(b"shared", b"new");
+    let mut reader = store.begin().await.unwrap();
+    assert_eq!(
+        reader.get(b"shared").await.unwrap().as_deref(),
+        Some(&b"old"[..])
+    );
+    reader.set(b"copy", b"old");
+    let mut bystander = store.begin().await.unwrap();
+    bystander.get(b"elsewhere").await.unwrap();
+    bystander.set(b"bystander", b"here");
+    // Polled in turn on one thread: the writer leads, and the two others
+    // join its group while it yields.
+    let (w, r, b) = tokio::join!(writer.commit(), reader.commit(), bystander.commit());
+    assert_eq!((w, r, b), (Ok(()), Err(StoreError::NotCommitted), Ok(())));
+
+    let after = store.commit_stats().unwrap();
+    assert_eq!(after.groups - before.groups, 1, "one write transaction");
+    assert_eq!(after.transactions - before.transactions, 2);
+    assert_eq!(after.conflicts - before.conflicts, 1);
+    let mut check = store.begin().await.unwrap();
+    assert_eq!(
+        check.get(b"shared").await.unwrap().as_deref(),
+        Some(&b"new"[..])
+    );
+    assert_eq!(check.get(b"copy").await.unwrap(), None);
+    assert_eq!(
+        check.get(b"bystander").await.unwrap().as_deref(),
+        Some(&b"here"[..])
+    );
+}
+
+/// The parts of one child transaction: written together or not at all.
+const PARTS: u32 = 3;
+
+fn part_key(task: u32, n: u32, part: u32) -> Vec<u8> {
+    format!("group/{task:02}/{n:06}/{part}").into_bytes()
+}
+
+/// The child's side: 16 writers commit transactions of three keys each,
+/// as fast as they can, into the file named by `STINT_GROUP_CHILD`, and
+/// say each one that is acknowledged (and, now and then, how many shared
+/// a group).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commit_child() {
+    let Ok(path) = std::env::var("STINT_GROUP_CHILD") else {
+        return; // run by the parent test only
+    };
+    let store = open_redb(std::path::Path::new(&path), StoreOptions::default()).unwrap();
+    let mut writers = Vec::new();
+    for task in 0..16 {
+        let store = store.clone();
+        writers.push(tokio::spawn(async move {
+            for n in 0.. {
+                store
+                    .run(|tx| {
+                        Box::pin(async move {
+                            for part in 0..PARTS {
+                                tx.set(&part_key(task, n, part), &[part as u8; 2_048]);
+                            }
+                            Ok::<_, StoreError>(())
+                        })
+                    })
+                    .await
+                    .unwrap();
+                println!("acked {task} {n}");
+                if n % 50 == 0 {
+                    let stats = store.commit_stats().unwrap();
+                    println!("stats {} {}", stats.transactions, stats.groups);
+                }
+            }
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+}
+
+/// SIGKILL in the middle of group commits loses only transactions that
+/// were not acknowledged, and never part of one: after the crash, every
+/// acknowledged transaction is in the file, and every transaction in the
+/// file is whole.
+#[tokio::test]
+async fn a_crash_during_group_commits_loses_only_unacknowledged_transactions() {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..3 {
+        let path = dir.path().join(format!("crash-{round}.redb"));
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "group_commit_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("STINT_GROUP_CHILD", &path)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut acked = BTreeSet::new();
+        let mut grouped = false;
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        // Killed at a different count of acknowledgements each round.
+        let kill_at = 300 + round * 250;
+        for line in lines.by_ref().map_while(Result::ok) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["acked", task, n] => {
+                    acked.insert((task.parse::<u32>().unwrap(), n.parse::<u32>().unwrap()));
+                }
+                ["stats", transactions, groups] => {
+                    grouped |= transactions.parse::<u64>().unwrap() > groups.parse().unwrap();
+                }
+                _ => {}
+            }
+            if acked.len() >= kill_at {
+                child.kill().unwrap();
+                break;
+            }
+        }
+        // What the child said before it died counts too.
+        for line in lines.map_while(Result::ok) {
+            if let ["acked", task, n] = line.split_whitespace().collect::<Vec<_>>().as_slice() {
+                acked.insert((task.parse().unwrap(), n.parse().unwrap()));
+            }
+        }
+        child.wait().unwrap();
+        assert!(grouped, "the child's commits shared groups");
+
+        let store = open_redb(&path, StoreOptions::default()).unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let all = tx
+            .get_all(b"group/", &stint_store::prefix_end(b"group/"))
+            .await
+            .unwrap();
+        let mut found: BTreeMap<(u32, u32), u32> = BTreeMap::new();
+        for (key, _) in &all {
+            let key = std::str::from_utf8(key).unwrap();
+            let parts: Vec<&str> = key.split('/').collect();
+            *found
+                .entry((parts[1].parse().unwrap(), parts[2].parse().unwrap()))
+                .or_default() += 1;
+        }
+        let torn: Vec<_> = found.iter().filter(|(_, n)| **n != PARTS).collect();
+        assert!(
+            torn.is_empty(),
+            "round {round}: transactions in part: {torn:?}"
+        );
+        let lost: Vec<_> = acked.iter().filter(|t| !found.contains_key(t)).collect();
+        assert!(
+            lost.is_empty(),
+            "round {round}: acknowledged and lost: {lost:?}"
+        );
+        println!(
+            "round {round}: {} acknowledged, {} in the file",
+            acked.len(),
+            found.len()
+        );
+    }
+}
