@@ -11,12 +11,13 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use stint_model::{
-    AuditEventType, AuthSessionId, DeviceId, ErrorCode, TenantId, TokenFamily, UserId, UserRole,
+    Audit, AuditEventType, AuthSessionId, DeviceId, ErrorCode, TenantId, TokenFamily, UserId,
+    UserRole,
 };
 
 use crate::error::ApiError;
 use crate::routes::CallerTenant;
-use crate::state::AppState;
+use crate::state::{AppState, audit_event};
 
 /// A JSON body, decoded in one plain pass. Only a body that does not
 /// decode is decoded again, through axum's `Json`, whose error names the
@@ -259,7 +260,15 @@ impl Auth {
         .await
     }
 
-    /// Records an audit event of this caller in the tenant they act in.
+    /// An audit event of this caller in the tenant they act in, for a
+    /// write to record in its own transaction
+    /// ([`WriteCtx::audited`](stint_db::WriteCtx::audited)).
+    pub(crate) fn event(&self, event: AuditEventType, data: serde_json::Value) -> Audit {
+        audit_event(self.tenant, Some(self.user), event, data, &self.meta)
+    }
+
+    /// Records an audit event of this caller in the tenant they act in,
+    /// with no write of its own (a read, a refusal).
     pub(crate) async fn audit(
         &self,
         state: &AppState,

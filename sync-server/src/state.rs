@@ -49,11 +49,30 @@ impl AppState {
         data: Value,
         meta: &ClientMeta,
     ) {
-        let mut record = Audit::new(tenant, user, event, data);
-        record.ip_address = meta.ip.map(|ip| ip.to_string());
-        record.user_agent.clone_from(&meta.user_agent);
-        if let Err(e) = self.db.audit().record(&record).await {
-            tracing::warn!(%e, ?event, "could not record an audit event");
+        self.record_audit(&audit_event(tenant, user, event, data, meta))
+            .await;
+    }
+
+    /// Records an audit event built beforehand, in a transaction of its
+    /// own (an event that comes with a write goes in the write's, with
+    /// [`WriteCtx::audited`](stint_db::WriteCtx::audited)).
+    pub(crate) async fn record_audit(&self, event: &Audit) {
+        if let Err(e) = self.db.audit().record(event).await {
+            tracing::warn!(%e, event = ?event.event_type, "could not record an audit event");
         }
     }
+}
+
+/// An audit event, with where the request came from.
+pub(crate) fn audit_event(
+    tenant: TenantId,
+    user: Option<UserId>,
+    event: AuditEventType,
+    data: Value,
+    meta: &ClientMeta,
+) -> Audit {
+    let mut record = Audit::new(tenant, user, event, data);
+    record.ip_address = meta.ip.map(|ip| ip.to_string());
+    record.user_agent.clone_from(&meta.user_agent);
+    record
 }

@@ -275,6 +275,26 @@ impl Api {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> (u16, serde_json::Value) {
+        self.try_call(method, path, body)
+            .await
+            .expect("the server answers")
+    }
+
+    /// `POST`, or `None` when the server does not answer (it was killed).
+    pub async fn try_post(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Option<(u16, serde_json::Value)> {
+        self.try_call("POST", path, Some(&body)).await
+    }
+
+    async fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Option<(u16, serde_json::Value)> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
         let mut request = self.http.request(method, self.url(path));
         if let Some(token) = &self.token {
@@ -283,7 +303,7 @@ impl Api {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.expect("the server answers");
+        let response = request.send().await.ok()?;
         let status = response.status().as_u16();
         let streaming = response
             .headers()
@@ -291,15 +311,15 @@ impl Api {
             .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
         if streaming {
             // A live channel never ends: its status is the answer.
-            return (status, serde_json::Value::Null);
+            return Some((status, serde_json::Value::Null));
         }
-        let text = response.text().await.expect("a body");
+        let text = response.text().await.ok()?;
         let json = if text.is_empty() {
             serde_json::Value::Null
         } else {
             serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
         };
-        (status, json)
+        Some((status, json))
     }
 
     /// `GET`.

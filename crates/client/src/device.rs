@@ -501,7 +501,7 @@ impl Device {
 
     /// The context of a local edit: queued for sync once signed in; before
     /// any login, sessions live in the local tenant and go nowhere.
-    pub(crate) fn ctx(&self) -> WriteCtx {
+    pub(crate) fn ctx(&self) -> WriteCtx<'static> {
         if self.signed_in().is_some() {
             WriteCtx::local(self.device_id())
         } else {

@@ -425,7 +425,7 @@ fn update_of(change: Change) -> FileUpdate {
 async fn persist(
     db: Db,
     session: WorkspaceSession,
-    ctx: WriteCtx,
+    ctx: WriteCtx<'static>,
     status: Arc<Mutex<WatchStatus>>,
     news: tokio::sync::broadcast::Sender<News>,
     mut events: tokio::sync::mpsc::UnboundedReceiver<Event>,

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
-use stint_model::{DeviceId, RecordKind, TenantId, Timestamp, UserId, ValidationError};
+use stint_model::{Audit, DeviceId, RecordKind, TenantId, Timestamp, UserId, ValidationError};
 use stint_store::tuple::Versionstamp;
 use stint_store::{RangeRequest, Tx, prefix_end, versionstamp_template};
 use uuid::Uuid;
@@ -28,16 +28,21 @@ pub(crate) const CHUNK_BYTES: usize = 90_000;
 const INLINE: u8 = 0;
 const CHUNKED: u8 = 1;
 
-/// Who writes, and when: computed once, before the transaction, so that a
-/// retried transaction writes the same thing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WriteCtx {
+/// Who writes, and when, and what the audit trail says of it: computed
+/// once, before the transaction, so that a retried transaction writes the
+/// same thing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WriteCtx<'a> {
     /// The time of the write.
     pub at: Timestamp,
     /// The device that made the change, if known.
     pub device: Option<DeviceId>,
     /// Where the write comes from, which decides its bookkeeping.
     pub origin: Origin,
+    /// The audit event the write records, in its own transaction: the
+    /// write and its event commit together or not at all (see
+    /// [`WriteCtx::audited`]).
+    pub audit: Option<&'a Audit>,
 }
 
 /// Where a write comes from.
@@ -72,7 +77,7 @@ pub enum Origin {
     Unsynced,
 }
 
-impl WriteCtx {
+impl<'a> WriteCtx<'a> {
     /// A write happening now, from no particular device.
     #[must_use]
     pub fn now() -> Self {
@@ -80,6 +85,22 @@ impl WriteCtx {
             at: stint_model::now(),
             device: None,
             origin: Origin::Server,
+            audit: None,
+        }
+    }
+
+    /// The same write, recording `event` in the same transaction: one
+    /// commit, and never the one without the other (a refused write leaves
+    /// no event; a committed one always has it). Every write of the
+    /// transaction carries it; it is stored once.
+    #[must_use]
+    pub fn audited<'b>(self, event: &'b Audit) -> WriteCtx<'b>
+    where
+        'a: 'b,
+    {
+        WriteCtx {
+            audit: Some(event),
+            ..self
         }
     }
 
@@ -360,11 +381,23 @@ pub(crate) async fn must_get<R: Record>(tx: &mut Tx<'_>, tenant: TenantId, id: U
         .ok_or_else(|| DbError::not_found(R::KIND, id))
 }
 
-/// Stores `record`, moving its index entries and logging the change.
+/// Stores `record`, moving its index entries and logging the change, and
+/// records the context's audit event.
 pub(crate) async fn write<R: Record>(
     tx: &mut Tx<'_>,
     record: &R,
-    ctx: &WriteCtx,
+    ctx: &WriteCtx<'_>,
+    mode: Mode,
+) -> Result<Written> {
+    crate::repos::audit::record_in(tx, ctx).await?;
+    write_unaudited(tx, record, ctx, mode).await
+}
+
+/// [`write`], without the audit event.
+pub(crate) async fn write_unaudited<R: Record>(
+    tx: &mut Tx<'_>,
+    record: &R,
+    ctx: &WriteCtx<'_>,
     mode: Mode,
 ) -> Result<Written> {
     record.check()?;
@@ -499,8 +532,9 @@ pub(crate) async fn remove<R: Record>(
     tx: &mut Tx<'_>,
     tenant: TenantId,
     id: Uuid,
-    ctx: &WriteCtx,
+    ctx: &WriteCtx<'_>,
 ) -> Result<()> {
+    crate::repos::audit::record_in(tx, ctx).await?;
     let (old, chunked) = load_for_rewrite::<R>(tx, tenant, id).await?;
     let Some(stored) = old else {
         return if R::KIND.is_synced() {
@@ -570,7 +604,7 @@ pub(crate) async fn reissue<R: Record>(
     tx: &mut Tx<'_>,
     tenant: TenantId,
     id: Uuid,
-    ctx: &WriteCtx,
+    ctx: &WriteCtx<'_>,
 ) -> Result<u64> {
     let (old, chunked) = load_for_rewrite::<R>(tx, tenant, id).await?;
     let Some(Stored {
@@ -648,7 +682,7 @@ fn append_change<R: Record>(
     id: Uuid,
     rev: u64,
     deleted: bool,
-    ctx: &WriteCtx,
+    ctx: &WriteCtx<'_>,
 ) {
     if !R::KIND.is_synced() {
         return;
@@ -741,7 +775,7 @@ pub(crate) async fn purge<R: Record>(
     tenant: TenantId,
     range: (Vec<u8>, Vec<u8>),
     batch: usize,
-    ctx: &WriteCtx,
+    ctx: &WriteCtx<'_>,
 ) -> Result<usize> {
     let (begin, end) = (&range.0, &range.1);
     let ids = store

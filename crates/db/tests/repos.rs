@@ -1461,7 +1461,7 @@ async fn memberships_and_the_last_admin(db: &Db) {
         .await
         .unwrap();
     let bob_in = Membership::new(org.id, bob.id, bob_home.id, UserRole::Viewer);
-    db.members().put(&bob_in).await.unwrap();
+    db.members().put(&bob_in, &WriteCtx::now()).await.unwrap();
     let roles = |v: Vec<Membership>| {
         let mut r: Vec<(bool, UserRole)> =
             v.iter().map(|m| (m.user_id == ada.id, m.role)).collect();
@@ -1486,27 +1486,28 @@ async fn memberships_and_the_last_admin(db: &Db) {
     // The last Admin can be neither demoted nor removed.
     let demoted = Membership::new(org.id, ada.id, home.id, UserRole::Developer);
     assert!(matches!(
-        db.members().put(&demoted).await,
+        db.members().put(&demoted, &WriteCtx::now()).await,
         Err(DbError::Conflict(_))
     ));
     assert!(matches!(
-        db.members().remove(org.id, ada.id).await,
+        db.members().remove(org.id, ada.id, &WriteCtx::now()).await,
         Err(DbError::Conflict(_))
     ));
     // With a second Admin, she can step down.
     db.members()
-        .put(&Membership::new(
-            org.id,
-            bob.id,
-            bob_home.id,
-            UserRole::Admin,
-        ))
+        .put(
+            &Membership::new(org.id, bob.id, bob_home.id, UserRole::Admin),
+            &WriteCtx::now(),
+        )
         .await
         .unwrap();
-    db.members().put(&demoted).await.unwrap();
-    db.members().remove(org.id, ada.id).await.unwrap();
+    db.members().put(&demoted, &WriteCtx::now()).await.unwrap();
+    db.members()
+        .remove(org.id, ada.id, &WriteCtx::now())
+        .await
+        .unwrap();
     assert!(matches!(
-        db.members().remove(org.id, ada.id).await,
+        db.members().remove(org.id, ada.id, &WriteCtx::now()).await,
         Err(DbError::NotFound { .. })
     ));
     assert_eq!(db.members().get(org.id, ada.id).await.unwrap(), None);

@@ -8,15 +8,15 @@ use stint_model::api::{
     ChangePasswordRequest, LoginRequest, RegisterRequest, TokenResponse, UserProfile,
 };
 use stint_model::{
-    AuditEventType, AuthSession, DeviceId, Tenant, TenantId, Timestamp, User, UserId, UserRole,
-    Validate, now, validate,
+    Audit, AuditEventType, AuthSession, DeviceId, Tenant, TenantId, Timestamp, User, UserId,
+    UserRole, Validate, now, validate,
 };
 
 use super::passwords::{Purpose, check_policy};
 use super::tokens::hash_refresh_token;
 use crate::error::ApiError;
 use crate::extract::{Auth, ClientMeta};
-use crate::state::AppState;
+use crate::state::{AppState, audit_event};
 
 fn wrong_credentials() -> ApiError {
     ApiError::unauthorized("the email or the password is wrong")
@@ -66,7 +66,14 @@ pub(crate) async fn register(
     let tenant = Tenant::new_self_tenant(user_id, &user.full_name());
     user.tenant_id = tenant.id;
     user.validate()?;
-    let ctx = WriteCtx::now();
+    let audited = audit_event(
+        tenant.id,
+        Some(user.id),
+        AuditEventType::UserRegistered,
+        json!({"email": user.email}),
+        meta,
+    );
+    let ctx = WriteCtx::now().audited(&audited);
     match state
         .db
         .users()
@@ -76,16 +83,16 @@ pub(crate) async fn register(
         Err(DbError::AlreadyExists { .. }) => return Err(email_taken()),
         other => other?,
     }
-    state
-        .audit(
-            tenant.id,
-            Some(user.id),
-            AuditEventType::UserRegistered,
-            json!({"email": user.email}),
-            meta,
-        )
-        .await;
-    sign_in(state, &user, tenant, UserRole::Admin, req.device_id, meta).await
+    sign_in(
+        state,
+        &user,
+        tenant,
+        UserRole::Admin,
+        req.device_id,
+        meta,
+        None,
+    )
+    .await
 }
 
 /// Checks the password and signs in, in the personal tenant or the one asked for.
@@ -132,10 +139,6 @@ pub(crate) async fn login(
     if verdict.needs_rehash {
         user.password_hash = state.passwords.hash(req.password, Purpose::Account).await?;
     }
-    let ctx = WriteCtx::now();
-    user.last_login_at = Some(ctx.at);
-    user.updated_at = ctx.at;
-    state.db.users().update(&user, &ctx).await?;
     let tenant_id = req.tenant_id.unwrap_or(user.tenant_id);
     let membership = state
         .db
@@ -144,16 +147,28 @@ pub(crate) async fn login(
         .await?
         .ok_or_else(|| ApiError::not_found("no such tenant"))?;
     let tenant = state.db.tenants().get(tenant_id).await?;
-    state
-        .audit(
-            tenant_id,
-            Some(user.id),
-            AuditEventType::UserLogin,
-            json!({"device_id": req.device_id}),
-            meta,
-        )
-        .await;
-    sign_in(state, &user, tenant, membership.role, req.device_id, meta).await
+    let ctx = WriteCtx::now();
+    user.last_login_at = Some(ctx.at);
+    user.updated_at = ctx.at;
+    state.db.users().update(&user, &ctx).await?;
+    let audited = audit_event(
+        tenant_id,
+        Some(user.id),
+        AuditEventType::UserLogin,
+        json!({"device_id": req.device_id}),
+        meta,
+    );
+    let role = membership.role;
+    sign_in(
+        state,
+        &user,
+        tenant,
+        role,
+        req.device_id,
+        meta,
+        Some(&audited),
+    )
+    .await
 }
 
 /// Starts a token family in `tenant` and answers its first tokens.
@@ -164,6 +179,7 @@ async fn sign_in(
     role: UserRole,
     device: Option<DeviceId>,
     meta: &ClientMeta,
+    audited: Option<&Audit>,
 ) -> Result<TokenResponse, ApiError> {
     let mut login = AuthSession::new(tenant.id, user.id, String::new(), state.tokens.lifetimes);
     login.refresh_token_hash = hash_refresh_token(&state.tokens.refresh_token(login.id));
@@ -171,11 +187,9 @@ async fn sign_in(
     login.user_agent.clone_from(&meta.user_agent);
     // Every login is one device's: a client that names none gets one.
     login.device_id = Some(device.unwrap_or_default());
-    state
-        .db
-        .auth_sessions()
-        .create(&login, &WriteCtx::now())
-        .await?;
+    let ctx = WriteCtx::now();
+    let ctx = audited.map_or(ctx, |event| ctx.audited(event));
+    state.db.auth_sessions().create(&login, &ctx).await?;
     respond(state, user, tenant, role, &login)
 }
 
@@ -225,6 +239,27 @@ pub(crate) async fn refresh(
     if row.revoked_at.is_some() || row.is_expired(at) {
         return Err(invalid());
     }
+    // A rotation keeps the tenant and the user: looked up first, so that
+    // a rotation that commits is one that is answered.
+    let membership = state
+        .db
+        .members()
+        .get(row.tenant_id, row.user_id)
+        .await?
+        .ok_or_else(invalid)?;
+    let user = state
+        .db
+        .users()
+        .get(membership.user_tenant_id, row.user_id)
+        .await?;
+    let tenant = state.db.tenants().get(row.tenant_id).await?;
+    let audited = audit_event(
+        row.tenant_id,
+        Some(row.user_id),
+        AuditEventType::TokenRefresh,
+        json!({}),
+        meta,
+    );
     let next = if row.rotated_at.is_none() {
         let mut current = row.clone();
         let mut next = current.rotate(String::new(), state.tokens.lifetimes);
@@ -232,41 +267,30 @@ pub(crate) async fn refresh(
         match state
             .db
             .auth_sessions()
-            .rotate(row.tenant_id, row.id, &next, &WriteCtx::now())
+            .rotate(
+                row.tenant_id,
+                row.id,
+                &next,
+                &WriteCtx::now().audited(&audited),
+            )
             .await
         {
             Ok(()) => next,
             // Another request rotated it first: it is now the grace case.
             Err(DbError::Conflict(_)) => {
                 let fresh = state.db.auth_sessions().get(row.tenant_id, row.id).await?;
-                already_rotated(state, &fresh, at, meta).await?
+                let next = already_rotated(state, &fresh, at, meta).await?;
+                state.record_audit(&audited).await;
+                next
             }
             Err(e) => return Err(e.into()),
         }
     } else {
-        already_rotated(state, &row, at, meta).await?
+        let next = already_rotated(state, &row, at, meta).await?;
+        // The successor handed out again: nothing written but the event.
+        state.record_audit(&audited).await;
+        next
     };
-    let membership = state
-        .db
-        .members()
-        .get(next.tenant_id, next.user_id)
-        .await?
-        .ok_or_else(invalid)?;
-    let user = state
-        .db
-        .users()
-        .get(membership.user_tenant_id, next.user_id)
-        .await?;
-    let tenant = state.db.tenants().get(next.tenant_id).await?;
-    state
-        .audit(
-            next.tenant_id,
-            Some(next.user_id),
-            AuditEventType::TokenRefresh,
-            json!({}),
-            meta,
-        )
-        .await;
     respond(state, &user, tenant, membership.role, &next)
 }
 
@@ -288,21 +312,23 @@ async fn already_rotated(
             return Ok(next);
         }
     }
+    let audited = audit_event(
+        row.tenant_id,
+        Some(row.user_id),
+        AuditEventType::TokenReuseDetected,
+        json!({"token_family": row.token_family}),
+        meta,
+    );
     let revoked = state
         .db
         .auth_sessions()
-        .revoke_family(row.tenant_id, row.token_family, &WriteCtx::now())
+        .revoke_family(
+            row.tenant_id,
+            row.token_family,
+            &WriteCtx::now().audited(&audited),
+        )
         .await?;
     tracing::warn!(family = %row.token_family, revoked, "refresh token reused: family revoked");
-    state
-        .audit(
-            row.tenant_id,
-            Some(row.user_id),
-            AuditEventType::TokenReuseDetected,
-            json!({"token_family": row.token_family, "revoked": revoked}),
-            meta,
-        )
-        .await;
     Err(ApiError::unauthorized(
         "this refresh token was already used; the login was revoked, sign in again",
     ))
@@ -310,17 +336,12 @@ async fn already_rotated(
 
 /// Signs out this login (its token family).
 pub(crate) async fn logout(state: &AppState, auth: &Auth) -> Result<(), ApiError> {
+    let audited = auth.event(AuditEventType::UserLogout, json!({"scope": "this_device"}));
     state
         .db
         .auth_sessions()
-        .revoke_family(auth.tenant, auth.family, &WriteCtx::now())
+        .revoke_family(auth.tenant, auth.family, &WriteCtx::now().audited(&audited))
         .await?;
-    auth.audit(
-        state,
-        AuditEventType::UserLogout,
-        json!({"scope": "this_device"}),
-    )
-    .await;
     Ok(())
 }
 
@@ -403,15 +424,13 @@ pub(crate) async fn switch_tenant(
         .ok_or_else(|| ApiError::not_found("no such tenant"))?;
     let user = state.db.users().get(auth.home, auth.user).await?;
     let tenant = state.db.tenants().get(tenant_id).await?;
-    state
-        .audit(
-            tenant_id,
-            Some(auth.user),
-            AuditEventType::UserLogin,
-            json!({"switched_from": auth.tenant}),
-            &auth.meta,
-        )
-        .await;
+    let audited = audit_event(
+        tenant_id,
+        Some(auth.user),
+        AuditEventType::UserLogin,
+        json!({"switched_from": auth.tenant}),
+        &auth.meta,
+    );
     // The same device, acting in another tenant.
     sign_in(
         state,
@@ -420,6 +439,7 @@ pub(crate) async fn switch_tenant(
         membership.role,
         Some(auth.device),
         &auth.meta,
+        Some(&audited),
     )
     .await
 }

@@ -72,17 +72,15 @@ async fn create(
     }
     conversation.tags = req.tags;
     conversation.validate()?;
+    let audited = auth.event(
+        AuditEventType::ConversationCreated,
+        json!({"conversation_id": conversation.id}),
+    );
     state
         .db
         .conversations()
-        .create(&conversation, &WriteCtx::now())
+        .create(&conversation, &WriteCtx::now().audited(&audited))
         .await?;
-    auth.audit(
-        &state,
-        AuditEventType::ConversationCreated,
-        json!({"conversation_id": conversation.id}),
-    )
-    .await;
     Ok((StatusCode::CREATED, Json(conversation)))
 }
 
@@ -183,17 +181,15 @@ async fn add_message(
         message.id = mid;
     }
     message.validate()?;
+    let audited = auth.event(
+        AuditEventType::MessageSent,
+        json!({"conversation_id": id, "message_id": message.id}),
+    );
     state
         .db
         .conversations()
-        .add_message(&message, &WriteCtx::now())
+        .add_message(&message, &WriteCtx::now().audited(&audited))
         .await?;
-    auth.audit(
-        &state,
-        AuditEventType::MessageSent,
-        json!({"conversation_id": id, "message_id": message.id}),
-    )
-    .await;
     Ok((StatusCode::CREATED, Json(message)))
 }
 

@@ -98,18 +98,13 @@ async fn put_file(
     file.modified_at = req.modified_at;
     file.updated_at = ctx.at;
     file.validate()?;
-    state.db.files().put(&file, &ctx).await?;
     let event = if existing.is_some() {
         AuditEventType::FileUpdated
     } else {
         AuditEventType::FileCreated
     };
-    auth.audit(
-        &state,
-        event,
-        json!({"file_id": file.id, "path": file.file_path}),
-    )
-    .await;
+    let audited = auth.event(event, json!({"file_id": file.id, "path": file.file_path}));
+    state.db.files().put(&file, &ctx.audited(&audited)).await?;
     Ok(Json(file))
 }
 
@@ -173,13 +168,12 @@ async fn soft_delete(
     ApiPath(id): ApiPath<FileId>,
 ) -> Result<Json<File>, ApiError> {
     auth.require_write(&state).await?;
+    let audited = auth.event(AuditEventType::FileDeleted, json!({"file_id": id}));
     let file = state
         .db
         .files()
-        .soft_delete(auth.tenant, id, &WriteCtx::now())
+        .soft_delete(auth.tenant, id, &WriteCtx::now().audited(&audited))
         .await?;
-    auth.audit(&state, AuditEventType::FileDeleted, json!({"file_id": id}))
-        .await;
     Ok(Json(file))
 }
 
@@ -194,17 +188,15 @@ async fn undelete(
     ApiPath(id): ApiPath<FileId>,
 ) -> Result<Json<File>, ApiError> {
     auth.require_write(&state).await?;
+    let audited = auth.event(
+        AuditEventType::FileUpdated,
+        json!({"file_id": id, "undeleted": true}),
+    );
     let file = state
         .db
         .files()
-        .undelete(auth.tenant, id, &WriteCtx::now())
+        .undelete(auth.tenant, id, &WriteCtx::now().audited(&audited))
         .await?;
-    auth.audit(
-        &state,
-        AuditEventType::FileUpdated,
-        json!({"file_id": id, "undeleted": true}),
-    )
-    .await;
     Ok(Json(file))
 }
 

@@ -91,17 +91,15 @@ async fn create(
         session.id = id;
     }
     session.validate()?;
+    let audited = auth.event(
+        AuditEventType::SessionCreated,
+        json!({"session_id": session.id}),
+    );
     state
         .db
         .sessions()
-        .create(&session, &WriteCtx::now())
+        .create(&session, &WriteCtx::now().audited(&audited))
         .await?;
-    auth.audit(
-        &state,
-        AuditEventType::SessionCreated,
-        json!({"session_id": session.id}),
-    )
-    .await;
     Ok((StatusCode::CREATED, Json(session)))
 }
 
@@ -209,13 +207,12 @@ async fn update(
     let ctx = WriteCtx::now();
     session.updated_at = ctx.at;
     session.validate()?;
-    state.db.sessions().update(&session, &ctx).await?;
-    auth.audit(
-        &state,
-        AuditEventType::SessionUpdated,
-        json!({"session_id": id}),
-    )
-    .await;
+    let audited = auth.event(AuditEventType::SessionUpdated, json!({"session_id": id}));
+    state
+        .db
+        .sessions()
+        .update(&session, &ctx.audited(&audited))
+        .await?;
     Ok(Json(session))
 }
 
@@ -231,17 +228,12 @@ async fn delete(
 ) -> Result<StatusCode, ApiError> {
     auth.require_write(&state).await?;
     state.db.sessions().get(auth.tenant, id).await?;
+    let audited = auth.event(AuditEventType::SessionDeleted, json!({"session_id": id}));
     state
         .db
         .sessions()
-        .delete(auth.tenant, id, &WriteCtx::now())
+        .delete(auth.tenant, id, &WriteCtx::now().audited(&audited))
         .await?;
-    auth.audit(
-        &state,
-        AuditEventType::SessionDeleted,
-        json!({"session_id": id}),
-    )
-    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -266,13 +258,15 @@ async fn fork(
         .await?
         .fork(req.name);
     child.user_id = auth.user;
-    state.db.sessions().create(&child, &WriteCtx::now()).await?;
-    auth.audit(
-        &state,
+    let audited = auth.event(
         AuditEventType::SessionForked,
         json!({"parent": id, "child": child.id}),
-    )
-    .await;
+    );
+    state
+        .db
+        .sessions()
+        .create(&child, &WriteCtx::now().audited(&audited))
+        .await?;
     Ok((StatusCode::CREATED, Json(child)))
 }
 

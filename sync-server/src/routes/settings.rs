@@ -77,13 +77,15 @@ async fn put_setting(
     let category = category(&name)?;
     let setting = Setting::new(auth.tenant, auth.user, category, key, req.value);
     setting.validate()?;
-    state.db.settings().set(&setting, &WriteCtx::now()).await?;
-    auth.audit(
-        &state,
+    let audited = auth.event(
         AuditEventType::SettingChanged,
         json!({"category": category, "key": setting.key}),
-    )
-    .await;
+    );
+    state
+        .db
+        .settings()
+        .set(&setting, &WriteCtx::now().audited(&audited))
+        .await?;
     Ok(Json(setting))
 }
 
@@ -108,16 +110,20 @@ async fn delete_setting(
     {
         return Err(ApiError::not_found("setting not found"));
     }
+    let audited = auth.event(
+        AuditEventType::SettingChanged,
+        json!({"category": category, "key": key, "deleted": true}),
+    );
     state
         .db
         .settings()
-        .delete(auth.tenant, auth.user, category, &key, &WriteCtx::now())
+        .delete(
+            auth.tenant,
+            auth.user,
+            category,
+            &key,
+            &WriteCtx::now().audited(&audited),
+        )
         .await?;
-    auth.audit(
-        &state,
-        AuditEventType::SettingChanged,
-        json!({"category": category, "key": key, "deleted": true}),
-    )
-    .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Auth};
-use crate::state::AppState;
+use crate::state::{AppState, audit_event};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -54,20 +54,18 @@ async fn create(
 ) -> Result<(StatusCode, Json<TenantWithRole>), ApiError> {
     let tenant = Tenant::new_organization(req.name, auth.user);
     tenant.validate()?;
+    let audited = audit_event(
+        tenant.id,
+        Some(auth.user),
+        AuditEventType::MemberChanged,
+        json!({"created_organization": tenant.name}),
+        &auth.meta,
+    );
     state
         .db
         .tenants()
-        .create_with_owner(&tenant, auth.home, &WriteCtx::now())
+        .create_with_owner(&tenant, auth.home, &WriteCtx::now().audited(&audited))
         .await?;
-    state
-        .audit(
-            tenant.id,
-            Some(auth.user),
-            AuditEventType::MemberChanged,
-            json!({"created_organization": tenant.name}),
-            &auth.meta,
-        )
-        .await;
     Ok((
         StatusCode::CREATED,
         Json(TenantWithRole {
@@ -162,16 +160,18 @@ async fn add_member(
         ));
     }
     let membership = Membership::new(id, user.id, user.tenant_id, req.role);
-    state.db.members().put(&membership).await?;
+    let audited = audit_event(
+        id,
+        Some(auth.user),
+        AuditEventType::MemberChanged,
+        json!({"added": user.id, "role": req.role}),
+        &auth.meta,
+    );
     state
-        .audit(
-            id,
-            Some(auth.user),
-            AuditEventType::MemberChanged,
-            json!({"added": user.id, "role": req.role}),
-            &auth.meta,
-        )
-        .await;
+        .db
+        .members()
+        .put(&membership, &WriteCtx::now().audited(&audited))
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(member_view(&state, &membership).await?),
@@ -199,16 +199,18 @@ async fn update_member(
         .await?
         .ok_or_else(|| ApiError::not_found("no such member"))?;
     membership.role = req.role;
-    state.db.members().put(&membership).await?;
+    let audited = audit_event(
+        id,
+        Some(auth.user),
+        AuditEventType::MemberChanged,
+        json!({"member": user_id, "role": req.role}),
+        &auth.meta,
+    );
     state
-        .audit(
-            id,
-            Some(auth.user),
-            AuditEventType::MemberChanged,
-            json!({"member": user_id, "role": req.role}),
-            &auth.meta,
-        )
-        .await;
+        .db
+        .members()
+        .put(&membership, &WriteCtx::now().audited(&audited))
+        .await?;
     Ok(Json(member_view(&state, &membership).await?))
 }
 
@@ -224,15 +226,17 @@ async fn remove_member(
 ) -> Result<StatusCode, ApiError> {
     acting_in(&auth, id)?;
     auth.require_admin(&state).await?;
-    state.db.members().remove(id, user_id).await?;
+    let audited = audit_event(
+        id,
+        Some(auth.user),
+        AuditEventType::MemberChanged,
+        json!({"removed": user_id}),
+        &auth.meta,
+    );
     state
-        .audit(
-            id,
-            Some(auth.user),
-            AuditEventType::MemberChanged,
-            json!({"removed": user_id}),
-            &auth.meta,
-        )
-        .await;
+        .db
+        .members()
+        .remove(id, user_id, &WriteCtx::now().audited(&audited))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

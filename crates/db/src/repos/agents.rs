@@ -35,7 +35,7 @@ pub struct Agents<'a> {
 
 impl Agents<'_> {
     /// Stores a new agent.
-    pub async fn create(&self, agent: &Agent, ctx: &WriteCtx) -> Result<()> {
+    pub async fn create(&self, agent: &Agent, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| Box::pin(async move { record::write(tx, agent, ctx, Mode::Insert).await }))
             .await
@@ -52,7 +52,7 @@ impl Agents<'_> {
     }
 
     /// Changes an agent.
-    pub async fn update(&self, agent: &Agent, ctx: &WriteCtx) -> Result<()> {
+    pub async fn update(&self, agent: &Agent, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| Box::pin(async move { record::write(tx, agent, ctx, Mode::Update).await }))
             .await
@@ -60,7 +60,7 @@ impl Agents<'_> {
     }
 
     /// Deletes an agent.
-    pub async fn delete(&self, tenant: TenantId, id: AgentId, ctx: &WriteCtx) -> Result<()> {
+    pub async fn delete(&self, tenant: TenantId, id: AgentId, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| {
                 Box::pin(

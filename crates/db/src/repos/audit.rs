@@ -3,8 +3,8 @@
 use stint_model::{
     Audit, AuditEventType, AuditId, RecordKind, TenantId, Timestamp, UserId, ValidationError,
 };
-use stint_store::Store;
 use stint_store::tuple::Subspace;
+use stint_store::{Store, Tx};
 use uuid::Uuid;
 
 use crate::error::Result;
@@ -46,6 +46,23 @@ impl Record for Audit {
     }
 }
 
+/// Records the context's audit event, if it has one, in `tx`. Idempotent:
+/// a transaction of several writes, or one run again, stores it once.
+pub(crate) async fn record_in(tx: &mut Tx<'_>, ctx: &WriteCtx<'_>) -> Result<()> {
+    let Some(event) = ctx.audit else {
+        return Ok(());
+    };
+    let ctx = WriteCtx {
+        at: event.created_at,
+        device: None,
+        origin: crate::record::Origin::Server,
+        audit: None,
+    };
+    record::write_unaudited(tx, event, &ctx, Mode::Insert)
+        .await
+        .map(drop)
+}
+
 /// A time window: `from` included, `to` excluded; `None` is open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Window {
@@ -62,18 +79,14 @@ pub struct AuditLog<'a> {
 }
 
 impl AuditLog<'_> {
-    /// Records an event.
+    /// Records an event that comes with no write of its own (a failed
+    /// login, a refused request). An event of a write goes in the write's
+    /// transaction instead: see [`WriteCtx::audited`].
     pub async fn record(&self, event: &Audit) -> Result<()> {
-        let ctx = WriteCtx {
-            at: event.created_at,
-            device: None,
-            origin: crate::record::Origin::Server,
-        };
-        let ctx = &ctx;
+        let ctx = &WriteCtx::now().audited(event);
         self.store
-            .run(|tx| Box::pin(async move { record::write(tx, event, ctx, Mode::Insert).await }))
+            .run(|tx| Box::pin(async move { record_in(tx, ctx).await }))
             .await
-            .map(drop)
     }
 
     /// An event by id.
@@ -172,6 +185,7 @@ impl AuditLog<'_> {
             at: before,
             device: None,
             origin: crate::record::Origin::Server,
+            audit: None,
         };
         record::purge::<Audit>(self.store, tenant, (begin, end), batch, &ctx).await
     }

@@ -154,7 +154,7 @@ impl AuthSessions<'_> {
     /// names one, becomes the user's: a device id belongs to the first
     /// account that signs in with it, and another account's login naming
     /// it is refused with `Conflict` (it would push as that device).
-    pub async fn create(&self, session: &AuthSession, ctx: &WriteCtx) -> Result<()> {
+    pub async fn create(&self, session: &AuthSession, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| {
                 Box::pin(async move {
@@ -314,7 +314,7 @@ impl AuthSessions<'_> {
         tenant: TenantId,
         old: AuthSessionId,
         next: &AuthSession,
-        ctx: &WriteCtx,
+        ctx: &WriteCtx<'_>,
     ) -> Result<()> {
         self.store
             .run(|tx| {
@@ -350,7 +350,7 @@ impl AuthSessions<'_> {
         &self,
         tenant: TenantId,
         family: TokenFamily,
-        ctx: &WriteCtx,
+        ctx: &WriteCtx<'_>,
     ) -> Result<usize> {
         self.revoke_families(tenant, vec![family], ctx).await
     }
@@ -362,7 +362,7 @@ impl AuthSessions<'_> {
         &self,
         tenant: TenantId,
         families: Vec<TokenFamily>,
-        ctx: &WriteCtx,
+        ctx: &WriteCtx<'_>,
     ) -> Result<usize> {
         let families = &families;
         let live = self
@@ -383,6 +383,7 @@ impl AuthSessions<'_> {
         self.store
             .run(|tx| {
                 Box::pin(async move {
+                    crate::repos::audit::record_in(tx, ctx).await?;
                     for family in live {
                         revoke_in(tx, tenant, *family, ctx.at).await?;
                     }
@@ -402,7 +403,7 @@ impl AuthSessions<'_> {
         tenant: TenantId,
         user: UserId,
         keep: Option<TokenFamily>,
-        ctx: &WriteCtx,
+        ctx: &WriteCtx<'_>,
     ) -> Result<usize> {
         let index = keys::index(tenant, BY_USER).subspace(&user.as_uuid());
         let (mut from, end) = index.range();
@@ -457,6 +458,7 @@ impl AuthSessions<'_> {
             at: now,
             device: None,
             origin: crate::record::Origin::Server,
+            audit: None,
         };
         let rows =
             record::purge::<AuthSession>(self.store, tenant, (begin, end), batch, &ctx).await?;
@@ -527,7 +529,7 @@ async fn prune(
     tx: &mut Tx<'_>,
     current: &AuthSession,
     next: &AuthSession,
-    ctx: &WriteCtx,
+    ctx: &WriteCtx<'_>,
 ) -> Result<()> {
     let tenant = current.tenant_id;
     let prefix = keys::index(tenant, BY_FAMILY)

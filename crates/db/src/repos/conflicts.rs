@@ -83,7 +83,7 @@ impl Conflicts<'_> {
     }
 
     /// Closes a conflict (the user chose).
-    pub async fn delete(&self, tenant: TenantId, id: ConflictId, ctx: &WriteCtx) -> Result<()> {
+    pub async fn delete(&self, tenant: TenantId, id: ConflictId, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| {
                 Box::pin(
@@ -95,7 +95,7 @@ impl Conflicts<'_> {
 
     /// Takes the side of a lost delete: the record is deleted after all
     /// and the conflict closes, together.
-    pub async fn take_deletion(&self, conflict: &Conflict, ctx: &WriteCtx) -> Result<()> {
+    pub async fn take_deletion(&self, conflict: &Conflict, ctx: &WriteCtx<'_>) -> Result<()> {
         let (tenant, kind, record) = (conflict.tenant_id, conflict.kind, conflict.record_id);
         self.store
             .run(|tx| {

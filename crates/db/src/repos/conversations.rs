@@ -87,7 +87,7 @@ pub struct Conversations<'a> {
 impl Conversations<'_> {
     /// Stores a new conversation; its workspace session, if any, must exist
     /// in the same tenant.
-    pub async fn create(&self, conversation: &Conversation, ctx: &WriteCtx) -> Result<()> {
+    pub async fn create(&self, conversation: &Conversation, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| {
                 Box::pin(async move {
@@ -111,7 +111,7 @@ impl Conversations<'_> {
     }
 
     /// Changes a conversation's title, status, summary, tags.
-    pub async fn update(&self, conversation: &Conversation, ctx: &WriteCtx) -> Result<()> {
+    pub async fn update(&self, conversation: &Conversation, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| {
                 Box::pin(async move { record::write(tx, conversation, ctx, Mode::Update).await })
@@ -125,7 +125,12 @@ impl Conversations<'_> {
     /// batch per transaction (a conversation of 100,000 messages is far
     /// more than one transaction may write). Interrupted, it runs on when
     /// asked again: deleting a deleted conversation drains what is left.
-    pub async fn delete(&self, tenant: TenantId, id: ConversationId, ctx: &WriteCtx) -> Result<()> {
+    pub async fn delete(
+        &self,
+        tenant: TenantId,
+        id: ConversationId,
+        ctx: &WriteCtx<'_>,
+    ) -> Result<()> {
         self.store
             .run(|tx| {
                 Box::pin(async move {
@@ -191,7 +196,7 @@ impl Conversations<'_> {
     /// Adds a message and updates its conversation's message and token
     /// counts, in one transaction. Adding the same message again changes
     /// nothing, so the counts never double.
-    pub async fn add_message(&self, message: &Message, ctx: &WriteCtx) -> Result<Conversation> {
+    pub async fn add_message(&self, message: &Message, ctx: &WriteCtx<'_>) -> Result<Conversation> {
         self.store
             .run(|tx| {
                 Box::pin(async move {

@@ -164,7 +164,7 @@ pub struct Files<'a> {
 impl Files<'_> {
     /// Creates or replaces a file record. Its session must exist in the same
     /// tenant, and a session holds one record per path.
-    pub async fn put(&self, file: &File, ctx: &WriteCtx) -> Result<()> {
+    pub async fn put(&self, file: &File, ctx: &WriteCtx<'_>) -> Result<()> {
         let by_path = keys::index(file.tenant_id, BY_SESSION)
             .subspace(&(file.workspace_session_id.as_uuid(), file.file_path.as_str()))
             .bytes()
@@ -197,7 +197,7 @@ impl Files<'_> {
         &self,
         session: &WorkspaceSession,
         updates: &[FileUpdate],
-        ctx: &WriteCtx,
+        ctx: &WriteCtx<'_>,
     ) -> Result<ScanApplied> {
         let (tenant, sid) = (session.tenant_id, session.id);
         let stats = keys::file_stats(tenant, sid.as_uuid());
@@ -445,12 +445,17 @@ impl Files<'_> {
     }
 
     /// Marks a file deleted (kept until purged; see [`Files::undelete`]).
-    pub async fn soft_delete(&self, tenant: TenantId, id: FileId, ctx: &WriteCtx) -> Result<File> {
+    pub async fn soft_delete(
+        &self,
+        tenant: TenantId,
+        id: FileId,
+        ctx: &WriteCtx<'_>,
+    ) -> Result<File> {
         self.mark(tenant, id, ctx, true).await
     }
 
     /// Brings a soft-deleted file back.
-    pub async fn undelete(&self, tenant: TenantId, id: FileId, ctx: &WriteCtx) -> Result<File> {
+    pub async fn undelete(&self, tenant: TenantId, id: FileId, ctx: &WriteCtx<'_>) -> Result<File> {
         self.mark(tenant, id, ctx, false).await
     }
 
@@ -458,7 +463,7 @@ impl Files<'_> {
         &self,
         tenant: TenantId,
         id: FileId,
-        ctx: &WriteCtx,
+        ctx: &WriteCtx<'_>,
         deleted: bool,
     ) -> Result<File> {
         self.store
@@ -494,6 +499,7 @@ impl Files<'_> {
             at: before,
             device: None,
             origin: crate::record::Origin::Server,
+            audit: None,
         };
         record::purge::<File>(self.store, tenant, (begin, end), batch, &ctx).await
     }

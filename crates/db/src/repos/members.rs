@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::{DbError, Result};
 use crate::keys;
+use crate::record::WriteCtx;
 
 fn member_key(tenant: TenantId, user: UserId) -> Vec<u8> {
     keys::tenant(tenant).pack(&("member", user.as_uuid()))
@@ -87,10 +88,11 @@ impl Members<'_> {
 
     /// Adds a member, or changes their role. Refuses to demote the last
     /// Admin: a tenant always keeps one.
-    pub async fn put(&self, membership: &Membership) -> Result<()> {
+    pub async fn put(&self, membership: &Membership, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| {
                 Box::pin(async move {
+                    crate::repos::audit::record_in(tx, ctx).await?;
                     if membership.role != UserRole::Admin {
                         ensure_other_admin(tx, membership.tenant_id, membership.user_id).await?;
                     }
@@ -103,7 +105,7 @@ impl Members<'_> {
 
     /// Removes a member. `NotFound` if they are not one; refuses to remove
     /// the last Admin.
-    pub async fn remove(&self, tenant: TenantId, user: UserId) -> Result<()> {
+    pub async fn remove(&self, tenant: TenantId, user: UserId, ctx: &WriteCtx<'_>) -> Result<()> {
         // Existence is a read of its own (never rerun), so that the removal
         // below may safely run twice.
         if self.get(tenant, user).await?.is_none() {
@@ -112,6 +114,7 @@ impl Members<'_> {
         self.store
             .run(|tx| {
                 Box::pin(async move {
+                    crate::repos::audit::record_in(tx, ctx).await?;
                     ensure_other_admin(tx, tenant, user).await?;
                     tx.clear(&member_key(tenant, user));
                     tx.clear(&member_of_key(user, tenant));

@@ -416,6 +416,7 @@ impl Outbox<'_> {
                                 at,
                                 device: None,
                                 origin: Origin::Pulled(*rev),
+                                audit: None,
                             };
                             with_synced_type!(kind, R => {
                                 record::remove::<R>(tx, tenant, *id, &ctx).await?;
@@ -466,6 +467,7 @@ async fn store_one<R: Record>(
         at: pulled.updated_at,
         device: pulled.updated_by,
         origin: Origin::Pulled(pulled.rev),
+        audit: None,
     };
     if local.is_some_and(|w| w.deleted) {
         // Deleted here; the push tells the server.

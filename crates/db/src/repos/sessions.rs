@@ -127,7 +127,7 @@ pub struct Sessions<'a> {
 
 impl Sessions<'_> {
     /// Stores a new session. A fork's parent must exist in the same tenant.
-    pub async fn create(&self, session: &WorkspaceSession, ctx: &WriteCtx) -> Result<()> {
+    pub async fn create(&self, session: &WorkspaceSession, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| {
                 Box::pin(async move {
@@ -152,7 +152,7 @@ impl Sessions<'_> {
 
     /// Replaces a session's state; its index entries follow (a new tag, a
     /// new `updated_at` moving it up in "recent").
-    pub async fn update(&self, session: &WorkspaceSession, ctx: &WriteCtx) -> Result<()> {
+    pub async fn update(&self, session: &WorkspaceSession, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| Box::pin(async move { record::write(tx, session, ctx, Mode::Update).await }))
             .await
@@ -160,7 +160,7 @@ impl Sessions<'_> {
     }
 
     /// Deletes a session (a tombstone remains for sync).
-    pub async fn delete(&self, tenant: TenantId, id: SessionId, ctx: &WriteCtx) -> Result<()> {
+    pub async fn delete(&self, tenant: TenantId, id: SessionId, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| {
                 Box::pin(async move {
@@ -177,7 +177,7 @@ impl Sessions<'_> {
         tenant: TenantId,
         parent: SessionId,
         name: &str,
-        ctx: &WriteCtx,
+        ctx: &WriteCtx<'_>,
     ) -> Result<WorkspaceSession> {
         let mut child = self.get(tenant, parent).await?.fork(name);
         (child.created_at, child.updated_at, child.last_accessed_at) = (ctx.at, ctx.at, ctx.at);

@@ -49,7 +49,7 @@ pub struct Settings<'a> {
 
 impl Settings<'_> {
     /// Sets a setting (creates or replaces).
-    pub async fn set(&self, setting: &Setting, ctx: &WriteCtx) -> Result<()> {
+    pub async fn set(&self, setting: &Setting, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| Box::pin(async move { record::write(tx, setting, ctx, Mode::Upsert).await }))
             .await
@@ -77,7 +77,7 @@ impl Settings<'_> {
         user: UserId,
         category: SettingCategory,
         key: &str,
-        ctx: &WriteCtx,
+        ctx: &WriteCtx<'_>,
     ) -> Result<()> {
         let id = SettingId::for_key(user, category.as_str(), key).as_uuid();
         self.store

@@ -508,11 +508,12 @@ impl Who {
 
     /// How this push writes: `device_has_it` when the result is exactly
     /// what the device sent (see [`Origin::Pushed`]).
-    fn write_ctx(self, device_has_it: bool) -> WriteCtx {
+    fn write_ctx(self, device_has_it: bool) -> WriteCtx<'static> {
         WriteCtx {
             at: self.at,
             device: Some(self.device),
             origin: Origin::Pushed { device_has_it },
+            audit: None,
         }
     }
 }
@@ -710,7 +711,7 @@ async fn create<R: Record>(tx: &mut Tx<'_>, who: Who, m: &Mutation) -> Result<Ou
 async fn write_checked<R: Record>(
     tx: &mut Tx<'_>,
     record: &R,
-    ctx: &WriteCtx,
+    ctx: &WriteCtx<'_>,
     mode: Mode,
 ) -> Result<Result<u64, Outcome>> {
     match record::check_references(tx, record).await {

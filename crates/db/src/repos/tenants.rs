@@ -43,7 +43,7 @@ pub struct Tenants<'a> {
 
 impl Tenants<'_> {
     /// Creates a tenant.
-    pub async fn create(&self, tenant: &Tenant, ctx: &WriteCtx) -> Result<()> {
+    pub async fn create(&self, tenant: &Tenant, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| Box::pin(async move { record::write(tx, tenant, ctx, Mode::Insert).await }))
             .await
@@ -55,7 +55,7 @@ impl Tenants<'_> {
         &self,
         tenant: &Tenant,
         owner_tenant: TenantId,
-        ctx: &WriteCtx,
+        ctx: &WriteCtx<'_>,
     ) -> Result<()> {
         let mut owner = Membership::new(tenant.id, tenant.owner_id, owner_tenant, UserRole::Admin);
         owner.created_at = ctx.at;
@@ -81,7 +81,7 @@ impl Tenants<'_> {
     }
 
     /// Changes a tenant (name, plan, settings, active flag).
-    pub async fn update(&self, tenant: &Tenant, ctx: &WriteCtx) -> Result<()> {
+    pub async fn update(&self, tenant: &Tenant, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| Box::pin(async move { record::write(tx, tenant, ctx, Mode::Update).await }))
             .await

@@ -46,7 +46,7 @@ impl Users<'_> {
         &self,
         user: &User,
         tenant: &Tenant,
-        ctx: &WriteCtx,
+        ctx: &WriteCtx<'_>,
     ) -> Result<()> {
         if user.tenant_id != tenant.id {
             return Err(DbError::BrokenReference(
@@ -106,7 +106,7 @@ impl Users<'_> {
 
     /// Changes a user (profile, password hash, last login). A changed email
     /// moves its lookup entry, and fails if the new one is taken.
-    pub async fn update(&self, user: &User, ctx: &WriteCtx) -> Result<()> {
+    pub async fn update(&self, user: &User, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| Box::pin(async move { record::write(tx, user, ctx, Mode::Update).await }))
             .await
@@ -114,7 +114,7 @@ impl Users<'_> {
     }
 
     /// Deletes a user and frees their email.
-    pub async fn delete(&self, tenant: TenantId, id: UserId, ctx: &WriteCtx) -> Result<()> {
+    pub async fn delete(&self, tenant: TenantId, id: UserId, ctx: &WriteCtx<'_>) -> Result<()> {
         self.store
             .run(|tx| {
                 Box::pin(async move { record::remove::<User>(tx, tenant, id.as_uuid(), ctx).await })
