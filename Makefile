@@ -51,8 +51,9 @@ bench-server: deps ## Sync server under load: requests/s, p50/p99, memory, with 
 	$(CARGO) build --release -p stint-server -p stint-e2e --bins
 	./target/release/stint-loadbench
 
-bench-sync: deps ## Sync of 100,000 records: upload, fresh device, idle round, edit A→B latency
+bench-sync: deps ## Sync of 100,000 records: upload, fresh device, idle round, edit A→B latency; atuin on the same records, same run
 	$(CARGO) build --release -p stint-server -p stint-e2e --bins
+	bash scripts/peer-atuin.sh
 	./target/release/stint-syncbench
 
 bench-cli: deps ## The CLI as a user feels it: shell hook per command, session list on 10,000 sessions

@@ -10,6 +10,7 @@
 //! answering its prompts; [`desktop`] the desktop app under Xvfb through
 //! WebDriver; [`Server`] and [`Api`] the sync server.
 
+pub mod atuin;
 pub mod desktop;
 pub mod device;
 pub mod floor;

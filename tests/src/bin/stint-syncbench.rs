@@ -11,10 +11,13 @@
 //!   the fresh device wrote are written again with raw redb and sled calls
 //!   (see [`stint_e2e::floor`]): the floor under each phase.
 //!
+//! - then atuin (its server on SQLite and two clients, built once by
+//!   `scripts/peer-atuin.sh`) uploads and brings down the same number of
+//!   records, in the same run, so that the ratios compare like with like.
+//!
 //! Prints records/s and p50/p99 next to the targets (N = 100,000: upload
-//! ≤ 2.5 s, fresh device ≤ 2.5 s, idle round ≤ 20 ms, edit A→B p50 ≤ 100 ms
-//! and p99 ≤ 250 ms). For scale, atuin on this machine took 6 s to upload
-//! 100,000 records and 21 s to bring them to a fresh device.
+//! ≤ 2.5 s and 1.5× atuin's speed, fresh device ≤ 2.5 s and 4× atuin's,
+//! idle round ≤ 20 ms, edit A→B p50 ≤ 100 ms and p99 ≤ 250 ms).
 //!
 //! `make bench-sync`, or after `cargo build --release -p stint-server -p stint-e2e`:
 //! `target/release/stint-syncbench`. Environment: `STINT_BENCH_RECORDS`
@@ -25,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use stint_client::{Change, Device, NewSession, SessionFilter};
+use stint_e2e::atuin::Atuin;
 use stint_e2e::{PASSWORD, Server, cpu_seconds, env_or, floor, percentile};
 use stint_model::api::RegisterRequest;
 use stint_model::sync::{MAX_BATCH_MUTATIONS, MAX_PULL_LIMIT};
@@ -177,12 +181,25 @@ async fn main() -> anyhow::Result<()> {
         "edit on A → on B:     p50 {p50:.1} ms  p99 {p99:.1} ms over {edits} edits   targets ≤ 100 / 250 ms: {}",
         verdict(p50 <= 100.0 && p99 <= 250.0)
     );
-    println!(
-        "ratio to atuin on this machine (6 s up, 21 s down for 100,000): up {:.2}×, down {:.2}×",
-        upload / (6.0 * scale),
-        download / (21.0 * scale)
-    );
     server.stop().await?;
+
+    // The peer, minutes after on the same machine: only figures of one run
+    // compare (its speed varies by the hour).
+    let peer = atuin(records)?;
+    println!(
+        "atuin, same run:      upload {:.2} s, fresh device {:.2} s (its server {:.2} s and clients {:.2} s of CPU)",
+        peer.upload, peer.download, peer.server_cpu, peer.clients_cpu
+    );
+    println!(
+        "  upload:       Stint {:.2}× faster than atuin   target ≥ 1.5×: {}",
+        peer.upload / upload,
+        verdict(peer.upload / upload >= 1.5)
+    );
+    println!(
+        "  fresh device: Stint {:.2}× faster than atuin   target ≥ 4×: {}",
+        peer.download / download,
+        verdict(peer.download / download >= 4.0)
+    );
 
     // The stores' own share, from what the server and B hold now.
     drop((a, b));
@@ -225,6 +242,78 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("  other groupings: {}", others.join(", "));
     Ok(())
+}
+
+/// What atuin took for the same number of records.
+struct Peer {
+    upload: f64,
+    download: f64,
+    server_cpu: f64,
+    clients_cpu: f64,
+}
+
+/// atuin's sync of `records` commands: one client imports them as its
+/// history and uploads them; a fresh client, signed in with the same
+/// account and key, brings them down. Each timed from its CLI's start to
+/// its end, as Stint's phases are timed around one sync.
+fn atuin(records: usize) -> anyhow::Result<Peer> {
+    let atuin = Atuin::find()?;
+    let dir = tempfile::tempdir()?;
+    let server = atuin.server(&dir.path().join("server"))?;
+    let a = atuin.client(&dir.path().join("a"), &server)?;
+    let account = ["-u", "bench", "-p", PASSWORD];
+    a.run(
+        &[&["register", "-e", "bench@example.com"][..], &account].concat(),
+        &[],
+    )?;
+    let started = Instant::now();
+    a.import((0..records).map(|i| format!("cargo test -p project-{} -- case_{i}", i % 500)))?;
+    println!(
+        "atuin: imported {records} commands on its A in {:.1} s (not measured below)",
+        started.elapsed().as_secs_f64()
+    );
+    let cpu_before = (
+        cpu_seconds(server.pid()).unwrap_or(0.0),
+        children_cpu_seconds(),
+    );
+    let started = Instant::now();
+    a.run(&["sync"], &[])?;
+    let upload = started.elapsed().as_secs_f64();
+    let key = a.run(&["key", "--base64"], &[])?.trim().to_owned();
+    let b = atuin.client(&dir.path().join("b"), &server)?;
+    b.run(&[&["login", "-k", &key][..], &account].concat(), &[])?;
+    let started = Instant::now();
+    b.run(&["sync"], &[])?;
+    let download = started.elapsed().as_secs_f64();
+    let server_cpu = cpu_seconds(server.pid()).unwrap_or(0.0) - cpu_before.0;
+    let clients_cpu = children_cpu_seconds() - cpu_before.1;
+    let on_b = b
+        .run(&["history", "list", "--cmd-only"], &[])?
+        .lines()
+        .count();
+    anyhow::ensure!(
+        on_b == records,
+        "atuin's B holds {on_b} of {records} commands"
+    );
+    Ok(Peer {
+        upload,
+        download,
+        server_cpu,
+        clients_cpu,
+    })
+}
+
+/// CPU time of this process's ended children (the atuin clients run).
+fn children_cpu_seconds() -> f64 {
+    // utime and stime of waited-for children: fields 16 and 17 of stat.
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = [13, 14]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
 }
 
 /// A phase next to its store's floor, and whether its target lies below it.
