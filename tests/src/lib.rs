@@ -161,6 +161,16 @@ impl Server {
         Self::start_on("127.0.0.1:0", data_dir, args).await
     }
 
+    /// Starts another build of the server (a benchmark's peer: the same
+    /// code at an earlier commit), as [`Server::start_with`] does.
+    pub async fn start_binary(
+        binary: &Path,
+        data_dir: &Path,
+        args: &[&str],
+    ) -> anyhow::Result<Self> {
+        Self::spawn(binary, "127.0.0.1:0", data_dir, args).await
+    }
+
     /// Kills the server with SIGKILL (a crash: no shutdown, nothing
     /// flushed) and starts it again on the same address and data, as a
     /// supervisor would.
@@ -173,12 +183,21 @@ impl Server {
     }
 
     async fn start_on(listen: &str, data_dir: &Path, args: &[&str]) -> anyhow::Result<Self> {
+        Self::spawn(&binary("stint-server"), listen, data_dir, args).await
+    }
+
+    async fn spawn(
+        binary: &Path,
+        listen: &str,
+        data_dir: &Path,
+        args: &[&str],
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)?;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(data_dir.join("server.log"))?;
-        let mut child = Command::new(binary("stint-server"))
+        let mut child = Command::new(binary)
             .arg("--listen")
             .arg(listen)
             .arg("--data-dir")

@@ -483,13 +483,22 @@ impl Store {
     }
 }
 
-/// FoundationDB's client backoff: 10 ms doubling to 1 s, with jitter so that
-/// contending transactions do not retry in lockstep.
+/// How long to wait before attempt `attempt + 1`: the first retry within a
+/// millisecond, then FoundationDB's client backoff, 10 ms doubling to 1 s
+/// with jitter, so that contending transactions do not retry in lockstep.
+///
+/// The first retry is at once because the usual cause, a conflict with a
+/// commit of the same group or the one before, is already settled: the
+/// retry's snapshot holds that commit, and waiting 10 ms would only add
+/// to the write's latency. Contention that persists backs off as before.
 fn backoff(attempt: u32) -> Duration {
     use std::hash::{BuildHasher, RandomState};
-    let base_ms = 10u64.saturating_mul(1 << attempt.min(7)).min(1_000);
-    let jitter = RandomState::new().hash_one(attempt) % base_ms.max(1);
-    Duration::from_millis(base_ms / 2 + jitter / 2)
+    let jitter = RandomState::new().hash_one(attempt);
+    if attempt <= 1 {
+        return Duration::from_micros(jitter % 1_000);
+    }
+    let base_ms = 10u64.saturating_mul(1 << (attempt - 2).min(7)).min(1_000);
+    Duration::from_millis(base_ms / 2 + (jitter % base_ms) / 2)
 }
 
 /// A transaction. Reads see its own writes; nothing is visible to others
@@ -808,7 +817,9 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_bounded() {
-        assert!(backoff(1) <= Duration::from_millis(20));
+        assert!(backoff(1) < Duration::from_millis(1));
+        assert!(backoff(2) >= Duration::from_millis(5) && backoff(2) <= Duration::from_millis(10));
+        assert!(backoff(3) >= Duration::from_millis(10));
         assert!(backoff(20) <= Duration::from_millis(1_000));
         assert!(backoff(20) >= Duration::from_millis(500));
     }

@@ -1,24 +1,33 @@
 //! Load benchmark of the sync server: a command, not a test.
 //!
 //! Starts a release `stint-server` on loopback with a temp data directory,
-//! signs in a few users with sessions, then runs two phases of the same
+//! signs in a few users with sessions, then runs three phases of the same
 //! length: authenticated session reads and writes (9 to 1) from many
-//! concurrent clients, then the same during a burst of logins. Prints
-//! requests per second, p50 and p99 latency, and the server's resident
-//! memory idle and under load, next to the targets.
+//! concurrent clients, the same during a burst of logins, and writes alone.
+//! Prints requests per second, p50 and p99 latency, and the server's
+//! resident memory idle and under load, next to the targets.
+//!
+//! The same phases run first against the server as it was before group
+//! commit (built once by `scripts/peer-stint.sh` into `target/peers/`),
+//! in the same run: the machine's speed varies by the hour, so only
+//! figures taken side by side compare. Each user's four clients write to
+//! different sessions at a time, as a user's devices would.
 //!
 //! `make bench-server`, or after `cargo build --release -p stint-server -p stint-e2e`:
 //! `target/release/stint-loadbench`. Environment: `STINT_BENCH_SECS` (per
 //! phase, default 10), `STINT_BENCH_CLIENTS` (default 32),
-//! `STINT_BENCH_LOGIN_CLIENTS` (default 4).
+//! `STINT_BENCH_LOGIN_CLIENTS` (default 4), `STINT_BENCH_PEER` (the earlier
+//! build's binary; default `target/peers/stint-cd1d03b/bin/stint-server`,
+//! skipped with a note when absent).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::json;
-use stint_e2e::{Api, PASSWORD, Server, env_or, percentile, resident_kib};
+use stint_e2e::{Api, PASSWORD, Server, binary, env_or, percentile, resident_kib};
 
 const USERS: usize = 8;
 const SESSIONS_PER_USER: usize = 20;
@@ -42,6 +51,15 @@ struct Phase {
     max_rss_kib: u64,
 }
 
+/// What the clients send.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mix {
+    /// Nine reads to a write.
+    ReadsAndWrites,
+    /// Writes alone.
+    Writes,
+}
+
 async fn run_phase(
     url: &str,
     targets: &Arc<Vec<Target>>,
@@ -49,6 +67,7 @@ async fn run_phase(
     secs: u64,
     clients: u64,
     login_clients: u64,
+    mix: Mix,
 ) -> Phase {
     let stop = Arc::new(AtomicBool::new(false));
     let max_rss = Arc::new(AtomicU64::new(0));
@@ -92,11 +111,21 @@ async fn run_phase(
             let mut samples = Samples::default();
             let target = &targets[c as usize % targets.len()];
             let mut n = c as usize;
+            let mut writes = 0;
             while Instant::now() < deadline {
                 n += 1;
-                let session = &target.sessions[n % target.sessions.len()];
+                let write = mix == Mix::Writes || n.is_multiple_of(10);
+                // A client writes to the next of its user's sessions each
+                // time, starting from its own: a user's clients edit
+                // different sessions at once, as their devices would.
+                let pick = if write {
+                    writes += 1;
+                    c as usize / targets.len() * 5 + writes
+                } else {
+                    n
+                };
+                let session = &target.sessions[pick % target.sessions.len()];
                 let url = format!("{url}/api/v5/sessions/{session}");
-                let write = n.is_multiple_of(10);
                 let began = Instant::now();
                 let request = if write {
                     http.put(&url)
@@ -159,13 +188,23 @@ fn print_phase(name: &str, p: &Phase) {
     );
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let secs = env_or("STINT_BENCH_SECS", 10);
-    let clients = env_or("STINT_BENCH_CLIENTS", 32);
-    let login_clients = env_or("STINT_BENCH_LOGIN_CLIENTS", 4);
+/// One build's phases.
+struct Run {
+    idle_kib: u64,
+    steady: Phase,
+    burst: Phase,
+    writers: Phase,
+}
+
+async fn bench(
+    server_binary: &Path,
+    secs: u64,
+    clients: u64,
+    login_clients: u64,
+) -> anyhow::Result<Run> {
     let dir = tempfile::tempdir()?;
-    let server = Server::start_with(
+    let server = Server::start_binary(
+        server_binary,
         dir.path(),
         &[
             "--login-per-ip-per-minute",
@@ -200,33 +239,115 @@ async fn main() -> anyhow::Result<()> {
     }
     let targets = Arc::new(targets);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let idle = resident_kib(pid).unwrap_or(0);
+    let idle_kib = resident_kib(pid).unwrap_or(0);
+    let url = &server.url;
+    let steady = run_phase(url, &targets, pid, secs, clients, 0, Mix::ReadsAndWrites).await;
+    let burst = run_phase(
+        url,
+        &targets,
+        pid,
+        secs,
+        clients,
+        login_clients,
+        Mix::ReadsAndWrites,
+    )
+    .await;
+    let writers = run_phase(url, &targets, pid, secs, clients, 0, Mix::Writes).await;
+    server.stop().await?;
+    Ok(Run {
+        idle_kib,
+        steady,
+        burst,
+        writers,
+    })
+}
 
-    println!(
-        "stint-server load benchmark: {clients} clients (session reads and writes 9:1), {secs} s per phase, loopback, one 2-core machine running both sides"
+fn print_run(name: &str, run: &Run) {
+    println!("{name} (idle {:.1} MB):", run.idle_kib as f64 / 1024.0);
+    print_phase("steady", &run.steady);
+    print_phase("during login burst", &run.burst);
+    print_phase("writes alone", &run.writers);
+}
+
+fn rate(samples: &[u32], secs: f64) -> f64 {
+    samples.len() as f64 / secs
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let secs = env_or("STINT_BENCH_SECS", 10);
+    let clients = env_or("STINT_BENCH_CLIENTS", 32);
+    let login_clients = env_or("STINT_BENCH_LOGIN_CLIENTS", 4);
+    let peer = std::env::var_os("STINT_BENCH_PEER").map_or_else(
+        || {
+            binary("stint-server")
+                .parent()
+                .and_then(Path::parent)
+                .map(|target| target.join("peers/stint-cd1d03b/bin/stint-server"))
+                .unwrap_or_default()
+        },
+        PathBuf::from,
     );
-    let steady = run_phase(&server.url, &targets, pid, secs, clients, 0).await;
-    let burst = run_phase(&server.url, &targets, pid, secs, clients, login_clients).await;
-    print_phase("steady", &steady);
-    print_phase("during login burst", &burst);
-    let rate = steady.samples.reads.len() as f64 / steady.secs;
-    let p99 = percentile(&steady.samples.reads, 0.99);
-    let burst_p99 = percentile(&burst.samples.reads, 0.99);
-    println!("targets:");
-    println!("  reads ≥ 5,000/s with p99 ≤ 5 ms:        {rate:.0}/s, p99 {p99:.2} ms");
     println!(
-        "  p99 during the login burst ≤ 2× steady:  {:.2}×",
-        burst_p99 / p99
+        "stint-server load benchmark: {clients} clients, {secs} s per phase, loopback, one 2-core machine running both sides"
+    );
+    let before = if peer.exists() {
+        let run = bench(&peer, secs, clients, login_clients).await?;
+        print_run("before group commit (cd1d03b)", &run);
+        Some(run)
+    } else {
+        println!(
+            "(no earlier build at {}: `bash scripts/peer-stint.sh` builds it; make bench-server does)",
+            peer.display()
+        );
+        None
+    };
+    let now = bench(&binary("stint-server"), secs, clients, login_clients).await?;
+    print_run("this build", &now);
+
+    let s = &now.steady.samples;
+    let reads = rate(&s.reads, now.steady.secs);
+    let write_p99 = percentile(&s.writes, 0.99);
+    let writes_alone = rate(&now.writers.samples.writes, now.writers.secs);
+    let burst_ratio = |pick: fn(&Samples) -> &Vec<u32>| {
+        percentile(pick(&now.burst.samples), 0.99) / percentile(pick(&now.steady.samples), 0.99)
+    };
+    println!("targets (this build):");
+    println!("  32 clients 9:1, write p99 ≤ 20 ms:      {write_p99:.2} ms");
+    println!(
+        "  32 clients 9:1, reads ≥ 5,000/s:        {reads:.0}/s (p99 {:.2} ms)",
+        percentile(&s.reads, 0.99)
+    );
+    println!(
+        "  32 writers, ≥ 3,000 writes/s:           {writes_alone:.0}/s (p99 {:.2} ms)",
+        percentile(&now.writers.samples.writes, 0.99)
+    );
+    println!(
+        "  p99 during the login burst ≤ 2× steady: reads {:.2}×, writes {:.2}×",
+        burst_ratio(|s| &s.reads),
+        burst_ratio(|s| &s.writes)
     );
     println!(
         "  resident memory idle ≤ 15 MB:           {:.1} MB",
-        idle as f64 / 1024.0
+        now.idle_kib as f64 / 1024.0
     );
     println!(
-        "  resident memory under load ≤ 50 MB:     {:.1} MB steady, {:.1} MB with logins",
-        steady.max_rss_kib as f64 / 1024.0,
-        burst.max_rss_kib as f64 / 1024.0
+        "  resident memory under load ≤ 50 MB:     {:.1} MB steady, {:.1} MB writes alone, {:.1} MB with logins",
+        now.steady.max_rss_kib as f64 / 1024.0,
+        now.writers.max_rss_kib as f64 / 1024.0,
+        now.burst.max_rss_kib as f64 / 1024.0
     );
-    server.stop().await?;
+    if let Some(before) = before {
+        let b = &before.steady.samples;
+        println!("this build against the one before, same run:");
+        println!(
+            "  9:1 reads {:.2}×, writes {:.2}×, write p99 {:.2} ms → {:.2} ms; writes alone {:.2}×",
+            reads / rate(&b.reads, before.steady.secs),
+            rate(&s.writes, now.steady.secs) / rate(&b.writes, before.steady.secs),
+            percentile(&b.writes, 0.99),
+            write_p99,
+            writes_alone / rate(&before.writers.samples.writes, before.writers.secs),
+        );
+    }
     Ok(())
 }
