@@ -132,6 +132,8 @@ impl AtuinClient {
             .env("ATUIN_CONFIG_DIR", self.dir.join("config"))
             .env("ATUIN_DATA_DIR", self.dir.join("data"))
             .env("ATUIN_LOG", "error")
+            // What its shell hook would have set (some commands need it).
+            .env("ATUIN_SESSION", "0190a5f0000070008000000000000001")
             .stdin(Stdio::null());
         for (name, value) in env {
             command.env(name, value);
