@@ -221,6 +221,9 @@ pub struct CommitStats {
     pub groups: u64,
     /// Transactions refused with a conflict (1020), before their retry.
     pub conflicts: u64,
+    /// Commits whose write sets are kept for the conflict checks of
+    /// transactions still running (those after the oldest one's snapshot).
+    pub kept_for_checks: usize,
 }
 
 /// A backend's transaction. Limits are checked by [`Tx`] before these run.

@@ -452,3 +452,37 @@ async fn a_crash_during_group_commits_loses_only_unacknowledged_transactions() {
         );
     }
 }
+
+/// The write sets kept for conflict checks are those after the oldest
+/// snapshot in use: none pile up while no transaction runs, and a running
+/// one keeps what committed after it began, and still conflicts with it.
+#[tokio::test]
+async fn commits_are_kept_for_conflict_checks_only_while_a_snapshot_needs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_redb(&dir.path().join("s.redb"), StoreOptions::default()).unwrap();
+    let commit = async |n: u32| {
+        let mut tx = store.begin().await.unwrap();
+        tx.set(format!("k{n}").as_bytes(), b"v");
+        tx.commit().await.unwrap();
+    };
+    for n in 0..1_000 {
+        commit(n).await;
+    }
+    let kept = || store.commit_stats().unwrap().kept_for_checks;
+    assert!(kept() <= 1, "{} kept with no transaction running", kept());
+
+    let mut old = store.begin().await.unwrap();
+    old.get(b"k5").await.unwrap();
+    for n in 0..100 {
+        commit(n).await;
+    }
+    assert!(
+        kept() >= 100,
+        "only {} kept for the running transaction",
+        kept()
+    );
+    old.set(b"out", b"x");
+    assert_eq!(old.commit().await, Err(StoreError::NotCommitted));
+    commit(0).await;
+    assert!(kept() <= 1, "{} kept once it ended", kept());
+}

@@ -16,7 +16,8 @@
 //! `make bench-server`, or after `cargo build --release -p stint-server -p stint-e2e`:
 //! `target/release/stint-loadbench`. Environment: `STINT_BENCH_SECS` (per
 //! phase, default 10), `STINT_BENCH_CLIENTS` (default 32),
-//! `STINT_BENCH_LOGIN_CLIENTS` (default 4), `STINT_BENCH_PEER` (the earlier
+//! `STINT_BENCH_LOGIN_CLIENTS` (default 4), `STINT_BENCH_SERVER_ARGS` (more
+//! arguments for both servers, e.g. `--store-cache-mb 16`), `STINT_BENCH_PEER` (the earlier
 //! build's binary; default `target/peers/stint-cd1d03b/bin/stint-server`,
 //! skipped with a note when absent).
 
@@ -203,21 +204,19 @@ async fn bench(
     login_clients: u64,
 ) -> anyhow::Result<Run> {
     let dir = tempfile::tempdir()?;
-    let server = Server::start_binary(
-        server_binary,
-        dir.path(),
-        &[
-            "--login-per-ip-per-minute",
-            "10000000",
-            "--login-per-account-per-minute",
-            "10000000",
-            "--register-per-ip-per-minute",
-            "10000000",
-            "--refresh-per-login-per-minute",
-            "10000000",
-        ],
-    )
-    .await?;
+    let mut args = vec![
+        "--login-per-ip-per-minute",
+        "10000000",
+        "--login-per-account-per-minute",
+        "10000000",
+        "--register-per-ip-per-minute",
+        "10000000",
+        "--refresh-per-login-per-minute",
+        "10000000",
+    ];
+    let extra = std::env::var("STINT_BENCH_SERVER_ARGS").unwrap_or_default();
+    args.extend(extra.split_whitespace());
+    let server = Server::start_binary(server_binary, dir.path(), &args).await?;
     let pid = server.pid().context("server pid")?;
     let api = Api::new(&server.url);
 
