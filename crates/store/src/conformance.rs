@@ -464,7 +464,7 @@ pub async fn concurrent_commits_are_serializable(store: &Store) {
             for round in 0..ROUNDS {
                 let id = task * ROUNDS + round;
                 // One in four increments the shared key; the rest read it.
-                let writer = task % 4 == 0;
+                let writer = task.is_multiple_of(4);
                 let (p, done) = (&p, &p.nth(id));
                 store
                     .run(|tx| {
@@ -520,7 +520,7 @@ pub async fn concurrent_commits_are_serializable(store: &Store) {
             seen, shared,
             "commit {id} saw {seen}, the log's order says {shared}"
         );
-        if (id / ROUNDS) % 4 == 0 {
+        if (id / ROUNDS).is_multiple_of(4) {
             shared += 1;
         }
     }
