@@ -47,8 +47,9 @@ bench: bench-store bench-server bench-cli bench-sync bench-watch bench-soak ## E
 bench-store: deps ## Store layer vs raw sled/redb calls: ops/s and ratio
 	$(CARGO) bench -p stint-store --bench store
 
-bench-server: deps ## Sync server under load: requests/s, p50/p99, memory, with and without a login burst
+bench-server: deps ## Sync server under load beside the build before group commit (same run): requests/s, p50/p99, memory
 	$(CARGO) build --release -p stint-server -p stint-e2e --bins
+	bash scripts/peer-stint.sh cd1d03b
 	./target/release/stint-loadbench
 
 bench-sync: deps ## Sync of 100,000 records: upload, fresh device, idle round, edit A→B latency; atuin on the same records, same run
