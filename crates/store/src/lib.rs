@@ -486,14 +486,15 @@ impl Store {
     }
 }
 
-/// How long to wait before attempt `attempt + 1`: the first retry within a
-/// millisecond, then FoundationDB's client backoff, 10 ms doubling to 1 s
-/// with jitter, so that contending transactions do not retry in lockstep.
+/// How long to wait before attempt `attempt + 1`: the first retry at once
+/// (under a millisecond, which tokio's timer rounds up to one), then waits
+/// of 5–10 ms doubling up to 0.5–1 s, FoundationDB's client backoff; with
+/// jitter, so that contending transactions do not retry in lockstep.
 ///
 /// The first retry is at once because the usual cause, a conflict with a
 /// commit of the same group or the one before, is already settled: the
 /// retry's snapshot holds that commit, and waiting 10 ms would only add
-/// to the write's latency. Contention that persists backs off as before.
+/// to the write's latency. Contention that persists backs off.
 fn backoff(attempt: u32) -> Duration {
     use std::hash::{BuildHasher, RandomState};
     let jitter = RandomState::new().hash_one(attempt);

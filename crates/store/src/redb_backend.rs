@@ -611,6 +611,7 @@ impl BackendTx for RedbTx {
         let ticket = shared.enqueue(Pending {
             ticket: 0,
             read_version,
+            began: snapshot.began,
             reads,
             writes,
             durability,
@@ -620,9 +621,18 @@ impl BackendTx for RedbTx {
         // of the queue, so that no later group commits it behind its back.
         let _withdraw = Withdraw(&shared, ticket);
         loop {
-            let serialized = shared.commit_lock.lock().await;
-            // A leader may have committed this one while it waited: the
-            // leader answers before it lets the lock go.
+            // Answered by a leader, or leading: whichever comes first. (A
+            // commit that waited for the lock after its answer came would
+            // wait for the next whole group too, fsync included.)
+            let serialized = tokio::select! {
+                biased;
+                answer = &mut outcome => {
+                    return answer.unwrap_or(Err(StoreError::CommitUnknownResult));
+                }
+                serialized = shared.commit_lock.lock() => serialized,
+            };
+            // A leader may have committed this one just before: the leader
+            // answers before it lets the lock go.
             match outcome.try_recv() {
                 Ok(result) => return result,
                 Err(oneshot::error::TryRecvError::Empty) => {}
@@ -645,8 +655,8 @@ impl BackendTx for RedbTx {
             let group = shared.take_group();
             blocking(|| shared.commit_group(group));
             drop(serialized);
-            // This one was in the group unless the group's byte cap left it
-            // for the next round.
+            // This one was in the group, and is answered, unless the
+            // group's byte cap left it for the next round.
         }
     }
 }
@@ -655,6 +665,8 @@ impl BackendTx for RedbTx {
 struct Pending {
     ticket: u64,
     read_version: u64,
+    /// When its snapshot was taken.
+    began: Instant,
     reads: Vec<KeyRange>,
     writes: WriteSet,
     durability: crate::Durability,
@@ -716,7 +728,15 @@ impl Shared {
         let mut accepted: Vec<Accepted> = Vec::with_capacity(group.len());
         {
             let recent = self.recent.lock().expect("conflict window lock");
+            let now = Instant::now();
             for pending in group {
+                // Commits older than the window may be forgotten already:
+                // one that waited that long in the queue is too old to be
+                // checked (FoundationDB's 1007), not let through.
+                if now.duration_since(pending.began) > self.window {
+                    let _ = pending.done.send(Err(StoreError::TransactionTooOld));
+                    continue;
+                }
                 let conflict = recent
                     .iter()
                     .filter(|c| c.version > pending.read_version)
@@ -806,6 +826,7 @@ impl Shared {
 struct Snapshot {
     shared: Arc<Shared>,
     read_version: u64,
+    began: Instant,
 }
 
 impl Snapshot {
@@ -819,6 +840,7 @@ impl Snapshot {
         Self {
             shared: Arc::clone(shared),
             read_version,
+            began: Instant::now(),
         }
     }
 }

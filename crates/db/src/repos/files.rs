@@ -470,6 +470,9 @@ impl Files<'_> {
             .run(|tx| {
                 Box::pin(async move {
                     let mut file = record::must_get::<File>(tx, tenant, id.as_uuid()).await?;
+                    // Told even when there is nothing to change (deleted
+                    // again): the request succeeded.
+                    crate::repos::audit::record_in(tx, ctx).await?;
                     if file.is_deleted != deleted {
                         if deleted {
                             file.soft_delete(ctx.at);
