@@ -171,3 +171,20 @@ async fn count(api: &Api, event: &str) -> usize {
     assert_eq!(status, 200, "{events}");
     events.as_array().unwrap().len()
 }
+
+/// A login stores the user's last login, its first token row and its
+/// event in one transaction: all three are there after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_is_one_write_with_its_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_unthrottled(dir.path()).await.unwrap();
+    let api = Api::new(&server.url);
+    let (ada, registered) = api.register("ada@example.com").await;
+    assert_eq!(registered["user"]["last_login_at"], Value::Null);
+    assert_eq!(count(&ada, "user_login").await, 0);
+    let (again, tokens) = api.login("ada@example.com", stint_e2e::PASSWORD).await;
+    assert!(tokens["user"]["last_login_at"].is_string(), "{tokens}");
+    let (_, me) = again.get("/users/me").await;
+    assert_eq!(me["last_login_at"], tokens["user"]["last_login_at"], "{me}");
+    assert_eq!(count(&again, "user_login").await, 1);
+}

@@ -90,7 +90,7 @@ pub(crate) async fn register(
         UserRole::Admin,
         req.device_id,
         meta,
-        None,
+        SignedIn::default(),
     )
     .await
 }
@@ -147,10 +147,9 @@ pub(crate) async fn login(
         .await?
         .ok_or_else(|| ApiError::not_found("no such tenant"))?;
     let tenant = state.db.tenants().get(tenant_id).await?;
-    let ctx = WriteCtx::now();
-    user.last_login_at = Some(ctx.at);
-    user.updated_at = ctx.at;
-    state.db.users().update(&user, &ctx).await?;
+    let at = now();
+    user.last_login_at = Some(at);
+    user.updated_at = at;
     let audited = audit_event(
         tenant_id,
         Some(user.id),
@@ -159,16 +158,20 @@ pub(crate) async fn login(
         meta,
     );
     let role = membership.role;
-    sign_in(
-        state,
-        &user,
-        tenant,
-        role,
-        req.device_id,
-        meta,
-        Some(&audited),
-    )
-    .await
+    let signed_in = SignedIn {
+        user_changed: true,
+        audited: Some(&audited),
+    };
+    sign_in(state, &user, tenant, role, req.device_id, meta, signed_in).await
+}
+
+/// What a sign-in stores with the login's first row, in its transaction.
+#[derive(Debug, Default)]
+struct SignedIn<'a> {
+    /// The user record changed (their last login): stored too.
+    user_changed: bool,
+    /// The sign-in's audit event.
+    audited: Option<&'a Audit>,
 }
 
 /// Starts a token family in `tenant` and answers its first tokens.
@@ -179,7 +182,7 @@ async fn sign_in(
     role: UserRole,
     device: Option<DeviceId>,
     meta: &ClientMeta,
-    audited: Option<&Audit>,
+    signed_in: SignedIn<'_>,
 ) -> Result<TokenResponse, ApiError> {
     let mut login = AuthSession::new(tenant.id, user.id, String::new(), state.tokens.lifetimes);
     login.refresh_token_hash = hash_refresh_token(&state.tokens.refresh_token(login.id));
@@ -188,8 +191,13 @@ async fn sign_in(
     // Every login is one device's: a client that names none gets one.
     login.device_id = Some(device.unwrap_or_default());
     let ctx = WriteCtx::now();
-    let ctx = audited.map_or(ctx, |event| ctx.audited(event));
-    state.db.auth_sessions().create(&login, &ctx).await?;
+    let ctx = signed_in.audited.map_or(ctx, |event| ctx.audited(event));
+    let logins = state.db.auth_sessions();
+    if signed_in.user_changed {
+        logins.create_signed_in(&login, user, &ctx).await?;
+    } else {
+        logins.create(&login, &ctx).await?;
+    }
     respond(state, user, tenant, role, &login)
 }
 
@@ -439,7 +447,10 @@ pub(crate) async fn switch_tenant(
         membership.role,
         Some(auth.device),
         &auth.meta,
-        Some(&audited),
+        SignedIn {
+            user_changed: false,
+            audited: Some(&audited),
+        },
     )
     .await
 }

@@ -15,8 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 use stint_model::{
-    AuthSession, AuthSessionId, DeviceId, RecordKind, TenantId, Timestamp, TokenFamily, UserId,
-    Validate, ValidationError,
+    AuthSession, AuthSessionId, DeviceId, RecordKind, TenantId, Timestamp, TokenFamily, User,
+    UserId, Validate, ValidationError,
 };
 use stint_store::{RangeRequest, Store, Tx, tuple::TuplePack, tuple::unpack};
 use uuid::Uuid;
@@ -159,6 +159,26 @@ impl AuthSessions<'_> {
             .run(|tx| {
                 Box::pin(async move {
                     claim_device(tx, session).await?;
+                    record::write(tx, session, ctx, Mode::Insert).await
+                })
+            })
+            .await
+            .map(drop)
+    }
+
+    /// [`AuthSessions::create`], storing `user` too (as signed in: their
+    /// last login), in the same transaction: a login is one commit.
+    pub async fn create_signed_in(
+        &self,
+        session: &AuthSession,
+        user: &User,
+        ctx: &WriteCtx<'_>,
+    ) -> Result<()> {
+        self.store
+            .run(|tx| {
+                Box::pin(async move {
+                    claim_device(tx, session).await?;
+                    record::write(tx, user, ctx, Mode::Update).await?;
                     record::write(tx, session, ctx, Mode::Insert).await
                 })
             })
