@@ -10,13 +10,17 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use stint_e2e::{Api, Server, eventually};
 
-/// The ids an audit query names under `field` (one page: at most 500).
-async fn audited(api: &Api, event: &str, field: &str) -> Vec<String> {
+/// The events of one type, newest first (one page: at most 500).
+async fn events(api: &Api, event: &str) -> Vec<Value> {
     let (status, events) = api.get(&format!("/audit?event={event}&limit=500")).await;
     assert_eq!(status, 200, "{events}");
-    events
-        .as_array()
-        .unwrap()
+    events.as_array().unwrap().clone()
+}
+
+/// The ids the events of one type name under `field`.
+async fn audited(api: &Api, event: &str, field: &str) -> Vec<String> {
+    events(api, event)
+        .await
         .iter()
         .map(|e| e["event_data"][field].as_str().unwrap().to_owned())
         .collect()
@@ -167,9 +171,7 @@ async fn a_refused_write_records_no_event_and_a_committed_one_records_one() {
 }
 
 async fn count(api: &Api, event: &str) -> usize {
-    let (status, events) = api.get(&format!("/audit?event={event}&limit=500")).await;
-    assert_eq!(status, 200, "{events}");
-    events.as_array().unwrap().len()
+    events(api, event).await.len()
 }
 
 /// A login stores the user's last login, its first token row and its
