@@ -67,12 +67,25 @@ pub fn resident_kib(pid: u32) -> Option<u64> {
 /// which the kernel's ABI fixes at 100).
 #[must_use]
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // utime and stime are fields 14 and 15.
+    stat_seconds(&format!("/proc/{pid}/stat"), [14, 15])
+}
+
+/// The CPU time of this process's children that ended and were waited
+/// for (cutime and cstime, fields 16 and 17), in seconds.
+#[must_use]
+pub fn children_cpu_seconds() -> Option<f64> {
+    stat_seconds("/proc/self/stat", [16, 17])
+}
+
+/// The sum of two clock-tick fields of a `/proc/…/stat` file, in seconds.
+fn stat_seconds(path: &str, fields: [usize; 2]) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
     // The name, in parentheses, may hold spaces: count fields after it,
-    // from the state (field 3); utime and stime are fields 14 and 15.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
-    Some((ticks(14)? + ticks(15)?) as f64 / 100.0)
+    // from the state (field 3).
+    let after_name: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |n: usize| after_name.get(n - 3)?.parse::<u64>().ok();
+    Some((ticks(fields[0])? + ticks(fields[1])?) as f64 / 100.0)
 }
 
 /// The environment variable `name` parsed, else `default` (the

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use stint_client::{Change, Device, NewSession, SessionFilter};
 use stint_e2e::atuin::Atuin;
-use stint_e2e::{PASSWORD, Server, cpu_seconds, env_or, floor, percentile};
+use stint_e2e::{PASSWORD, Server, children_cpu_seconds, cpu_seconds, env_or, floor, percentile};
 use stint_model::api::RegisterRequest;
 use stint_model::sync::{MAX_BATCH_MUTATIONS, MAX_PULL_LIMIT};
 
@@ -274,7 +274,7 @@ fn atuin(records: usize) -> anyhow::Result<Peer> {
     );
     let cpu_before = (
         cpu_seconds(server.pid()).unwrap_or(0.0),
-        children_cpu_seconds(),
+        children_cpu_seconds().unwrap_or(0.0),
     );
     let started = Instant::now();
     a.run(&["sync"], &[])?;
@@ -286,7 +286,7 @@ fn atuin(records: usize) -> anyhow::Result<Peer> {
     b.run(&["sync"], &[])?;
     let download = started.elapsed().as_secs_f64();
     let server_cpu = cpu_seconds(server.pid()).unwrap_or(0.0) - cpu_before.0;
-    let clients_cpu = children_cpu_seconds() - cpu_before.1;
+    let clients_cpu = children_cpu_seconds().unwrap_or(0.0) - cpu_before.1;
     let on_b = b
         .run(&["history", "list", "--cmd-only"], &[])?
         .lines()
@@ -301,19 +301,6 @@ fn atuin(records: usize) -> anyhow::Result<Peer> {
         server_cpu,
         clients_cpu,
     })
-}
-
-/// CPU time of this process's ended children (the atuin clients run).
-fn children_cpu_seconds() -> f64 {
-    // utime and stime of waited-for children: fields 16 and 17 of stat.
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_name = stat.rsplit(')').next().unwrap_or_default();
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: f64 = [13, 14]
-        .iter()
-        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
-        .sum();
-    ticks / 100.0
 }
 
 /// A phase next to its store's floor, and whether its target lies below it.
