@@ -153,6 +153,7 @@ mod tests {
             selections: vec![],
             scroll_top: 0,
             is_pinned: false,
+            anchor: None,
         };
         s.editor_state.open_tabs = vec![tab("src/main.rs", 42, 7), tab("README.md", 1, 1)];
         s.editor_state.active_tab_index = Some(0);

@@ -22,6 +22,8 @@
 //! - [`membership`]: which users belong to which tenant, with which role.
 //! - [`api`]: the requests and responses of the HTTP API; [`sync`]: those
 //!   of the sync protocol.
+//! - [`workspace`]: workspace identities (git remote and root commit, or
+//!   a content fingerprint), the same on every device and path.
 //! - [`error`]: `{code, message, field}` as every API answers errors.
 //!
 //! Records serialize with serde in snake_case; maps are `BTreeMap` so the same
@@ -45,6 +47,7 @@ pub mod sync;
 pub mod tenant;
 pub mod user;
 pub mod validate;
+pub mod workspace;
 
 pub use agent::{Agent, AgentConfig, AgentMemory, AgentType};
 pub use audit::{Audit, AuditEventType};
@@ -57,13 +60,14 @@ pub use ids::*;
 pub use kind::RecordKind;
 pub use membership::Membership;
 pub use session::{
-    Breakpoint, EditorLayout, EditorState, EditorTab, Note, Position, Selection, SessionMemory,
-    SessionStatus, TerminalState, WorkspaceSession,
+    Breakpoint, EditorLayout, EditorState, EditorTab, LineAnchor, Note, Position, Selection,
+    SessionMemory, SessionStatus, TerminalState, WorkspaceSession,
 };
 pub use setting::{Setting, SettingCategory};
 pub use tenant::{Tenant, TenantPlan, TenantSettings, TenantType};
 pub use user::{User, UserRole};
 pub use validate::{Validate, ValidationError};
+pub use workspace::GitState;
 
 /// A point in time, UTC; serialized as RFC 3339.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

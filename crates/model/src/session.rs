@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{ConversationId, SessionId, TenantId, UserId};
 use crate::validate::{self, Validate, ValidationError};
+use crate::workspace::{self, GitState};
 use crate::{Timestamp, now};
 
 /// Most files in `active_files`, `context_files` or open tabs.
@@ -59,7 +60,27 @@ pub struct EditorTab {
     /// Whether the tab is pinned.
     #[serde(default)]
     pub is_pinned: bool,
+    /// The lines around the cursor, hashed, so that the cursor can follow
+    /// an edit of the file on another device (see [`LineAnchor`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<LineAnchor>,
 }
+
+/// Where a line is, told by the lines around it: the hashes of a few
+/// lines before it, the line itself and a few after (never their text,
+/// which does not leave the device). When the file has changed, the line
+/// is found again where the same lines are (`stint_watch::anchor`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LineAnchor {
+    /// A 32-bit hash of each line of the window, in order.
+    pub hashes: Vec<u32>,
+    /// Which of them is the anchored line.
+    pub at: usize,
+}
+
+/// Most hashes in an anchor.
+pub const MAX_ANCHOR_LINES: usize = 32;
 
 /// How editor groups are arranged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -122,6 +143,9 @@ pub struct Breakpoint {
     /// Whether it is armed.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// The lines around it, hashed (see [`LineAnchor`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<LineAnchor>,
 }
 
 fn yes() -> bool {
@@ -191,8 +215,16 @@ pub struct WorkspaceSession {
     pub user_id: UserId,
     /// Display name.
     pub name: String,
-    /// Absolute path of the workspace folder.
+    /// Absolute path of the workspace folder on the device that started it.
     pub workspace_path: String,
+    /// The workspace's identity, the same on every device and path (see
+    /// [`crate::workspace`]); `None` where none could be read, or for a
+    /// session older than identities that no device has migrated yet.
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+    /// Its git remote, branch and HEAD as last recorded.
+    #[serde(default)]
+    pub git: Option<GitState>,
     /// Files being worked on, relative to the workspace root.
     #[serde(default)]
     pub active_files: Vec<String>,
@@ -256,6 +288,8 @@ impl WorkspaceSession {
             user_id,
             name: name.into(),
             workspace_path: workspace_path.into(),
+            workspace_id: None,
+            git: None,
             active_files: Vec::new(),
             editor_state: EditorState::default(),
             terminal_state: TerminalState::default(),
@@ -300,6 +334,12 @@ impl Validate for WorkspaceSession {
     fn validate(&self) -> Result<(), ValidationError> {
         validate::name("name", &self.name)?;
         validate::workspace_path("workspace_path", &self.workspace_path)?;
+        if let Some(id) = &self.workspace_id {
+            workspace::validate_id("workspace_id", id)?;
+        }
+        if let Some(git) = &self.git {
+            git.validate("git")?;
+        }
         validate::max_items("active_files", &self.active_files, MAX_FILES)?;
         for (i, f) in self.active_files.iter().enumerate() {
             validate::relative_path(&format!("active_files[{i}]"), f)?;
@@ -319,6 +359,7 @@ impl Validate for WorkspaceSession {
                     "lines and columns start at 1",
                 ));
             }
+            check_anchor(&format!("{field}.anchor"), tab.anchor.as_ref())?;
         }
         if let Some(active) = self.editor_state.active_tab_index
             && active >= tabs.len()
@@ -353,6 +394,7 @@ impl Validate for WorkspaceSession {
                     "lines start at 1",
                 ));
             }
+            check_anchor(&format!("breakpoints[{i}].anchor"), bp.anchor.as_ref())?;
         }
         validate::max_items(
             "watch_expressions",
@@ -383,6 +425,19 @@ impl Validate for WorkspaceSession {
     }
 }
 
+fn check_anchor(field: &str, anchor: Option<&LineAnchor>) -> Result<(), ValidationError> {
+    match anchor {
+        Some(a) if a.hashes.is_empty() || a.hashes.len() > MAX_ANCHOR_LINES => Err(
+            ValidationError::new(field, format!("must hash 1 to {MAX_ANCHOR_LINES} lines")),
+        ),
+        Some(a) if a.at >= a.hashes.len() => Err(ValidationError::new(
+            format!("{field}.at"),
+            "must point at one of the hashed lines",
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,6 +455,7 @@ mod tests {
             selections: vec![],
             scroll_top: 30,
             is_pinned: false,
+            anchor: None,
         });
         s.editor_state.active_tab_index = Some(0);
         s.tags = vec!["backend".into(), "auth".into()];
@@ -464,6 +520,7 @@ mod tests {
                     line: 0,
                     condition: None,
                     enabled: true,
+                    anchor: None,
                 });
             },
             "breakpoints[0].line",
@@ -474,6 +531,25 @@ mod tests {
         );
         check(|s| s.tags.push("Not A Tag".into()), "tags[2]");
         check(|s| s.parent_session_id = Some(s.id), "parent_session_id");
+        check(|s| s.workspace_id = Some("/src/app".into()), "workspace_id");
+        check(
+            |s| {
+                s.git = Some(GitState {
+                    head: Some("HEAD".into()),
+                    ..GitState::default()
+                });
+            },
+            "git.head",
+        );
+        check(
+            |s| {
+                s.editor_state.open_tabs[0].anchor = Some(LineAnchor {
+                    hashes: vec![1, 2],
+                    at: 2,
+                });
+            },
+            "editor_state.open_tabs[0].anchor.at",
+        );
     }
 
     #[test]

@@ -22,6 +22,13 @@
 //!   [`Problem`]s. A file is hashed again only if its size, modification
 //!   time (ns), inode or ctime changed, or if it was modified so close to
 //!   its last hash that a later write could hide in the same clock tick.
+//! - `identity.rs`: what a folder is whatever its path: the git checkout
+//!   it is the top of (remote, root commit, branch, HEAD, read with `gix`
+//!   from git's files) or the [`fingerprint`] of its index.
+//! - `secrets.rs`: which files' checksums stay on the device ([`Secrets`]:
+//!   `.env`, keys, … and the workspace's `.stintsecrets`).
+//! - `anchor.rs`: a line found again after its file changed, from hashes
+//!   of the lines around it.
 //! - `watcher.rs`: the live [`Watcher`]: notify events debounced (about
 //!   50 ms), then the folders they touched reconciled — the same code as a
 //!   scan, so the index always ends as a fresh full scan would leave it.
@@ -34,13 +41,18 @@
 //! entirely (the kernel's queue overflowed) is caught by a full rescan,
 //! which only hashes what changed.
 
+pub mod anchor;
 mod hash;
+mod identity;
 mod index;
 mod scan;
+mod secrets;
 mod walk;
 mod watcher;
 
+pub use identity::{GitCheckout, fingerprint, git_checkout, git_head};
 pub use index::{Change, Entry, Index, Stat};
 pub use scan::{Options, Problem, ProblemKind, Progress, Report, scan};
+pub use secrets::{DEFAULT_SECRETS, SECRETS_FILE, Secrets};
 pub use walk::IGNORE_FILE;
 pub use watcher::{Event, WatchError, Watcher};
