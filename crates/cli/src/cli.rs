@@ -28,6 +28,20 @@ pub(crate) enum Command {
     /// Workspace sessions: start, list, change, fork, resume, delete.
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Workspaces across devices: which folders here are checkouts of which project.
+    ///
+    /// A workspace is known by an identity that does not depend on its
+    /// path: a git repository's remote and root commit
+    /// (`git:github.com/ada/app@903af048f9b2`; every clone and worktree
+    /// has it), else a fingerprint of its files (`fp:…`). Each device maps
+    /// identities to its own folders, filled in as it sees them (a session
+    /// started, `stint watch`, the shell hook in a checkout); a session
+    /// started on another device resumes here in this device's folder.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  stint workspace list\n  stint workspace link 01a2 ~/code/app      # the workspace of session 01a2 is here\n  stint workspace forget git:github.com/ada/app@903af048f9b2 ~/old/app"
+    )]
+    Workspace(WorkspaceCommand),
     /// Signs in to a sync server; sessions started before move into your account.
     ///
     /// The login's refresh token goes to the OS keyring when one answers
@@ -262,7 +276,7 @@ pub(crate) enum SessionCommand {
         after_help = "Examples:\n  stint session list --tag auth\n  stint session list --json | jq '.[].name'"
     )]
     List {
-        /// Only sessions of this workspace folder.
+        /// Only sessions of this workspace: a folder (its project's sessions on every device) or an identity.
         #[arg(long)]
         workspace: Option<PathBuf>,
         /// Only sessions with this tag.
@@ -368,9 +382,18 @@ pub(crate) enum SessionCommand {
         #[command(flatten)]
         output: Output,
     },
-    /// Prints what it takes to bring a session's workspace back.
+    /// Prints what it takes to bring a session's workspace back, after a preflight.
+    ///
+    /// The preflight finds this device's checkout of the session's
+    /// workspace (asking for it on a terminal when none is known, or
+    /// saying which `git clone` makes one), compares the session's files
+    /// with it (hashing only what changed since the last index) and says
+    /// which files changed, are missing or extra, and whether the branch
+    /// or commit differs. Cursors and breakpoints land exactly in files
+    /// that match, follow the edit in files that changed, and are dropped
+    /// with a warning where the line cannot be found.
     #[command(
-        after_help = "With --open, prints only the command lines, e.g. to run one:\n  eval \"$(stint session resume 01a2 --open | grep '^code ')\""
+        after_help = "With --open, prints only the command lines, e.g. to run one:\n  eval \"$(stint session resume 01a2 --open | grep '^code ')\"\nWith --json, the session, the preflight and the commands."
     )]
     Resume {
         /// The session.
@@ -378,6 +401,16 @@ pub(crate) enum SessionCommand {
         /// Print only the commands that reopen the files at their cursors.
         #[arg(long)]
         open: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Compares a session's files with this device's checkout of its workspace, changing nothing.
+    #[command(
+        after_help = "Examples:\n  stint session preflight 01a2\n  stint session preflight 01a2 --json"
+    )]
+    Preflight {
+        /// The session.
+        id: String,
         #[command(flatten)]
         output: Output,
     },
@@ -406,6 +439,35 @@ pub(crate) enum SessionCommand {
     Delete {
         /// The session.
         id: String,
+    },
+}
+
+/// `stint workspace …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum WorkspaceCommand {
+    /// Lists the workspaces this device knows, with their folders here.
+    List {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Says that a folder here is a checkout of a workspace.
+    ///
+    /// Refused, changing nothing, when the folder does not exist or is a
+    /// git checkout of another workspace.
+    Link {
+        /// The workspace: its identity, or a session of it.
+        id: String,
+        /// The folder.
+        path: PathBuf,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Forgets a folder of a workspace (every folder of it, without PATH).
+    Forget {
+        /// The workspace: its identity, or a session of it.
+        id: String,
+        /// The folder.
+        path: Option<PathBuf>,
     },
 }
 

@@ -21,6 +21,7 @@ mod files;
 mod session;
 mod shell;
 mod sync;
+mod workspace;
 
 use std::process::ExitCode;
 
@@ -81,6 +82,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
             Ok(())
         }
         cli::Command::Session(command) => session::run(&device().await?, command).await,
+        cli::Command::Workspace(command) => workspace::run(&device().await?, command).await,
         cli::Command::Login(credentials) => account::login(&device().await?, &credentials).await,
         cli::Command::Register {
             credentials,

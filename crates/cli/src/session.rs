@@ -135,19 +135,40 @@ pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Res
             print_related(&device.related(&id, limit).await?, output)?
         }
         SessionCommand::Resume { id, open, output } => {
-            let resume = device.resume_session(&id).await?;
+            let mut resume = device.resume_session(&id).await?;
+            if resume.preflight.folder.is_none()
+                && !output.json
+                && !open
+                && let Some(folder) = crate::workspace::ask_for_checkout(&resume)?
+            {
+                device.link_workspace(&id, &folder).await?;
+                resume = device.resume_session(&id).await?;
+            }
             if output.json {
                 println!("{}", serde_json::to_string_pretty(&resume)?);
             } else if open {
+                for w in &resume.preflight.warnings {
+                    eprintln!("stint: {w}");
+                }
                 for c in &resume.commands {
                     println!("{}", c.command);
                 }
             } else {
                 print_session(&resume.session);
+                println!();
+                crate::workspace::print_preflight(&resume.preflight);
                 println!("\nTo reopen:");
                 for c in &resume.commands {
                     println!("  {:<7} {}", c.tool, c.command);
                 }
+            }
+        }
+        SessionCommand::Preflight { id, output } => {
+            let preflight = device.preflight(&id).await?;
+            if output.json {
+                println!("{}", serde_json::to_string_pretty(&preflight)?);
+            } else {
+                crate::workspace::print_preflight(&preflight);
             }
         }
         SessionCommand::History { id, output } => {
@@ -259,6 +280,12 @@ fn print_related(related: &[RelatedSession], output: Output) -> anyhow::Result<(
 fn print_session(s: &WorkspaceSession) {
     println!("{}  {}", s.id, s.name);
     println!("  workspace   {}", s.workspace_path);
+    if let Some(id) = &s.workspace_id {
+        println!("  identity    {id}");
+    }
+    if let Some(branch) = s.git.as_ref().and_then(|g| g.branch.as_ref()) {
+        println!("  branch      {branch}");
+    }
     if !s.tags.is_empty() {
         println!("  tags        {}", s.tags.join(", "));
     }

@@ -35,7 +35,8 @@ pub struct NewSession {
 /// Which sessions to list.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SessionFilter {
-    /// Only this workspace folder.
+    /// Only this workspace: a folder (its sessions on every device, once
+    /// its identity is known) or an identity.
     pub workspace: Option<String>,
     /// Only sessions with this tag.
     pub tag: Option<String>,
@@ -532,6 +533,11 @@ impl Device {
             new.name
         };
         let mut session = WorkspaceSession::new(tenant, user, name, workspace);
+        if new.workspace.is_dir() {
+            let identity = self.identify(&new.workspace).await?;
+            session.workspace_id = Some(identity.id);
+            session.git = identity.git;
+        }
         session.tags = new.tags;
         session.terminal_state.cwd = Some(session.workspace_path.clone());
         session.validate()?;
@@ -553,9 +559,13 @@ impl Device {
         };
         // How many to read from the index: 0 reads all.
         let mut read = filter.limit;
+        let workspace = match &filter.workspace {
+            Some(named) => Some(self.workspace_key(named).await?),
+            None => None,
+        };
         loop {
-            let list = match (&filter.workspace, &filter.tag) {
-                (Some(path), _) => SessionList::Workspace(path),
+            let list = match (&workspace, &filter.tag) {
+                (Some(key), _) => SessionList::Workspace(key),
                 (None, Some(tag)) => SessionList::Tag(tag),
                 (None, None) => SessionList::User(user),
             };
@@ -599,8 +609,15 @@ impl Device {
     /// Durable when this returns.
     pub async fn update_session(&self, id: &str, changes: Vec<Change>) -> Result<WorkspaceSession> {
         let mut session = self.find_session(id).await?;
+        let places_moved = changes
+            .iter()
+            .any(|c| matches!(c, Change::Editor(_) | Change::Breakpoints(_)));
         for change in changes {
             apply(&mut session, change)?;
+        }
+        if places_moved {
+            session.validate()?;
+            self.anchor_places(&mut session).await?;
         }
         let ctx = self.ctx();
         session.updated_at = ctx.at;
@@ -642,7 +659,8 @@ impl Device {
         let ctx = self.ctx();
         session.last_accessed_at = ctx.at;
         self.db.sessions().update(&session, &ctx).await?;
-        Ok(Resume::of(session))
+        let preflight = self.preflight_of(&session).await?;
+        Ok(Resume::of(session, preflight))
     }
 
     /// Active sessions, most recently changed first.
@@ -689,11 +707,24 @@ impl Device {
                 Err(e) => Err(e),
             };
         }
-        let session = self
-            .deepest_session(Path::new(&entry.cwd).ancestors(), |s| {
-                s.status == SessionStatus::Active
-            })
-            .await?;
+        let active = |s: &WorkspaceSession| s.status == SessionStatus::Active;
+        let cwd = Path::new(&entry.cwd);
+        if let Some(session) = self.deepest_session(cwd.ancestors(), active).await? {
+            return Ok(Some(session.id));
+        }
+        // A git checkout this device has not mapped yet: identified once,
+        // it finds the sessions of its project from other devices.
+        let Some(top) = cwd.ancestors().find(|a| a.join(".git").exists()) else {
+            return Ok(None);
+        };
+        let Some(top_str) = top.to_str() else {
+            return Ok(None);
+        };
+        if self.db.workspaces().of_folder(top_str).await?.is_some() {
+            return Ok(None);
+        }
+        self.identify(top).await?;
+        let session = self.deepest_session(std::iter::once(top), active).await?;
         Ok(session.map(|s| s.id))
     }
 
@@ -706,18 +737,36 @@ impl Device {
         keep: impl Fn(&WorkspaceSession) -> bool,
     ) -> Result<Option<WorkspaceSession>> {
         let (tenant, _) = self.owner();
+        // The device's map says which folders are checkouts of which
+        // workspace: a folder is looked up by its identity (sessions of
+        // every device and path) and by itself (sessions started here).
+        let map = self.db.workspaces().list().await?;
         for folder in folders {
             let Some(folder) = folder.to_str() else {
                 continue;
             };
-            let newest = self
-                .db
-                .sessions()
-                .by_workspace(tenant, folder, 0)
-                .await?
-                .into_iter()
-                .filter(&keep)
-                .max_by_key(|s| s.updated_at);
+            let mut keys = vec![folder.to_owned()];
+            keys.extend(
+                map.iter()
+                    .filter(|w| w.folders.iter().any(|f| f == folder))
+                    .map(|w| w.id.clone()),
+            );
+            let mut newest: Option<WorkspaceSession> = None;
+            for key in &keys {
+                let found = self
+                    .db
+                    .sessions()
+                    .by_workspace(tenant, key, 0)
+                    .await?
+                    .into_iter()
+                    .filter(&keep)
+                    .max_by_key(|s| s.updated_at);
+                if let Some(s) = found
+                    && newest.as_ref().is_none_or(|n| n.updated_at < s.updated_at)
+                {
+                    newest = Some(s);
+                }
+            }
             if newest.is_some() {
                 return Ok(newest);
             }

@@ -13,6 +13,9 @@
 //! - `scrub.rs`: secrets (tokens, keys, passwords) removed from terminal
 //!   history, environment and notes before they are stored.
 //! - `resume.rs`: the command lines that bring a workspace back.
+//! - `workspace.rs`: workspaces across devices: a folder's identity (git
+//!   remote and root commit, or a content fingerprint), the device's map
+//!   of identities to folders, and the preflight of a resume.
 //! - `account.rs`: login, registration, tokens kept between runs (the
 //!   refresh token in the OS keyring, else a 0600 file), refresh with the
 //!   rotated token saved first, logout.
@@ -44,6 +47,7 @@ mod settings;
 mod sync;
 mod tenancy;
 mod watch;
+mod workspace;
 
 pub use account::Account;
 pub use device::{Change, Device, NewSession, SessionFilter, Status};
@@ -57,3 +61,4 @@ pub use stint_model::Conflict;
 pub use stint_model::api::RelatedSession;
 pub use sync::{SyncReport, SyncStatus};
 pub use watch::{FileMatch, FileQuery, WatchState, WatchStatus};
+pub use workspace::{Identity, Placed, Placement, Preflight, WorkspaceView};

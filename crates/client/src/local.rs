@@ -26,6 +26,7 @@ use crate::error::{ClientError, Result};
 use crate::resume::Resume;
 use crate::sync::SyncReport;
 use crate::watch::{FileMatch, FileQuery, WatchStatus};
+use crate::workspace::{Preflight, WorkspaceView};
 
 const SOCKET: &str = "agent.sock";
 
@@ -108,6 +109,18 @@ pub(crate) enum Request {
     WhichSessions {
         query: FileQuery,
     },
+    Preflight {
+        id: String,
+    },
+    Workspaces,
+    LinkWorkspace {
+        id: String,
+        path: PathBuf,
+    },
+    ForgetWorkspace {
+        id: String,
+        path: Option<PathBuf>,
+    },
 }
 
 impl Request {
@@ -129,6 +142,7 @@ impl Request {
                 | Self::WatchStatuses
                 | Self::Files { .. }
                 | Self::WhichSessions { .. }
+                | Self::Preflight { .. }
         )
     }
 }
@@ -152,6 +166,9 @@ pub(crate) enum Reply {
     Watches(Vec<WatchStatus>),
     Files(Vec<File>),
     FileMatches(Vec<FileMatch>),
+    Preflight(Box<Preflight>),
+    Workspaces(Vec<WorkspaceView>),
+    Workspace(Box<WorkspaceView>),
     Error {
         kind: String,
         message: String,
@@ -252,6 +269,14 @@ pub(crate) async fn handle(device: &Device, request: Request) -> Reply {
             }
             Request::WhichSessions { query } => {
                 Reply::FileMatches(device.which_sessions(&query).await?)
+            }
+            Request::Preflight { id } => Reply::Preflight(Box::new(device.preflight(&id).await?)),
+            Request::Workspaces => Reply::Workspaces(device.workspaces().await?),
+            Request::LinkWorkspace { id, path } => {
+                Reply::Workspace(Box::new(device.link_workspace(&id, &path).await?))
+            }
+            Request::ForgetWorkspace { id, path } => {
+                Reply::Done(device.forget_workspace(&id, path.as_deref()).await?)
             }
         })
     }
@@ -457,6 +482,22 @@ impl Client {
         /// See [`Device::which_sessions`].
         which_sessions(query: FileQuery) -> Vec<FileMatch>,
         Request::WhichSessions { query }, Reply::FileMatches(v) => v);
+    operation!(
+        /// See [`Device::preflight`].
+        preflight(id: &str) -> Preflight,
+        Request::Preflight { id: id.to_owned() }, Reply::Preflight(p) => *p);
+    operation!(
+        /// See [`Device::workspaces`].
+        workspaces() -> Vec<WorkspaceView>,
+        Request::Workspaces, Reply::Workspaces(v) => v);
+    operation!(
+        /// See [`Device::link_workspace`].
+        link_workspace(id: &str, path: &Path) -> WorkspaceView,
+        Request::LinkWorkspace { id: id.to_owned(), path: path.to_owned() }, Reply::Workspace(w) => *w);
+    operation!(
+        /// See [`Device::forget_workspace`].
+        forget_workspace(id: &str, path: Option<&Path>) -> bool,
+        Request::ForgetWorkspace { id: id.to_owned(), path: path.map(Path::to_owned) }, Reply::Done(d) => d);
 
     /// Stops the watches this process runs (none when the agent runs
     /// them), writing what they reported first.

@@ -79,6 +79,11 @@ impl Owner {
         let edited = Arc::new(Notify::new());
         let serving = tokio::spawn(serve(Arc::clone(&device), Arc::clone(&edited), listener));
         let syncing = tokio::spawn(sync_in_background(Arc::clone(&device), Arc::clone(&edited)));
+        // Sessions older than workspace identities get theirs, so that
+        // other devices find them by project.
+        if let Err(e) = device.migrate_workspaces().await {
+            tracing::warn!("workspace identities not given to older sessions: {e}");
+        }
         device.resume_watches().await;
         Ok(Self {
             device,

@@ -3,11 +3,16 @@
 use serde::{Deserialize, Serialize};
 use stint_model::WorkspaceSession;
 
+use crate::workspace::{Placed, Preflight};
+
 /// A session and the command lines that reopen it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resume {
     /// The whole session.
     pub session: WorkspaceSession,
+    /// How this device's checkout differs from it, and where its cursors
+    /// land here.
+    pub preflight: Preflight,
     /// Commands that reopen the files at their cursors, per editor, and
     /// return the terminal to its directory.
     pub commands: Vec<OpenCommand>,
@@ -36,34 +41,54 @@ fn quote(word: &str) -> String {
 }
 
 impl Resume {
-    /// The resume of `session`.
+    /// The resume of `session` in the checkout its `preflight` found
+    /// (else where it was started), with the cursors the preflight placed;
+    /// a file missing here is not opened.
     #[must_use]
-    pub fn of(session: WorkspaceSession) -> Self {
-        let root = session.workspace_path.trim_end_matches('/');
+    pub fn of(session: WorkspaceSession, preflight: Preflight) -> Self {
+        let root = preflight
+            .folder
+            .clone()
+            .unwrap_or_else(|| session.workspace_path.clone());
+        let root = root.trim_end_matches('/');
+        let cursor = |i: usize| match preflight.tabs.get(i) {
+            Some(p) => (p.line, p.column),
+            None => {
+                let c = session.editor_state.open_tabs[i].cursor;
+                (c.line, c.column)
+            }
+        };
+        let missing = |i: usize| {
+            preflight
+                .tabs
+                .get(i)
+                .is_some_and(|p| p.placed == Placed::Missing)
+        };
         let mut commands = Vec::new();
         let tabs = &session.editor_state.open_tabs;
-        if !tabs.is_empty() {
+        if (0..tabs.len()).any(|i| !missing(i)) {
             // The active tab last, so it ends up in front.
             let active = session.editor_state.active_tab_index;
-            let mut order: Vec<usize> = (0..tabs.len()).filter(|i| Some(*i) != active).collect();
-            order.extend(active.filter(|i| *i < tabs.len()));
+            let mut order: Vec<usize> = (0..tabs.len())
+                .filter(|i| Some(*i) != active && !missing(*i))
+                .collect();
+            order.extend(active.filter(|i| *i < tabs.len() && !missing(*i)));
             let mut code = vec!["code".to_owned(), quote(root)];
             for i in &order {
                 let t = &tabs[*i];
+                let (line, column) = cursor(*i);
                 code.push("-g".into());
-                code.push(quote(&format!(
-                    "{root}/{}:{}:{}",
-                    t.file_path, t.cursor.line, t.cursor.column
-                )));
+                code.push(quote(&format!("{root}/{}:{line}:{column}", t.file_path)));
             }
             commands.push(OpenCommand {
                 tool: "vscode".into(),
                 command: code.join(" "),
             });
-            let first = &tabs[*order.last().expect("non-empty")];
+            let last = *order.last().expect("non-empty");
+            let first = &tabs[last];
             let mut vim = format!(
                 "vim +{} {}",
-                first.cursor.line,
+                cursor(last).0,
                 quote(&format!("{root}/{}", first.file_path))
             );
             for i in &order[..order.len() - 1] {
@@ -77,16 +102,26 @@ impl Resume {
                 command: vim,
             });
         }
-        let cwd = session
-            .terminal_state
-            .cwd
-            .clone()
-            .unwrap_or_else(|| root.to_owned());
+        // The terminal's folder, moved into this checkout when it was
+        // inside the session's.
+        let started = session.workspace_path.trim_end_matches('/');
+        let cwd = match &session.terminal_state.cwd {
+            Some(cwd) => match std::path::Path::new(cwd).strip_prefix(started) {
+                Ok(rel) if rel.as_os_str().is_empty() => root.to_owned(),
+                Ok(rel) => format!("{root}/{}", rel.display()),
+                Err(_) => cwd.clone(),
+            },
+            None => root.to_owned(),
+        };
         commands.push(OpenCommand {
             tool: "shell".into(),
             command: format!("cd {}", quote(&cwd)),
         });
-        Self { session, commands }
+        Self {
+            session,
+            preflight,
+            commands,
+        }
     }
 }
 
@@ -158,7 +193,8 @@ mod tests {
         s.editor_state.open_tabs = vec![tab("src/main.rs", 42, 7), tab("README.md", 1, 1)];
         s.editor_state.active_tab_index = Some(0);
         s.terminal_state.cwd = Some("/src/my app/src".into());
-        let r = Resume::of(s);
+        let pre = Preflight::empty(&s);
+        let r = Resume::of(s, pre);
         let commands: Vec<&str> = r.commands.iter().map(|c| c.command.as_str()).collect();
         assert_eq!(
             commands,
@@ -173,7 +209,8 @@ mod tests {
     #[test]
     fn no_tabs_still_returns_to_the_workspace() {
         let s = WorkspaceSession::new(TenantId::new(), UserId::new(), "s", "/src/app");
-        let r = Resume::of(s);
+        let pre = Preflight::empty(&s);
+        let r = Resume::of(s, pre);
         assert_eq!(r.commands.len(), 1);
         assert_eq!(r.commands[0].command, "cd /src/app");
     }

@@ -173,7 +173,26 @@ impl Device {
         if let Some(status) = self.watches.status(session.id) {
             return Ok(status);
         }
-        let root = PathBuf::from(&session.workspace_path);
+        // This device's checkout of the session's workspace, which may
+        // not be where the session was started.
+        let root = match self.local_root(&session).await? {
+            Some(root) => root,
+            None => {
+                return Err(ClientError::NotFound(format!(
+                    "no checkout of the workspace of session {} on this device: `stint workspace link {} PATH`",
+                    session.name,
+                    session.workspace_id.as_deref().unwrap_or("ID")
+                )));
+            }
+        };
+        // Seen: the device's map records it (and an older session gets its
+        // identity).
+        self.identify(&root).await?;
+        let session = self
+            .db()
+            .sessions()
+            .get(session.tenant_id, session.id)
+            .await?;
         let known = self
             .db()
             .files()
@@ -182,7 +201,7 @@ impl Device {
         let index = Index::from_files(known.into_iter().map(|(path, s)| (path, entry_of(&s))));
         let status = Arc::new(Mutex::new(WatchStatus {
             session_id: session.id,
-            workspace: session.workspace_path.clone(),
+            workspace: root.to_string_lossy().into_owned(),
             state: WatchState::Indexing,
             files: index.len(),
             files_seen: 0,
@@ -206,6 +225,7 @@ impl Device {
         let persister = tokio::spawn(persist(
             self.db().clone(),
             session.clone(),
+            stint_watch::Secrets::of(&root),
             self.ctx(),
             Arc::clone(&status),
             self.news.clone(),
@@ -292,44 +312,78 @@ impl Device {
 
     /// Which sessions touched a file (by path) or a content (by checksum):
     /// from the replica, and from the server when signed in and reachable.
+    /// A path is asked by its workspace-relative path in every checkout of
+    /// its workspace (every device, whatever the folder), and by its
+    /// content when the file is here and not a secret.
     pub async fn which_sessions(&self, query: &FileQuery) -> Result<Vec<FileMatch>> {
         let (tenant, _) = self.owner();
         let files = self.db().files();
-        let (local, remote_query) = match query {
-            FileQuery::Checksum(sum) => (
-                files.by_checksum(tenant, sum, MATCHES).await?,
-                vec![("checksum", sum.clone())],
-            ),
+        let mut local = Vec::new();
+        let mut remote_queries = Vec::new();
+        match query {
+            FileQuery::Checksum(sum) => {
+                local.extend(files.by_checksum(tenant, sum, MATCHES).await?);
+                remote_queries.push(vec![("checksum", sum.clone())]);
+            }
             FileQuery::Path(path) => {
-                let path = path.to_str().ok_or_else(|| {
+                let path_str = path.to_str().ok_or_else(|| {
                     ClientError::Invalid(stint_model::ValidationError::new(
                         "path",
                         "must be valid UTF-8",
                     ))
                 })?;
-                let Some((workspace, rel)) = self.workspace_of(path).await? else {
+                let Some((session, root, rel)) = self.workspace_of(path_str).await? else {
                     return Ok(Vec::new());
                 };
-                (
-                    files.by_path(tenant, &workspace, &rel, MATCHES).await?,
-                    vec![("workspace_path", workspace), ("file_path", rel)],
-                )
-            }
-        };
-        let mut matches = Vec::new();
-        for file in local {
-            matches.push(self.file_match(file, "replica").await);
-        }
-        if self.whoami().is_some() {
-            match self.search_server(&remote_query).await {
-                Ok(remote) => {
-                    for file in remote {
-                        if !matches.iter().any(|m| m.file.id == file.id) {
-                            matches.push(self.file_match(file, "server").await);
-                        }
+                match &session.workspace_id {
+                    Some(ws) => {
+                        local.extend(files.in_workspace(tenant, ws, &rel, MATCHES).await?);
+                        remote_queries.push(vec![
+                            ("workspace_id", ws.clone()),
+                            ("file_path", rel.clone()),
+                        ]);
+                    }
+                    None => {
+                        local.extend(
+                            files
+                                .by_path(tenant, &session.workspace_path, &rel, MATCHES)
+                                .await?,
+                        );
+                        remote_queries.push(vec![
+                            ("workspace_path", session.workspace_path.clone()),
+                            ("file_path", rel.clone()),
+                        ]);
                     }
                 }
-                Err(e) => tracing::info!("the server was not asked: {e}"),
+                // The same content under any path, in any workspace.
+                let secret = stint_watch::Secrets::of(&root).is_secret(&rel);
+                if !secret && let Some(sum) = sha256_of(path).await {
+                    local.extend(files.by_checksum(tenant, &sum, MATCHES).await?);
+                    remote_queries.push(vec![("checksum", sum)]);
+                }
+            }
+        }
+        let mut matches: Vec<FileMatch> = Vec::new();
+        for file in local {
+            if !matches.iter().any(|m| m.file.id == file.id) {
+                matches.push(self.file_match(file, "replica").await);
+            }
+        }
+        if self.whoami().is_some() {
+            for query in remote_queries {
+                match self.search_server(&query).await {
+                    Ok(remote) => {
+                        for file in remote {
+                            if !matches.iter().any(|m| m.file.id == file.id) {
+                                matches.push(self.file_match(file, "server").await);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::info!("the server was not asked: {e}");
+                        break;
+                    }
+                }
             }
         }
         Ok(matches)
@@ -357,20 +411,27 @@ impl Device {
     }
 
     /// The deepest workspace of this device's sessions that holds `path`
-    /// (archived sessions too), and `path` relative to it.
-    async fn workspace_of(&self, path: &str) -> Result<Option<(String, String)>> {
+    /// (archived sessions too): its newest session, its folder here, and
+    /// `path` relative to it.
+    async fn workspace_of(
+        &self,
+        path: &str,
+    ) -> Result<Option<(WorkspaceSession, PathBuf, String)>> {
         let path = Path::new(path);
-        let session = self
-            .deepest_session(path.ancestors().skip(1), |_| true)
-            .await?;
-        Ok(session.and_then(|s| {
-            let rel = path
-                .strip_prefix(&s.workspace_path)
-                .ok()?
-                .to_str()?
-                .to_owned();
-            Some((s.workspace_path, rel))
-        }))
+        for folder in path.ancestors().skip(1) {
+            let Some(session) = self
+                .deepest_session(std::iter::once(folder), |_| true)
+                .await?
+            else {
+                continue;
+            };
+            let rel = path.strip_prefix(folder).ok().and_then(Path::to_str);
+            if let Some(rel) = rel {
+                let rel = rel.to_owned();
+                return Ok(Some((session, folder.to_owned(), rel)));
+            }
+        }
+        Ok(None)
     }
 
     fn watched(&self) -> Vec<SessionId> {
@@ -390,7 +451,16 @@ impl Device {
     }
 }
 
-fn entry_of(s: &FileStat) -> Entry {
+/// The SHA-256 of the file at `path` in hex, if it can be read.
+async fn sha256_of(path: &Path) -> Option<String> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || stint_watch::sha256_file(&path))
+        .await
+        .ok()
+        .flatten()
+}
+
+pub(crate) fn entry_of(s: &FileStat) -> Entry {
     Entry {
         stat: Stat {
             size: s.size,
@@ -403,19 +473,25 @@ fn entry_of(s: &FileStat) -> Entry {
     }
 }
 
-fn update_of(change: Change) -> FileUpdate {
+/// What the replica is told of a change; a secret file's checksum stays
+/// in the device's stats and out of its record.
+fn update_of(change: Change, secrets: &stint_watch::Secrets) -> FileUpdate {
     match change {
-        Change::Upsert(path, e) => FileUpdate::Seen(
-            path,
-            FileStat {
+        Change::Upsert(path, e) => {
+            let stat = FileStat {
                 size: e.stat.size,
                 mtime_ns: e.stat.mtime_ns,
                 ctime_ns: e.stat.ctime_ns,
                 ino: e.stat.ino,
                 hashed_at_ns: e.hashed_at_ns,
                 sha256: e.sha256,
-            },
-        ),
+            };
+            if secrets.is_secret(&path) {
+                FileUpdate::SeenPrivate(path, stat)
+            } else {
+                FileUpdate::Seen(path, stat)
+            }
+        }
         Change::Remove(path) => FileUpdate::Gone(path),
     }
 }
@@ -425,6 +501,7 @@ fn update_of(change: Change) -> FileUpdate {
 async fn persist(
     db: Db,
     session: WorkspaceSession,
+    secrets: stint_watch::Secrets,
     ctx: WriteCtx<'static>,
     status: Arc<Mutex<WatchStatus>>,
     news: tokio::sync::broadcast::Sender<News>,
@@ -439,7 +516,10 @@ async fn persist(
     while let Some(event) = events.recv().await {
         match event {
             Event::Changes(changes) => {
-                let updates: Vec<FileUpdate> = changes.into_iter().map(update_of).collect();
+                let updates: Vec<FileUpdate> = changes
+                    .into_iter()
+                    .map(|c| update_of(c, &secrets))
+                    .collect();
                 for chunk in updates.chunks(BATCH) {
                     let ctx = WriteCtx {
                         at: stint_model::now(),

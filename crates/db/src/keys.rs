@@ -23,6 +23,8 @@
 //! ("m", "mutation")                         → the last mutation number used
 //! ("m", "cursor", tenant)                   → where the next pull starts
 //! ("m", "last_sync")                        → when a round last completed
+//! ("w", workspace identity)                 → the folders of a workspace on
+//!                                             this device
 //! ```
 //!
 //! Every key holding tenant data starts with `("t", tenant)`, so a tenant is
@@ -150,6 +152,11 @@ pub(crate) fn mutation_counter() -> Vec<u8> {
 /// Where a device's next pull of `t` starts.
 pub(crate) fn pull_cursor(t: TenantId) -> Vec<u8> {
     ("m", "cursor", t.as_uuid()).pack_to_vec()
+}
+
+/// The device's map of workspace identities to its folders.
+pub(crate) fn workspaces() -> Subspace {
+    Subspace::from_bytes("w".pack_to_vec())
 }
 
 /// When a device last completed a sync round.

@@ -55,6 +55,7 @@ pub use repos::settings::Settings;
 pub use repos::sync::{Compacted, PulledPage, Sync};
 pub use repos::tenants::Tenants;
 pub use repos::users::Users;
+pub use repos::workspaces::{LocalWorkspace, Workspaces};
 use stint_store::Store;
 
 /// The repositories over one store. Cheap to clone.
@@ -158,6 +159,12 @@ impl Db {
     #[must_use]
     pub fn sync(&self) -> Sync<'_> {
         Sync { store: &self.store }
+    }
+
+    /// A device's map of workspace identities to its folders.
+    #[must_use]
+    pub fn workspaces(&self) -> Workspaces<'_> {
+        Workspaces { store: &self.store }
     }
 
     /// Sync, a device's side: the outbox, the cursor, pulled pages.

@@ -115,3 +115,17 @@ pub(crate) fn now_ns() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
+
+/// The SHA-256 of the file at `path`, in hex, checked as a scan checks it;
+/// `None` if it is not a readable file or kept changing.
+#[must_use]
+pub fn sha256_file(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    match Hasher::new().hash(path, Stat::of(&meta)) {
+        Hashed::Done(entry) => Some(entry.sha256_hex()),
+        _ => None,
+    }
+}

@@ -50,6 +50,7 @@ mod secrets;
 mod walk;
 mod watcher;
 
+pub use hash::sha256_file;
 pub use identity::{GitCheckout, fingerprint, git_checkout, git_head};
 pub use index::{Change, Entry, Index, Stat};
 pub use scan::{Options, Problem, ProblemKind, Progress, Report, scan};

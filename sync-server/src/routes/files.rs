@@ -46,12 +46,15 @@ struct PathQuery {
     path: String,
 }
 
-/// `?workspace_path=&file_path=` or `?checksum=`.
+/// `?workspace_path=&file_path=`, `?workspace_id=&file_path=` or `?checksum=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct SearchQuery {
     /// The workspace folder (with `file_path`).
     workspace_path: Option<String>,
+    /// Or the workspace's identity (with `file_path`): the file in every
+    /// device's checkout.
+    workspace_id: Option<String>,
     /// Path relative to it.
     file_path: Option<String>,
     /// Or: a SHA-256 to find the same content anywhere.
@@ -119,6 +122,15 @@ async fn search(
 ) -> Result<Json<Vec<File>>, ApiError> {
     let n = super::limit(q.limit, 100);
     let files = match (q.workspace_path, q.file_path, q.checksum) {
+        (None, Some(path), None) if q.workspace_id.is_some() => {
+            let workspace = q.workspace_id.unwrap_or_default();
+            stint_model::workspace::validate_id("workspace_id", &workspace)?;
+            state
+                .db
+                .files()
+                .in_workspace(auth.tenant, &workspace, &path, n)
+                .await?
+        }
         (Some(workspace), Some(path), None) => {
             state
                 .db
@@ -134,7 +146,7 @@ async fn search(
             return Err(ApiError::new(
                 axum::http::StatusCode::BAD_REQUEST,
                 stint_model::ErrorCode::BadRequest,
-                "give workspace_path and file_path, or checksum",
+                "give workspace_path (or workspace_id) and file_path, or checksum",
             ));
         }
     };

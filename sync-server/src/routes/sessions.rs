@@ -35,7 +35,8 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
-    /// Only sessions of this workspace folder.
+    /// Only sessions of this workspace: its identity (`git:…`, `fp:…`) or
+    /// the folder they were started in.
     workspace: Option<String>,
     /// Only sessions with this tag.
     tag: Option<String>,
@@ -63,12 +64,15 @@ struct TagsQuery {
     limit: Option<usize>,
 }
 
-/// `?path=&limit=`.
+/// `?workspace_id=&limit=` or `?path=&limit=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct WorkspaceQuery {
-    /// The workspace folder.
-    path: String,
+    /// The workspace's identity (`git:github.com/ada/app@903af048f9b2`,
+    /// `fp:…`): its sessions on every device and path.
+    workspace_id: Option<String>,
+    /// The folder the sessions were started in.
+    path: Option<String>,
     /// At most this many (default 100, at most 500).
     limit: Option<usize>,
 }
@@ -306,7 +310,8 @@ async fn related(
     ))
 }
 
-/// Every session of a workspace folder in the tenant, newest first.
+/// Every session of a workspace in the tenant, newest first: by its
+/// identity (every device and path), or by the folder started in.
 #[utoipa::path(get, path = "/workspaces/sessions", tag = "sessions", security(("bearer" = [])), params(WorkspaceQuery), responses(
     (status = OK, body = Vec<WorkspaceSession>),
 ))]
@@ -315,11 +320,24 @@ async fn of_workspace(
     auth: Auth,
     ApiQuery(q): ApiQuery<WorkspaceQuery>,
 ) -> Result<Json<Vec<WorkspaceSession>>, ApiError> {
+    let workspace = match (&q.workspace_id, &q.path) {
+        (Some(id), None) => {
+            stint_model::workspace::validate_id("workspace_id", id)?;
+            id
+        }
+        (None, Some(path)) => path,
+        _ => {
+            return Err(ApiError::invalid(
+                "workspace_id",
+                "give either workspace_id or path",
+            ));
+        }
+    };
     Ok(Json(
         state
             .db
             .sessions()
-            .by_workspace(auth.tenant, &q.path, limit(q.limit, 100))
+            .by_workspace(auth.tenant, workspace, limit(q.limit, 100))
             .await?,
     ))
 }

@@ -121,6 +121,9 @@ pub struct ScanApplied {
 pub enum FileUpdate {
     /// The file at this relative path exists with this stat and checksum.
     Seen(String, FileStat),
+    /// The same, for a secret file: the stat and checksum are kept on the
+    /// device, the record (which syncs) carries no checksum.
+    SeenPrivate(String, FileStat),
     /// The file at this relative path is gone.
     Gone(String),
 }
@@ -216,9 +219,10 @@ impl Files<'_> {
                     }
                     let mut applied = ScanApplied::default();
                     for update in updates {
-                        let (path, seen) = match update {
-                            FileUpdate::Seen(path, stat) => (path, Some(stat)),
-                            FileUpdate::Gone(path) => (path, None),
+                        let (path, seen, private) = match update {
+                            FileUpdate::Seen(path, stat) => (path, Some(stat), false),
+                            FileUpdate::SeenPrivate(path, stat) => (path, Some(stat), true),
+                            FileUpdate::Gone(path) => (path, None, false),
                         };
                         let id = file_id(sid, path);
                         let old = record::load::<File>(tx, tenant, id.as_uuid())
@@ -236,7 +240,7 @@ impl Files<'_> {
                             }
                             (old, Some(stat)) => {
                                 tx.set(&stats.pack(&path.as_str()), &stat.encode());
-                                let checksum = Some(hex::encode(stat.sha256));
+                                let checksum = (!private).then(|| hex::encode(stat.sha256));
                                 let modified_at = stat.modified_at();
                                 match old {
                                     Some(file)
@@ -350,6 +354,30 @@ impl Files<'_> {
                 })
             })
             .await
+    }
+
+    /// The live records of `file_path` in the newest sessions (at most
+    /// `limit`) of a workspace: by its identity, every device's checkout
+    /// whatever its path.
+    pub async fn in_workspace(
+        &self,
+        tenant: TenantId,
+        workspace: &str,
+        file_path: &str,
+        limit: usize,
+    ) -> Result<Vec<File>> {
+        let sessions = crate::repos::sessions::Sessions { store: self.store }
+            .by_workspace(tenant, workspace, limit)
+            .await?;
+        let mut out = Vec::new();
+        for session in sessions {
+            if let Some(file) = self.get_by_path(tenant, session.id, file_path).await?
+                && !file.is_deleted
+            {
+                out.push(file);
+            }
+        }
+        Ok(out)
     }
 
     /// A session's file records in path order; soft-deleted ones only when

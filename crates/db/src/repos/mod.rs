@@ -15,3 +15,4 @@ pub(crate) mod settings;
 pub(crate) mod sync;
 pub(crate) mod tenants;
 pub(crate) mod users;
+pub(crate) mod workspaces;

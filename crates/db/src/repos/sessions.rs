@@ -28,7 +28,8 @@ const RELATED_CANDIDATES: usize = 1_000;
 pub enum SessionList<'a> {
     /// A user's sessions.
     User(UserId),
-    /// The sessions of one workspace folder.
+    /// The sessions of one workspace: by identity (`git:…`, `fp:…`), or
+    /// by the folder they were started in.
     Workspace(&'a str),
     /// The sessions with a tag.
     Tag(&'a str),
@@ -67,6 +68,12 @@ impl Record for WorkspaceSession {
             keys::index(t, RECENT).pack(&(user, micros(self.updated_at), id)),
             keys::index(t, BY_WORKSPACE).pack(&(self.workspace_path.as_str(), id)),
         ];
+        // Under its identity as well: the sessions of one project on every
+        // device and path are found together, and by the folder started
+        // in too (paths start with `/`, identities never do).
+        if let Some(workspace) = &self.workspace_id {
+            keys.push(keys::index(t, BY_WORKSPACE).pack(&(workspace.as_str(), id)));
+        }
         if let Some(parent) = self.parent_session_id {
             keys.push(keys::index(t, CHILDREN).pack(&(parent.as_uuid(), id)));
         }
@@ -239,7 +246,8 @@ impl Sessions<'_> {
             .await
     }
 
-    /// Sessions of one workspace folder, newest first.
+    /// Sessions of one workspace, newest first: `workspace` is its
+    /// identity or the folder they were started in.
     pub async fn by_workspace(
         &self,
         tenant: TenantId,
@@ -308,7 +316,12 @@ impl Sessions<'_> {
             .related(
                 tenant,
                 &session.tags,
-                Some(&session.workspace_path),
+                Some(
+                    session
+                        .workspace_id
+                        .as_deref()
+                        .unwrap_or(&session.workspace_path),
+                ),
                 Some(id),
             )
             .await?;

@@ -1,0 +1,729 @@
+//! Workspaces across devices: which project a folder is, where a
+//! session's project lives on this device, and the preflight that says,
+//! before a session resumes here, how this checkout differs from it.
+//!
+//! - A folder's identity ([`Device::identify`]) is read from git's files
+//!   (`stint_watch::git_checkout`) when the folder is a checkout's top,
+//!   else it is the fingerprint of its content; a folder seen before keeps
+//!   the identity it was given (its content changes, it stays itself).
+//! - The device's map (`stint_db::Workspaces`) says where each identity
+//!   lives here. It fills itself when a folder is seen (a session started,
+//!   a watch, the shell hook in a checkout whose project has sessions) and
+//!   is edited with `stint workspace link|forget`.
+//! - Sessions carry the identity; one started before identities is given
+//!   its own the first time its folder is identified here (migration).
+//! - The preflight compares the session's file index (the File records'
+//!   checksums, synced from whichever device watched it) with the local
+//!   index (the device's stats, brought up to date by a scan that hashes
+//!   only what changed), and places each cursor and breakpoint: exactly
+//!   where the file is the same, moved by its anchor where it changed,
+//!   at the top with a warning where it cannot be told.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use stint_db::LocalWorkspace;
+use stint_model::workspace::{self, GitState};
+use stint_model::{LineAnchor, SessionId, ValidationError, WorkspaceSession};
+use stint_watch::{Index, Options, Secrets};
+
+use crate::device::Device;
+use crate::error::{ClientError, Result};
+
+/// A folder's identity, and its git state if it is a checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// `git:…` or `fp:…`.
+    pub id: String,
+    /// The checkout's remote, branch and HEAD.
+    pub git: Option<GitState>,
+}
+
+/// A workspace as `stint workspace list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceView {
+    /// Its identity.
+    pub id: String,
+    /// Its folders on this device.
+    pub folders: Vec<String>,
+    /// Its git remote, when it has one.
+    pub remote: Option<String>,
+    /// How many sessions of it this device holds (every device's).
+    pub sessions: usize,
+}
+
+/// How a recorded place (a cursor, a breakpoint) lands in the local file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placed {
+    /// The file is the one the session recorded: the place is exact.
+    Exact,
+    /// The file changed; the line was found again where it moved.
+    Moved,
+    /// The file changed and the line could not be found: top of the file.
+    Lost,
+    /// The file is not in this checkout.
+    Missing,
+}
+
+/// One cursor or breakpoint, placed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    /// The file, relative to the workspace.
+    pub file_path: String,
+    /// The line as recorded.
+    pub recorded_line: u32,
+    /// The line to open at here.
+    pub line: u32,
+    /// The column to open at here.
+    pub column: u32,
+    /// How it was placed.
+    pub placed: Placed,
+}
+
+/// What differs between a session and the local checkout of its
+/// workspace, said before anything opens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preflight {
+    /// The session.
+    pub session_id: SessionId,
+    /// Its workspace's identity.
+    pub workspace_id: Option<String>,
+    /// The local checkout, when this device has one.
+    pub folder: Option<String>,
+    /// What to run when it has none: `git clone URL`.
+    pub clone: Option<String>,
+    /// Files whose content is the session's.
+    pub same: usize,
+    /// Files whose content differs, in path order.
+    pub changed: Vec<String>,
+    /// Files of the session missing here.
+    pub missing: Vec<String>,
+    /// Files here the session does not have.
+    pub extra: Vec<String>,
+    /// Files whose checksum stayed on the device that recorded them
+    /// (secrets): not compared.
+    pub unverified: Vec<String>,
+    /// Files hashed for this preflight (not in the local index yet, or
+    /// changed since).
+    pub hashed: usize,
+    /// The session's branch and this checkout's, when they differ.
+    pub branch: Option<(Option<String>, Option<String>)>,
+    /// The session's HEAD and this checkout's, when they differ.
+    pub head: Option<(Option<String>, Option<String>)>,
+    /// The editor tabs' cursors, placed.
+    pub tabs: Vec<Placement>,
+    /// The breakpoints, placed.
+    pub breakpoints: Vec<Placement>,
+    /// What a person should know before resuming.
+    pub warnings: Vec<String>,
+}
+
+impl Preflight {
+    /// The preflight of a session nothing is known of yet.
+    pub(crate) fn empty(session: &WorkspaceSession) -> Self {
+        Self {
+            session_id: session.id,
+            workspace_id: session.workspace_id.clone(),
+            folder: None,
+            clone: None,
+            same: 0,
+            changed: Vec::new(),
+            missing: Vec::new(),
+            extra: Vec::new(),
+            unverified: Vec::new(),
+            hashed: 0,
+            branch: None,
+            head: None,
+            tabs: Vec::new(),
+            breakpoints: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Whether the checkout holds exactly the session's files.
+    #[must_use]
+    pub fn is_same(&self) -> bool {
+        self.changed.is_empty() && self.missing.is_empty() && self.extra.is_empty()
+    }
+
+    /// One line for people: `same content except 2 files (1 changed, 1
+    /// missing)`.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let Some(folder) = &self.folder else {
+            return match &self.clone {
+                Some(clone) => format!("no checkout of this workspace here: {clone}"),
+                None => "no checkout of this workspace here: `stint workspace link ID PATH`".into(),
+            };
+        };
+        let differ = self.changed.len() + self.missing.len() + self.extra.len();
+        let mut line = if differ == 0 {
+            format!("{folder}: same content ({} files)", self.same)
+        } else {
+            let mut parts = Vec::new();
+            for (n, what) in [
+                (self.changed.len(), "changed"),
+                (self.missing.len(), "missing"),
+                (self.extra.len(), "extra"),
+            ] {
+                if n > 0 {
+                    parts.push(format!("{n} {what}"));
+                }
+            }
+            format!(
+                "{folder}: same content except {differ} file{} ({})",
+                if differ == 1 { "" } else { "s" },
+                parts.join(", ")
+            )
+        };
+        if let Some((theirs, ours)) = &self.branch {
+            line.push_str(&format!(
+                "; branch {} here, {} in the session",
+                ours.as_deref().unwrap_or("(detached)"),
+                theirs.as_deref().unwrap_or("(detached)")
+            ));
+        } else if self.head.is_some() {
+            line.push_str("; another commit checked out");
+        }
+        line
+    }
+}
+
+/// How many sessions with a fingerprint a folder without git is compared
+/// with, newest first.
+const FINGERPRINT_CANDIDATES: usize = 50;
+
+/// The share of a session's files a folder must hold, same path and same
+/// content, to be recognized as a copy of its workspace.
+const SAME_FOLDER_SHARE: f64 = 0.8;
+
+fn utf8(path: &Path) -> Result<&str> {
+    path.to_str()
+        .ok_or_else(|| ClientError::Invalid(ValidationError::new("path", "must be valid UTF-8")))
+}
+
+impl Device {
+    /// The identity of `folder` (absolute), recorded in the device's map:
+    /// its git checkout's, else the one it was given before, else a
+    /// fingerprint of its content (the identity of a known workspace
+    /// whose files it holds, when it is a copy of one).
+    pub async fn identify(&self, folder: &Path) -> Result<Identity> {
+        let path = utf8(folder)?;
+        let workspaces = self.db().workspaces();
+        if let Some(git) = stint_watch::git_checkout(folder) {
+            let id = workspace::git_id(git.remote.as_deref(), git.root_commit.as_deref());
+            if let Some(id) = id {
+                let remote = git.remote.as_deref().and_then(workspace::public_remote);
+                workspaces
+                    .link(&id, path, remote.as_deref(), stint_model::now())
+                    .await?;
+                let identity = Identity {
+                    id,
+                    git: Some(GitState {
+                        remote,
+                        branch: git.branch,
+                        head: git.head,
+                    }),
+                };
+                self.migrate_folder(path, &identity).await?;
+                return Ok(identity);
+            }
+        }
+        if let Some(known) = workspaces.of_folder(path).await? {
+            let identity = Identity {
+                id: known.id,
+                git: None,
+            };
+            self.migrate_folder(path, &identity).await?;
+            return Ok(identity);
+        }
+        let index = self.local_index(folder, &[]).await?.0;
+        let id = match self.copy_of(&index).await? {
+            Some(id) => id,
+            None => workspace::fingerprint_id(&stint_watch::fingerprint(&index)),
+        };
+        workspaces.link(&id, path, None, stint_model::now()).await?;
+        let identity = Identity { id, git: None };
+        self.migrate_folder(path, &identity).await?;
+        Ok(identity)
+    }
+
+    /// The fingerprinted workspace whose newest session's files `index`
+    /// holds for the most part (a copied folder, edited a little since).
+    async fn copy_of(&self, index: &Index) -> Result<Option<String>> {
+        let fingerprint = workspace::fingerprint_id(&stint_watch::fingerprint(index));
+        let (tenant, user) = self.owner();
+        let candidates = self
+            .db()
+            .sessions()
+            .first_matching(
+                tenant,
+                stint_db::SessionList::User(user),
+                FINGERPRINT_CANDIDATES,
+                |s| {
+                    s.workspace_id
+                        .as_deref()
+                        .is_some_and(workspace::is_fingerprint)
+                },
+            )
+            .await?;
+        if let Some(exact) = candidates
+            .iter()
+            .find(|s| s.workspace_id.as_deref() == Some(fingerprint.as_str()))
+        {
+            return Ok(exact.workspace_id.clone());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for session in candidates {
+            let Some(id) = session.workspace_id.clone() else {
+                continue;
+            };
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            let files = self
+                .db()
+                .files()
+                .list_by_session(tenant, session.id, false)
+                .await?;
+            if files.is_empty() {
+                continue;
+            }
+            let same = files
+                .iter()
+                .filter(|f| {
+                    index
+                        .get(&f.file_path)
+                        .is_some_and(|e| f.checksum.as_deref() == Some(e.sha256_hex().as_str()))
+                })
+                .count();
+            #[allow(clippy::cast_precision_loss)]
+            if same as f64 >= SAME_FOLDER_SHARE * files.len().max(index.len()) as f64 {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Gives the sessions started in `folder` before identities existed
+    /// the folder's identity (the edit syncs like any other).
+    async fn migrate_folder(&self, folder: &str, identity: &Identity) -> Result<()> {
+        let (tenant, _) = self.owner();
+        let older = self.db().sessions().by_workspace(tenant, folder, 0).await?;
+        for mut session in older {
+            if session.workspace_id.is_some() || session.workspace_path != folder {
+                continue;
+            }
+            session.workspace_id = Some(identity.id.clone());
+            if session.git.is_none() {
+                session.git.clone_from(&identity.git);
+            }
+            let ctx = self.ctx();
+            session.updated_at = ctx.at;
+            self.db().sessions().update(&session, &ctx).await?;
+        }
+        Ok(())
+    }
+
+    /// Gives every session of this device whose folder exists here its
+    /// workspace identity (what an owner does when it starts). Returns how
+    /// many folders were identified.
+    pub async fn migrate_workspaces(&self) -> Result<usize> {
+        let (tenant, user) = self.owner();
+        let older = self
+            .db()
+            .sessions()
+            .first_matching(tenant, stint_db::SessionList::User(user), usize::MAX, |s| {
+                s.workspace_id.is_none()
+            })
+            .await?;
+        let folders: std::collections::BTreeSet<String> =
+            older.into_iter().map(|s| s.workspace_path).collect();
+        let mut done = 0;
+        for folder in folders {
+            if Path::new(&folder).is_dir() {
+                self.identify(Path::new(&folder)).await?;
+                done += 1;
+            }
+        }
+        Ok(done)
+    }
+
+    /// The folder of `session`'s workspace on this device: the first of
+    /// the map's folders that exists, else the folder it was started in if
+    /// it exists here.
+    pub(crate) async fn local_root(&self, session: &WorkspaceSession) -> Result<Option<PathBuf>> {
+        if let Some(id) = &session.workspace_id
+            && let Some(known) = self.db().workspaces().get(id).await?
+            && let Some(folder) = known.folders.iter().find(|f| Path::new(f).is_dir())
+        {
+            return Ok(Some(PathBuf::from(folder)));
+        }
+        let started = Path::new(&session.workspace_path);
+        if started.is_dir() {
+            // Only if it is the same workspace: another project may sit
+            // at that path on this device.
+            match &session.workspace_id {
+                Some(id) if self.identify(started).await?.id != *id => return Ok(None),
+                _ => return Ok(Some(started.to_owned())),
+            }
+        }
+        Ok(None)
+    }
+
+    /// What a `--workspace` filter names: an identity as given, else the
+    /// identity of the folder (from the map, or read from git), else the
+    /// folder itself.
+    pub(crate) async fn workspace_key(&self, named: &str) -> Result<String> {
+        if workspace::validate_id("workspace", named).is_ok() {
+            return Ok(named.to_owned());
+        }
+        if let Some(known) = self.db().workspaces().of_folder(named).await? {
+            return Ok(known.id);
+        }
+        let folder = Path::new(named);
+        if folder.join(".git").exists() {
+            return Ok(self.identify(folder).await?.id);
+        }
+        Ok(named.to_owned())
+    }
+
+    /// The workspaces this device knows, with their folders.
+    pub async fn workspaces(&self) -> Result<Vec<WorkspaceView>> {
+        self.migrate_workspaces().await?;
+        let (tenant, _) = self.owner();
+        let mut out = Vec::new();
+        for ws in self.db().workspaces().list().await? {
+            let sessions = self.db().sessions().by_workspace(tenant, &ws.id, 0).await?;
+            out.push(view(ws, sessions.len()));
+        }
+        Ok(out)
+    }
+
+    /// Says that `folder` is a checkout of workspace `id` (an identity, or
+    /// a session id whose workspace is meant). Refused, changing nothing,
+    /// when the folder does not exist or is a checkout of another
+    /// workspace.
+    pub async fn link_workspace(&self, id: &str, folder: &Path) -> Result<WorkspaceView> {
+        let id = self.workspace_named(id).await?;
+        let folder = folder.canonicalize().map_err(|e| {
+            ClientError::Invalid(ValidationError::new(
+                "path",
+                format!("{} is not a folder here: {e}", folder.display()),
+            ))
+        })?;
+        if !folder.is_dir() {
+            return Err(ClientError::Invalid(ValidationError::new(
+                "path",
+                format!("{} is not a folder", folder.display()),
+            )));
+        }
+        let path = utf8(&folder)?;
+        if let Some(git) = stint_watch::git_checkout(&folder) {
+            let theirs = workspace::git_id(git.remote.as_deref(), git.root_commit.as_deref());
+            if let Some(theirs) = theirs.filter(|t| *t != id) {
+                return Err(ClientError::Invalid(ValidationError::new(
+                    "path",
+                    format!("{path} is a checkout of another workspace ({theirs}), not of {id}"),
+                )));
+            }
+        }
+        let (tenant, _) = self.owner();
+        let remote = self
+            .db()
+            .sessions()
+            .by_workspace(tenant, &id, 1)
+            .await?
+            .into_iter()
+            .find_map(|s| s.git.and_then(|g| g.remote));
+        self.db()
+            .workspaces()
+            .link(&id, path, remote.as_deref(), stint_model::now())
+            .await?;
+        let ws = self.db().workspaces().get(&id).await?.expect("just linked");
+        let sessions = self.db().sessions().by_workspace(tenant, &id, 0).await?;
+        Ok(view(ws, sessions.len()))
+    }
+
+    /// Forgets a folder of workspace `id` (all of them without `folder`).
+    pub async fn forget_workspace(&self, id: &str, folder: Option<&Path>) -> Result<bool> {
+        let id = self.workspace_named(id).await?;
+        let folder = match folder {
+            Some(f) => Some(
+                f.canonicalize()
+                    .unwrap_or_else(|_| f.to_owned())
+                    .to_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        ClientError::Invalid(ValidationError::new("path", "must be valid UTF-8"))
+                    })?,
+            ),
+            None => None,
+        };
+        let forgot = self
+            .db()
+            .workspaces()
+            .forget(&id, folder.as_deref())
+            .await?;
+        if !forgot {
+            return Err(ClientError::NotFound(match folder {
+                Some(f) => format!("{f} is not a folder of {id} on this device"),
+                None => format!("no workspace {id} on this device"),
+            }));
+        }
+        Ok(true)
+    }
+
+    /// The workspace identity `name` means: itself when it is one known
+    /// here (in the map or on a session), else the workspace of the
+    /// session whose id it is (or starts).
+    async fn workspace_named(&self, name: &str) -> Result<String> {
+        let name = name.trim();
+        if workspace::validate_id("workspace", name).is_ok() {
+            let (tenant, _) = self.owner();
+            let known = self.db().workspaces().get(name).await?.is_some()
+                || !self
+                    .db()
+                    .sessions()
+                    .by_workspace(tenant, name, 1)
+                    .await?
+                    .is_empty();
+            if known {
+                return Ok(name.to_owned());
+            }
+            return Err(ClientError::NotFound(format!(
+                "no workspace {name} on this device or in its sessions"
+            )));
+        }
+        let session = self.find_session(name).await.map_err(|e| match e {
+            ClientError::NotFound(_) => ClientError::NotFound(format!(
+                "`{name}` is neither a workspace (`git:…`, `fp:…`) nor a session"
+            )),
+            other => other,
+        })?;
+        session.workspace_id.ok_or_else(|| {
+            ClientError::NotFound(format!(
+                "session {} has no workspace identity yet: resume it once on the device that started it",
+                session.name
+            ))
+        })
+    }
+
+    /// The local index of `folder`: the stats this device keeps for the
+    /// sessions `sessions` (the first that has any), brought up to date by
+    /// a scan that hashes only what is new or changed. Returns it and how
+    /// many files were hashed.
+    pub(crate) async fn local_index(
+        &self,
+        folder: &Path,
+        sessions: &[SessionId],
+    ) -> Result<(Index, usize)> {
+        let (tenant, _) = self.owner();
+        let mut known = Vec::new();
+        for id in sessions {
+            known = self.db().files().stats(tenant, *id).await?;
+            if !known.is_empty() {
+                break;
+            }
+        }
+        let mut index = Index::from_files(
+            known
+                .into_iter()
+                .map(|(path, s)| (path, crate::watch::entry_of(&s))),
+        );
+        let root = folder.to_owned();
+        let (index, hashed) = tokio::task::spawn_blocking(move || {
+            let report = stint_watch::scan(&root, &mut index, &Options::default(), &mut |_| {});
+            (index, report.files_hashed)
+        })
+        .await
+        .map_err(|e| ClientError::Rejected(format!("the scan stopped: {e}")))?;
+        Ok((index, hashed))
+    }
+
+    /// What differs between session `id` and this device's checkout of its
+    /// workspace, and where its cursors and breakpoints land here.
+    pub async fn preflight(&self, id: &str) -> Result<Preflight> {
+        let session = self.find_session(id).await?;
+        self.preflight_of(&session).await
+    }
+
+    pub(crate) async fn preflight_of(&self, session: &WorkspaceSession) -> Result<Preflight> {
+        let mut pre = Preflight::empty(session);
+        let Some(root) = self.local_root(session).await? else {
+            pre.clone = session
+                .git
+                .as_ref()
+                .and_then(|g| g.remote.as_ref())
+                .map(|r| format!("git clone {r}"));
+            pre.warnings.push(pre.summary());
+            return Ok(pre);
+        };
+        pre.folder = Some(utf8(&root)?.to_owned());
+        // The stats of this session here, else of another session of the
+        // same workspace on this device.
+        let mut ids = vec![session.id];
+        if let Some(ws) = &session.workspace_id {
+            let (tenant, _) = self.owner();
+            for s in self.db().sessions().by_workspace(tenant, ws, 20).await? {
+                if s.id != session.id {
+                    ids.push(s.id);
+                }
+            }
+        }
+        let (index, hashed) = self.local_index(&root, &ids).await?;
+        pre.hashed = hashed;
+        let recorded = self
+            .db()
+            .files()
+            .list_by_session(session.tenant_id, session.id, false)
+            .await?;
+        let mut theirs: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+        for f in &recorded {
+            theirs.insert(&f.file_path, f.checksum.as_deref());
+        }
+        for (path, sum) in &theirs {
+            match (index.get(path), sum) {
+                (None, _) => pre.missing.push((*path).to_owned()),
+                (Some(_), None) => pre.unverified.push((*path).to_owned()),
+                (Some(e), Some(sum)) if e.sha256_hex() == *sum => pre.same += 1,
+                (Some(_), Some(_)) => pre.changed.push((*path).to_owned()),
+            }
+        }
+        if !recorded.is_empty() {
+            for (path, _) in index.iter() {
+                if !theirs.contains_key(path) {
+                    pre.extra.push(path.to_owned());
+                }
+            }
+        } else {
+            pre.warnings.push(
+                "the session's files were never indexed (`stint watch` on the device that \
+                 recorded it): the content cannot be compared"
+                    .into(),
+            );
+        }
+        if let Some(recorded_git) = &session.git
+            && let Some((branch, head)) = stint_watch::git_head(&root)
+        {
+            if recorded_git.branch != branch {
+                pre.branch = Some((recorded_git.branch.clone(), branch));
+            }
+            if recorded_git.head.is_some() && recorded_git.head != head {
+                pre.head = Some((recorded_git.head.clone(), head));
+            }
+        }
+        let place = |file: &str, line: u32, column: u32, anchor: Option<&LineAnchor>| {
+            place_in(&root, &index, &theirs, file, line, column, anchor)
+        };
+        for tab in &session.editor_state.open_tabs {
+            pre.tabs.push(place(
+                &tab.file_path,
+                tab.cursor.line,
+                tab.cursor.column,
+                tab.anchor.as_ref(),
+            ));
+        }
+        for bp in &session.breakpoints {
+            pre.breakpoints
+                .push(place(&bp.file_path, bp.line, 1, bp.anchor.as_ref()));
+        }
+        for p in pre.tabs.iter().chain(&pre.breakpoints) {
+            match p.placed {
+                Placed::Lost => pre.warnings.push(format!(
+                    "{} changed and line {} could not be found in it: it opens at the top",
+                    p.file_path, p.recorded_line
+                )),
+                Placed::Missing => pre
+                    .warnings
+                    .push(format!("{} is not in this checkout", p.file_path)),
+                Placed::Exact | Placed::Moved => {}
+            }
+        }
+        Ok(pre)
+    }
+
+    /// The anchors of the places in `session` (its tabs' cursors and its
+    /// breakpoints), from the files of its local checkout: what lets
+    /// another device find the lines again once the files have changed.
+    /// Secret files get none (their lines stay here).
+    pub(crate) async fn anchor_places(&self, session: &mut WorkspaceSession) -> Result<()> {
+        let Some(root) = self.local_root(session).await? else {
+            return Ok(());
+        };
+        let secrets = Secrets::of(&root);
+        let anchor = |file: &str, line: u32| -> Option<LineAnchor> {
+            if secrets.is_secret(file) {
+                return None;
+            }
+            let text = std::fs::read_to_string(root.join(file)).ok()?;
+            stint_watch::anchor::window(&text, line).map(|w| LineAnchor {
+                hashes: w.hashes,
+                at: w.at,
+            })
+        };
+        for tab in &mut session.editor_state.open_tabs {
+            tab.anchor = anchor(&tab.file_path, tab.cursor.line);
+        }
+        for bp in &mut session.breakpoints {
+            bp.anchor = anchor(&bp.file_path, bp.line);
+        }
+        if session.git.is_some()
+            && let Some((branch, head)) = stint_watch::git_head(&root)
+        {
+            let git = session.git.get_or_insert_default();
+            git.branch = branch;
+            git.head = head;
+        }
+        Ok(())
+    }
+}
+
+fn view(ws: LocalWorkspace, sessions: usize) -> WorkspaceView {
+    WorkspaceView {
+        id: ws.id,
+        folders: ws.folders,
+        remote: ws.remote,
+        sessions,
+    }
+}
+
+/// Where the place recorded at `line` of `file` lands in the checkout.
+fn place_in(
+    root: &Path,
+    index: &Index,
+    theirs: &BTreeMap<&str, Option<&str>>,
+    file: &str,
+    line: u32,
+    column: u32,
+    anchor: Option<&LineAnchor>,
+) -> Placement {
+    let at = |now: u32, column: u32, placed: Placed| Placement {
+        file_path: file.to_owned(),
+        recorded_line: line,
+        line: now,
+        column,
+        placed,
+    };
+    let Some(entry) = index.get(file) else {
+        return at(line, column, Placed::Missing);
+    };
+    // The content recorded: the place is exact.
+    if theirs.get(file).copied().flatten() == Some(entry.sha256_hex().as_str()) {
+        return at(line, column, Placed::Exact);
+    }
+    let found = anchor.and_then(|a| {
+        let text = std::fs::read_to_string(root.join(file)).ok()?;
+        let window = stint_watch::anchor::Window {
+            hashes: a.hashes.clone(),
+            at: a.at,
+        };
+        stint_watch::anchor::find(&window, line, &text)
+    });
+    match found {
+        Some(now) => at(now, column, Placed::Moved),
+        None => at(1, 1, Placed::Lost),
+    }
+}
