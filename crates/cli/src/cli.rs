@@ -307,9 +307,9 @@ pub(crate) enum SessionCommand {
         #[command(flatten)]
         output: Output,
     },
-    /// Renames, archives or moves a session.
+    /// Renames, archives or moves a session, or sets its open files and breakpoints.
     #[command(
-        after_help = "Example:\n  stint session update 01a2 --name 'Auth, take two' --archive"
+        after_help = "Examples:\n  stint session update 01a2 --name 'Auth, take two' --archive\n  stint session update 01a2 --tab src/main.rs:42:7 --tab README.md   # the last tab is the active one\n  stint session update 01a2 --breakpoint src/lib.rs:10"
     )]
     Update {
         /// The session.
@@ -326,6 +326,12 @@ pub(crate) enum SessionCommand {
         /// The terminal's working directory.
         #[arg(long)]
         cwd: Option<PathBuf>,
+        /// An open file, relative to the workspace, with its cursor: FILE[:LINE[:COLUMN]] (repeat, in tab order; replaces the tabs).
+        #[arg(long = "tab", value_name = "FILE:LINE:COLUMN")]
+        tabs: Vec<String>,
+        /// A breakpoint: FILE:LINE (repeat; replaces the breakpoints).
+        #[arg(long = "breakpoint", value_name = "FILE:LINE")]
+        breakpoints: Vec<String>,
     },
     /// Notes a fact (or, with --decision, a decision) in a session's memory.
     #[command(

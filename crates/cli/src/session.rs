@@ -23,6 +23,35 @@ fn absolute(path: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     Ok(path.components().collect())
 }
 
+/// `FILE[:LINE[:COLUMN]]`, the line and column 1 when not given (0 is
+/// refused by the session's validation, naming the field).
+fn place(text: &str) -> anyhow::Result<(String, u32, u32)> {
+    let mut file = text;
+    let mut numbers = Vec::new();
+    while numbers.len() < 2 {
+        match file.rsplit_once(':') {
+            Some((rest, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                numbers.insert(
+                    0,
+                    n.parse::<u32>()
+                        .with_context(|| format!("{text:?}: {n} is too large"))?,
+                );
+                file = rest;
+            }
+            _ => break,
+        }
+    }
+    anyhow::ensure!(
+        !file.is_empty(),
+        "{text:?}: give a file, e.g. src/main.rs:42:7"
+    );
+    Ok((
+        file.to_owned(),
+        numbers.first().copied().unwrap_or(1),
+        numbers.get(1).copied().unwrap_or(1),
+    ))
+}
+
 fn utf8(path: &Path) -> anyhow::Result<String> {
     path.to_str()
         .map(str::to_owned)
@@ -82,8 +111,47 @@ pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Res
             archive,
             unarchive,
             cwd,
+            tabs,
+            breakpoints,
         } => {
             let mut changes = Vec::new();
+            if !tabs.is_empty() {
+                let open_tabs = tabs
+                    .iter()
+                    .map(|t| {
+                        let (file_path, line, column) = place(t)?;
+                        Ok(stint_model::EditorTab {
+                            file_path,
+                            cursor: stint_model::Position { line, column },
+                            selections: Vec::new(),
+                            scroll_top: 0,
+                            is_pinned: false,
+                            anchor: None,
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                changes.push(Change::Editor(stint_model::EditorState {
+                    active_tab_index: Some(open_tabs.len() - 1),
+                    open_tabs,
+                    layout: stint_model::EditorLayout::Single,
+                }));
+            }
+            if !breakpoints.is_empty() {
+                let bps = breakpoints
+                    .iter()
+                    .map(|b| {
+                        let (file_path, line, _) = place(b)?;
+                        Ok(stint_model::Breakpoint {
+                            file_path,
+                            line,
+                            condition: None,
+                            enabled: true,
+                            anchor: None,
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                changes.push(Change::Breakpoints(bps));
+            }
             changes.extend(name.map(Change::Name));
             if archive {
                 changes.push(Change::Status(SessionStatus::Archived));
@@ -96,7 +164,7 @@ pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Res
             }
             anyhow::ensure!(
                 !changes.is_empty(),
-                "nothing to change: give --name, --archive, --unarchive or --cwd"
+                "nothing to change: give --name, --archive, --unarchive, --cwd, --tab or --breakpoint"
             );
             let session = device.update_session(&id, changes).await?;
             println!("updated {} ({})", session.id, session.name);

@@ -384,7 +384,7 @@ impl Device {
             return Ok(known.id);
         }
         let folder = Path::new(named);
-        if folder.join(".git").exists() {
+        if folder.is_dir() {
             return Ok(self.identify(folder).await?.id);
         }
         Ok(named.to_owned())
