@@ -299,6 +299,46 @@ async fn a_session_resumes_on_another_device_at_its_own_path_after_a_preflight()
         .map(|m| m["file"]["workspace_session_id"].as_str().unwrap())
         .collect();
     assert!(sessions.contains(&id.as_str()), "{found}");
+    // A third device whose shell hook runs in its own checkout, never
+    // mapped: the command lands in A's session, found by its workspace
+    // (and by its branch: the worktree's session is newer, on `feature`).
+    let c = tempfile::tempdir().unwrap();
+    let c = c.path();
+    login(c, &server.url, "ada@example.com", false);
+    let on_c = trees.path().join("third/app");
+    git(
+        trees.path(),
+        &[
+            "clone",
+            "-q",
+            origin.to_str().unwrap(),
+            on_c.to_str().unwrap(),
+        ],
+    );
+    git(
+        &on_c,
+        &["remote", "set-url", "origin", "https://github.com/ada/app"],
+    );
+    std::fs::create_dir_all(on_c.join("src/deep")).unwrap();
+    ok(c, &["sync"]);
+    let deep = on_c.join("src/deep");
+    ok(
+        c,
+        &[
+            "hook",
+            "--cwd",
+            deep.to_str().unwrap(),
+            "--",
+            "cargo test --all",
+        ],
+    );
+    let history = json(c, &["session", "history", &id, "--json"]);
+    assert_eq!(history[0]["command"], "cargo test --all", "{history}");
+    assert_eq!(
+        json(c, &["workspace", "list", "--json"])[0]["folders"][0],
+        on_c.to_str().unwrap()
+    );
+
     // The server answers by workspace too.
     let (status, by_workspace) = api
         .get(&format!(
@@ -311,6 +351,49 @@ async fn a_session_resumes_on_another_device_at_its_own_path_after_a_preflight()
         .await;
     assert_eq!(status, 200, "{by_workspace}");
     assert_eq!(by_workspace.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_older_than_identities_is_given_its_own() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let server = stint_e2e::Server::start(server_dir.path()).await.unwrap();
+    let a = tempfile::tempdir().unwrap();
+    let a = a.path();
+    let trees = tempfile::tempdir().unwrap();
+    let repo = trees.path().join("app");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    write(&repo, "f.txt", "x");
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "first"]);
+    git(
+        &repo,
+        &["remote", "add", "origin", "https://github.com/ada/app"],
+    );
+    // A session as an older client made it: a path, no identity.
+    let (api, _) = stint_e2e::Api::new(&server.url)
+        .register("ada@example.com")
+        .await;
+    let (status, old) = api
+        .post(
+            "/sessions",
+            serde_json::json!({"name": "old", "workspace_path": repo.to_str().unwrap()}),
+        )
+        .await;
+    assert_eq!(status, 201, "{old}");
+    assert_eq!(old["workspace_id"], Value::Null);
+    login(a, &server.url, "ada@example.com", false);
+    ok(a, &["sync"]);
+    let listed = json(a, &["workspace", "list", "--json"]);
+    let workspace = listed[0]["id"].as_str().unwrap();
+    assert!(workspace.starts_with("git:github.com/ada/app@"), "{listed}");
+    assert_eq!(listed[0]["sessions"], 1);
+    ok(a, &["sync"]);
+    let id = old["id"].as_str().unwrap();
+    let (status, now) = api.get(&format!("/sessions/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(now["workspace_id"], workspace, "migrated, and synced");
+    assert_eq!(now["git"]["branch"], "main");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -751,6 +751,18 @@ impl Device {
                     .filter(|w| w.folders.iter().any(|f| f == folder))
                     .map(|w| w.id.clone()),
             );
+            // Of a project's sessions, those on the branch checked out
+            // here come first (a worktree's session is not a clone's).
+            let branch = if keys.len() > 1 {
+                stint_watch::git_head(Path::new(folder)).and_then(|(branch, _)| branch)
+            } else {
+                None
+            };
+            let rank = |s: &WorkspaceSession| {
+                let same_branch = branch.is_some()
+                    && s.git.as_ref().and_then(|g| g.branch.as_ref()) == branch.as_ref();
+                (same_branch, s.updated_at)
+            };
             let mut newest: Option<WorkspaceSession> = None;
             for key in &keys {
                 let found = self
@@ -760,9 +772,9 @@ impl Device {
                     .await?
                     .into_iter()
                     .filter(&keep)
-                    .max_by_key(|s| s.updated_at);
+                    .max_by_key(rank);
                 if let Some(s) = found
-                    && newest.as_ref().is_none_or(|n| n.updated_at < s.updated_at)
+                    && newest.as_ref().is_none_or(|n| rank(n) < rank(&s))
                 {
                     newest = Some(s);
                 }
