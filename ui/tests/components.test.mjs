@@ -307,6 +307,38 @@ describe('session page', () => {
     await page.close();
   });
 
+  test('resume shows the preflight first: what differs here, or how to get a checkout', async () => {
+    const pre = {
+      session_id: 's', workspace_id: 'git:github.com/ada/api@903af048f9b2', folder: '/Users/ada/api', clone: null, same: 40,
+      changed: ['src/main.rs'], missing: ['docs/a.md'], extra: [], unverified: ['.env'], hashed: 1,
+      branch: ['main', 'experiment'], head: null, tabs: [], breakpoints: [],
+      warnings: ['src/lib.rs changed and line 3 could not be found in it: it opens at the top'],
+      summary: '/Users/ada/api: same content except 2 files (1 changed, 1 missing); branch experiment here, main in the session',
+    };
+    const page = await open({ sessions: [full], preflights: { s: pre } });
+    await page.click('text=Auth rewrite');
+    await page.click('[data-testid=resume]');
+    const panel = await page.textContent('[data-testid=preflight]');
+    assert.match(panel, /same content except 2 files \(1 changed, 1 missing\); branch experiment here/);
+    assert.match(panel, /changed\s*src\/main\.rs/);
+    assert.match(panel, /missing\s*docs\/a\.md/);
+    assert.match(panel, /1 secret file\(s\) not compared/);
+    assert.match(panel, /src\/lib\.rs changed and line 3 could not be found/);
+    assert.match(await page.textContent('[data-testid=resume-panel]'), /shell\s*cd \/src\/api/);
+    await page.close();
+
+    // No checkout here: the clone to make, and no command to open a
+    // folder that is not there.
+    const none = { ...pre, folder: null, clone: 'git clone https://github.com/ada/api', summary: 'no checkout of this workspace here: git clone https://github.com/ada/api' };
+    const page2 = await open({ sessions: [full], preflights: { s: none } });
+    await page2.click('text=Auth rewrite');
+    await page2.click('[data-testid=resume]');
+    const panel2 = await page2.textContent('[data-testid=resume-panel]');
+    assert.match(panel2, /clone\s*git clone https:\/\/github\.com\/ada\/api/);
+    assert.doesNotMatch(panel2, /cd \/src\/api/);
+    await page2.close();
+  });
+
   test('delete asks first, then goes back to the list', async () => {
     const page = await open({ sessions: [full, three[1]] });
     await page.click('text=Auth rewrite');

@@ -131,7 +131,15 @@ const handlers: Record<string, (a: Args) => unknown> = {
     backend.state.sessions = backend.state.sessions.filter((x: any) => x !== s);
     return s;
   },
-  resume_session: (a) => ({ session: find(a.id), commands: [{ tool: 'shell', command: `cd ${find(a.id).workspace_path}` }] }),
+  resume_session: (a) => ({
+    session: find(a.id),
+    preflight: (backend.state.preflights ?? {})[a.id] ?? {
+      session_id: a.id, workspace_id: null, folder: find(a.id).workspace_path, clone: null, same: 0,
+      changed: [], missing: [], extra: [], unverified: [], hashed: 0, branch: null, head: null,
+      tabs: [], breakpoints: [], warnings: [], summary: `${find(a.id).workspace_path}: same content (0 files)`,
+    },
+    commands: [{ tool: 'shell', command: `cd ${find(a.id).workspace_path}` }],
+  }),
   open_in_editor: (a) => {
     if (!find(a.id).editor_state.open_tabs.length) throw { code: 'not_found', message: 'nothing to open in vscode (no open files)' };
     return { tool: a.tool, command: 'code .' };

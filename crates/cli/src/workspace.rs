@@ -62,7 +62,7 @@ const LISTED: usize = 20;
 
 /// The preflight, for people.
 pub(crate) fn print_preflight(p: &Preflight) {
-    println!("Preflight: {}", p.summary());
+    println!("Preflight: {}", p.summary);
     for (what, files) in [
         ("changed", &p.changed),
         ("missing", &p.missing),

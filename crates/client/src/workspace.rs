@@ -118,6 +118,8 @@ pub struct Preflight {
     pub breakpoints: Vec<Placement>,
     /// What a person should know before resuming.
     pub warnings: Vec<String>,
+    /// The preflight in one line, for people ([`Preflight::summary`]).
+    pub summary: String,
 }
 
 impl Preflight {
@@ -139,6 +141,7 @@ impl Preflight {
             tabs: Vec::new(),
             breakpoints: Vec::new(),
             warnings: Vec::new(),
+            summary: String::new(),
         }
     }
 
@@ -558,7 +561,8 @@ impl Device {
                 .as_ref()
                 .and_then(|g| g.remote.as_ref())
                 .map(|r| format!("git clone {r}"));
-            pre.warnings.push(pre.summary());
+            pre.summary = pre.summary();
+            pre.warnings.push(pre.summary.clone());
             return Ok(pre);
         };
         pre.folder = Some(utf8(&root)?.to_owned());
@@ -642,6 +646,7 @@ impl Device {
                 Placed::Exact | Placed::Moved => {}
             }
         }
+        pre.summary = pre.summary();
         Ok(pre)
     }
 

@@ -18,6 +18,9 @@ export interface Session {
   tenant_id: string;
   name: string;
   workspace_path: string;
+  /** The workspace's identity on every device and path (`git:…`, `fp:…`). */
+  workspace_id?: string | null;
+  git?: { remote: string | null; branch: string | null; head: string | null } | null;
   active_files: string[];
   editor_state: { open_tabs: EditorTab[]; active_tab_index: number | null; layout: string };
   terminal_state: { cwd: string | null; command_history: string[]; environment_vars: Record<string, string> };
@@ -96,7 +99,29 @@ export interface WatchStatus {
 
 export interface RelatedSession { session: Session; shared_tags: string[]; same_workspace: boolean; reasons: string[] }
 export interface OpenCommand { tool: string; command: string }
-export interface Resume { session: Session; commands: OpenCommand[] }
+/** How a recorded cursor or breakpoint lands in this device's checkout. */
+export type Placed = 'exact' | 'moved' | 'lost' | 'missing';
+export interface Placement { file_path: string; recorded_line: number; line: number; column: number; placed: Placed }
+/** What differs between a session and this device's checkout of its workspace. */
+export interface Preflight {
+  session_id: string;
+  workspace_id: string | null;
+  folder: string | null;
+  clone: string | null;
+  same: number;
+  changed: string[];
+  missing: string[];
+  extra: string[];
+  unverified: string[];
+  hashed: number;
+  branch: [string | null, string | null] | null;
+  head: [string | null, string | null] | null;
+  tabs: Placement[];
+  breakpoints: Placement[];
+  warnings: string[];
+  summary: string;
+}
+export interface Resume { session: Session; preflight: Preflight; commands: OpenCommand[] }
 
 export interface Message { id: string; role: string; content: string; created_at: Timestamp }
 export interface ConversationWithMessages {
