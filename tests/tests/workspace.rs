@@ -415,12 +415,13 @@ async fn a_folder_without_git_is_recognized_by_its_content() {
     )
     .trim()
     .to_owned();
+    // Named by its content once it is indexed.
+    ok(a, &["watch", on_a.to_str().unwrap(), "--once"]);
     let workspace = json(a, &["session", "show", &id, "--json"])["workspace_id"]
         .as_str()
         .unwrap()
         .to_owned();
     assert!(workspace.starts_with("fp:"), "{workspace}");
-    ok(a, &["watch", on_a.to_str().unwrap(), "--once"]);
     // Edited after: A's folder keeps its identity.
     write(&on_a, "n0.md", "one, edited");
     let again = json(

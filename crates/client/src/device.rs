@@ -533,8 +533,10 @@ impl Device {
             new.name
         };
         let mut session = WorkspaceSession::new(tenant, user, name, workspace);
-        if new.workspace.is_dir() {
-            let identity = self.identify(&new.workspace).await?;
+        // A folder without git gets its fingerprint once it is indexed.
+        if new.workspace.is_dir()
+            && let Some(identity) = self.identify_cheaply(&new.workspace).await?
+        {
             session.workspace_id = Some(identity.id);
             session.git = identity.git;
         }

@@ -125,7 +125,7 @@ struct Watching {
 }
 
 impl Watches {
-    fn status(&self, id: SessionId) -> Option<WatchStatus> {
+    pub(crate) fn status(&self, id: SessionId) -> Option<WatchStatus> {
         let running = self.running.lock().expect("watches lock");
         running
             .get(&id)
@@ -186,8 +186,9 @@ impl Device {
             }
         };
         // Seen: the device's map records it (and an older session gets its
-        // identity).
-        self.identify(&root).await?;
+        // identity); a folder without git gets its fingerprint from the
+        // index this watch builds (`persist`).
+        self.identify_cheaply(&root).await?;
         let session = self
             .db()
             .sessions()
@@ -225,6 +226,7 @@ impl Device {
         let persister = tokio::spawn(persist(
             self.db().clone(),
             session.clone(),
+            root.clone(),
             stint_watch::Secrets::of(&root),
             self.ctx(),
             Arc::clone(&status),
@@ -473,6 +475,40 @@ pub(crate) fn entry_of(s: &FileStat) -> Entry {
     }
 }
 
+/// Gives the session of a folder without git its workspace identity: the
+/// one the device's map gave the folder, else the fingerprint of the index
+/// just built (its stats, so nothing is hashed again).
+async fn fingerprint(
+    db: &Db,
+    session: &WorkspaceSession,
+    root: &Path,
+    ctx: &WriteCtx<'static>,
+) -> Result<()> {
+    let Some(folder) = root.to_str() else {
+        return Ok(());
+    };
+    let mut current = db.sessions().get(session.tenant_id, session.id).await?;
+    if current.workspace_id.is_some() {
+        return Ok(());
+    }
+    let id = match db.workspaces().of_folder(folder).await? {
+        Some(known) => known.id,
+        None => {
+            let stats = db.files().stats(session.tenant_id, session.id).await?;
+            let index = Index::from_files(stats.into_iter().map(|(p, s)| (p, entry_of(&s))));
+            stint_model::workspace::fingerprint_id(&stint_watch::fingerprint(&index))
+        }
+    };
+    let at = stint_model::now();
+    db.workspaces().link(&id, folder, None, at).await?;
+    current.workspace_id = Some(id);
+    current.updated_at = at;
+    db.sessions()
+        .update(&current, &WriteCtx { at, ..*ctx })
+        .await?;
+    Ok(())
+}
+
 /// What the replica is told of a change; a secret file's checksum stays
 /// in the device's stats and out of its record.
 fn update_of(change: Change, secrets: &stint_watch::Secrets) -> FileUpdate {
@@ -501,6 +537,7 @@ fn update_of(change: Change, secrets: &stint_watch::Secrets) -> FileUpdate {
 async fn persist(
     db: Db,
     session: WorkspaceSession,
+    root: PathBuf,
     secrets: stint_watch::Secrets,
     ctx: WriteCtx<'static>,
     status: Arc<Mutex<WatchStatus>>,
@@ -557,12 +594,21 @@ async fn persist(
                     s.problems.remove(0);
                 }
             }),
-            Event::Ready { files, .. } => set(&|s| {
-                s.files = files;
-                if s.state == WatchState::Indexing {
-                    s.state = WatchState::Watching;
+            Event::Ready { files, .. } => {
+                // Before "watching" is said: a watch that reports ready
+                // has named its workspace.
+                if session.workspace_id.is_none()
+                    && let Err(e) = fingerprint(&db, &session, &root, &ctx).await
+                {
+                    tracing::warn!("{} has no workspace identity yet: {e}", root.display());
                 }
-            }),
+                set(&|s| {
+                    s.files = files;
+                    if s.state == WatchState::Indexing {
+                        s.state = WatchState::Watching;
+                    }
+                });
+            }
             Event::Degraded(message) => set(&|s| {
                 s.state = WatchState::Degraded;
                 s.message = Some(message.clone());

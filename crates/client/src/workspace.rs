@@ -211,46 +211,61 @@ impl Device {
     /// The identity of `folder` (absolute), recorded in the device's map:
     /// its git checkout's, else the one it was given before, else a
     /// fingerprint of its content (the identity of a known workspace
-    /// whose files it holds, when it is a copy of one).
+    /// whose files it holds, when it is a copy of one). The fingerprint
+    /// hashes the folder's files: see [`Device::identify_cheaply`].
     pub async fn identify(&self, folder: &Path) -> Result<Identity> {
-        let path = utf8(folder)?;
-        let workspaces = self.db().workspaces();
-        if let Some(git) = stint_watch::git_checkout(folder) {
-            let id = workspace::git_id(git.remote.as_deref(), git.root_commit.as_deref());
-            if let Some(id) = id {
-                let remote = git.remote.as_deref().and_then(workspace::public_remote);
-                workspaces
-                    .link(&id, path, remote.as_deref(), stint_model::now())
-                    .await?;
-                let identity = Identity {
-                    id,
-                    git: Some(GitState {
-                        remote,
-                        branch: git.branch,
-                        head: git.head,
-                    }),
-                };
-                self.migrate_folder(path, &identity).await?;
-                return Ok(identity);
-            }
-        }
-        if let Some(known) = workspaces.of_folder(path).await? {
-            let identity = Identity {
-                id: known.id,
-                git: None,
-            };
-            self.migrate_folder(path, &identity).await?;
+        if let Some(identity) = self.identify_cheaply(folder).await? {
             return Ok(identity);
         }
+        let path = utf8(folder)?;
         let index = self.local_index(folder, &[]).await?.0;
         let id = match self.copy_of(&index).await? {
             Some(id) => id,
             None => workspace::fingerprint_id(&stint_watch::fingerprint(&index)),
         };
-        workspaces.link(&id, path, None, stint_model::now()).await?;
+        self.db()
+            .workspaces()
+            .link(&id, path, None, stint_model::now())
+            .await?;
         let identity = Identity { id, git: None };
         self.migrate_folder(path, &identity).await?;
         Ok(identity)
+    }
+
+    /// The identity of `folder` when it costs no hashing: its git
+    /// checkout's, or the one the device's map gave it before. A folder
+    /// without git seen for the first time gets its fingerprint once it is
+    /// indexed (`stint watch`), or from [`Device::identify`].
+    pub(crate) async fn identify_cheaply(&self, folder: &Path) -> Result<Option<Identity>> {
+        let path = utf8(folder)?;
+        let workspaces = self.db().workspaces();
+        if let Some(git) = stint_watch::git_checkout(folder)
+            && let Some(id) = workspace::git_id(git.remote.as_deref(), git.root_commit.as_deref())
+        {
+            let remote = git.remote.as_deref().and_then(workspace::public_remote);
+            workspaces
+                .link(&id, path, remote.as_deref(), stint_model::now())
+                .await?;
+            let identity = Identity {
+                id,
+                git: Some(GitState {
+                    remote,
+                    branch: git.branch,
+                    head: git.head,
+                }),
+            };
+            self.migrate_folder(path, &identity).await?;
+            return Ok(Some(identity));
+        }
+        let Some(known) = workspaces.of_folder(path).await? else {
+            return Ok(None);
+        };
+        let identity = Identity {
+            id: known.id,
+            git: None,
+        };
+        self.migrate_folder(path, &identity).await?;
+        Ok(Some(identity))
     }
 
     /// The fingerprinted workspace whose newest session's files `index`
@@ -525,9 +540,11 @@ impl Device {
     ) -> Result<(Index, usize)> {
         let (tenant, _) = self.owner();
         let mut known = Vec::new();
+        let mut from = None;
         for id in sessions {
             known = self.db().files().stats(tenant, *id).await?;
             if !known.is_empty() {
+                from = Some(*id);
                 break;
             }
         }
@@ -536,6 +553,15 @@ impl Device {
                 .into_iter()
                 .map(|(path, s)| (path, crate::watch::entry_of(&s))),
         );
+        // A watch running in this process keeps the stats current: no scan.
+        let live = from
+            .and_then(|id| self.watches.status(id))
+            .is_some_and(|w| {
+                w.state == crate::WatchState::Watching && Path::new(&w.workspace) == folder
+            });
+        if live {
+            return Ok((index, 0));
+        }
         let root = folder.to_owned();
         let (index, hashed) = tokio::task::spawn_blocking(move || {
             let report = stint_watch::scan(&root, &mut index, &Options::default(), &mut |_| {});
@@ -579,14 +605,19 @@ impl Device {
         }
         let (index, hashed) = self.local_index(&root, &ids).await?;
         pre.hashed = hashed;
-        let recorded = self
-            .db()
-            .files()
-            .list_by_session(session.tenant_id, session.id, false)
-            .await?;
+        let files = self.db().files();
+        let recorded = match files.sums_by_session(session.tenant_id, session.id).await? {
+            Some(sums) => sums,
+            None => files
+                .list_by_session(session.tenant_id, session.id, false)
+                .await?
+                .into_iter()
+                .map(|f| (f.file_path, f.checksum))
+                .collect(),
+        };
         let mut theirs: BTreeMap<&str, Option<&str>> = BTreeMap::new();
-        for f in &recorded {
-            theirs.insert(&f.file_path, f.checksum.as_deref());
+        for (path, sum) in &recorded {
+            theirs.insert(path, sum.as_deref());
         }
         for (path, sum) in &theirs {
             match (index.get(path), sum) {
