@@ -227,7 +227,6 @@ impl Device {
             self.db().clone(),
             session.clone(),
             root.clone(),
-            stint_watch::Secrets::of(&root),
             self.ctx(),
             Arc::clone(&status),
             self.news.clone(),
@@ -538,12 +537,13 @@ async fn persist(
     db: Db,
     session: WorkspaceSession,
     root: PathBuf,
-    secrets: stint_watch::Secrets,
     ctx: WriteCtx<'static>,
     status: Arc<Mutex<WatchStatus>>,
     news: tokio::sync::broadcast::Sender<News>,
     mut events: tokio::sync::mpsc::UnboundedReceiver<Event>,
 ) {
+    // The workspace's secret files: their checksums stay in the stats.
+    let secrets = stint_watch::Secrets::of(&root);
     // Every change of the status is news for the owner's subscribers.
     let set = |f: &dyn Fn(&mut WatchStatus)| {
         let mut status = status.lock().expect("status lock");
