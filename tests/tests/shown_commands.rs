@@ -399,6 +399,29 @@ impl Fixture {
         let workspace = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(workspace.path().join("src")).unwrap();
         std::fs::write(workspace.path().join("src/main.rs"), "fn main() {}\n").unwrap();
+        // A git checkout, so that `stint workspace …` has a workspace to
+        // name by its identity.
+        for args in [
+            &["init", "-q", "-b", "main"][..],
+            &["add", "-A"],
+            &[
+                "-c",
+                "user.email=ada@example.com",
+                "-c",
+                "user.name=Ada",
+                "commit",
+                "-qm",
+                "first",
+            ],
+            &["remote", "add", "origin", "https://github.com/ada/app"],
+        ] {
+            let done = Command::new("git")
+                .args(args)
+                .current_dir(workspace.path())
+                .status()
+                .expect("git runs");
+            assert!(done.success(), "git {args:?}");
+        }
         let tenant = json(device.path(), &["whoami", "--json"])["tenant"]["id"]
             .as_str()
             .unwrap()
@@ -518,6 +541,7 @@ impl Fixture {
                 "ID" | "01a2" => self.session.clone(),
                 "01a20c7f" => self.tenant.clone(),
                 "NAME" => "A name".into(),
+                "PATH" => self.ws(),
                 "N" => "1".into(),
                 EMAIL if registering => self.fresh_email(),
                 w if w.starts_with("~/") => self.ws(),

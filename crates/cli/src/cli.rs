@@ -39,7 +39,7 @@ pub(crate) enum Command {
     /// started on another device resumes here in this device's folder.
     #[command(
         subcommand,
-        after_help = "Examples:\n  stint workspace list\n  stint workspace link 01a2 ~/code/app      # the workspace of session 01a2 is here\n  stint workspace forget git:github.com/ada/app@903af048f9b2 ~/old/app"
+        after_help = "Examples:\n  stint workspace list\n  stint workspace link 01a2 ~/code/app      # the workspace of session 01a2 is here\n  stint workspace forget 01a2 ~/old/app"
     )]
     Workspace(WorkspaceCommand),
     /// Signs in to a sync server; sessions started before move into your account.

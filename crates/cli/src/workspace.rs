@@ -16,7 +16,7 @@ pub(crate) async fn run(device: &Client, command: WorkspaceCommand) -> anyhow::R
                 println!("{}", serde_json::to_string_pretty(&all)?);
             } else if all.is_empty() {
                 println!(
-                    "no workspaces yet: one is recorded when a session starts in it, when it is watched, or with `stint workspace link`"
+                    "no workspaces yet: one is recorded when a session starts in it, when it is watched, or with `stint workspace link ID PATH`"
                 );
             } else {
                 for ws in &all {

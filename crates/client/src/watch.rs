@@ -179,9 +179,8 @@ impl Device {
             Some(root) => root,
             None => {
                 return Err(ClientError::NotFound(format!(
-                    "no checkout of the workspace of session {} on this device: `stint workspace link {} PATH`",
-                    session.name,
-                    session.workspace_id.as_deref().unwrap_or("ID")
+                    "no checkout of the workspace of session {} ({}) on this device: `stint workspace link ID PATH` says where it is",
+                    session.name, session.id
                 )));
             }
         };

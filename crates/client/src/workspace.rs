@@ -383,10 +383,15 @@ impl Device {
         if started.is_dir() {
             // Only if it is the same workspace: another project may sit
             // at that path on this device.
-            match &session.workspace_id {
-                Some(id) if self.identify(started).await?.id != *id => return Ok(None),
-                _ => return Ok(Some(started.to_owned())),
+            // (Cheaply: a folder without git unknown here is taken as it is
+            // rather than hashed at every edit of the session.)
+            if let Some(id) = &session.workspace_id
+                && let Some(here) = self.identify_cheaply(started).await?
+                && here.id != *id
+            {
+                return Ok(None);
             }
+            return Ok(Some(started.to_owned()));
         }
         Ok(None)
     }
