@@ -27,6 +27,17 @@ fn git(dir: &Path, args: &[&str]) {
     );
 }
 
+/// Clones `from` to `to`, its `origin` then set to `url`.
+fn clone_as(from: &Path, to: &Path, url: &str) {
+    let parent = to.parent().unwrap();
+    std::fs::create_dir_all(parent).unwrap();
+    git(
+        parent,
+        &["clone", "-q", from.to_str().unwrap(), to.to_str().unwrap()],
+    );
+    git(to, &["remote", "set-url", "origin", url]);
+}
+
 fn write(dir: &Path, file: &str, text: &str) {
     let path = dir.join(file);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -77,17 +88,7 @@ async fn a_session_resumes_on_another_device_at_its_own_path_after_a_preflight()
         (&on_a, "https://ada:ghp_T0KEN@github.com/ada/app.git"),
         (&on_b, "git@github.com:ada/app.git"),
     ] {
-        std::fs::create_dir_all(checkout.parent().unwrap()).unwrap();
-        git(
-            trees.path(),
-            &[
-                "clone",
-                "-q",
-                origin.to_str().unwrap(),
-                checkout.to_str().unwrap(),
-            ],
-        );
-        git(checkout, &["remote", "set-url", "origin", url]);
+        clone_as(&origin, checkout, url);
         write(checkout, ".env", ENV);
     }
     login(a, &server.url, "ada@example.com", true);
@@ -306,19 +307,7 @@ async fn a_session_resumes_on_another_device_at_its_own_path_after_a_preflight()
     let c = c.path();
     login(c, &server.url, "ada@example.com", false);
     let on_c = trees.path().join("third/app");
-    git(
-        trees.path(),
-        &[
-            "clone",
-            "-q",
-            origin.to_str().unwrap(),
-            on_c.to_str().unwrap(),
-        ],
-    );
-    git(
-        &on_c,
-        &["remote", "set-url", "origin", "https://github.com/ada/app"],
-    );
+    clone_as(&origin, &on_c, "https://github.com/ada/app");
     std::fs::create_dir_all(on_c.join("src/deep")).unwrap();
     ok(c, &["sync"]);
     let deep = on_c.join("src/deep");
@@ -537,19 +526,7 @@ async fn a_link_to_a_missing_folder_or_another_checkout_is_refused() {
     assert_eq!(json(a, &["workspace", "list", "--json"]), before);
     // A second checkout of the same repository is accepted, and forgotten.
     let clone = trees.path().join("clone");
-    git(
-        trees.path(),
-        &[
-            "clone",
-            "-q",
-            mine.to_str().unwrap(),
-            clone.to_str().unwrap(),
-        ],
-    );
-    git(
-        &clone,
-        &["remote", "set-url", "origin", "git@github.com:ada/app.git"],
-    );
+    clone_as(&mine, &clone, "git@github.com:ada/app.git");
     let linked = json(
         a,
         &["workspace", "link", &id, clone.to_str().unwrap(), "--json"],
