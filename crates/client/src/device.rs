@@ -711,7 +711,7 @@ impl Device {
         }
         let active = |s: &WorkspaceSession| s.status == SessionStatus::Active;
         let cwd = Path::new(&entry.cwd);
-        if let Some(session) = self.deepest_session(cwd.ancestors(), active).await? {
+        if let Some((session, _)) = self.deepest_session(cwd.ancestors(), active).await? {
             return Ok(Some(session.id));
         }
         // A git checkout this device has not mapped yet: identified once,
@@ -727,24 +727,24 @@ impl Device {
         }
         self.identify(top).await?;
         let session = self.deepest_session(std::iter::once(top), active).await?;
-        Ok(session.map(|s| s.id))
+        Ok(session.map(|(s, _)| s.id))
     }
 
     /// The most recently updated session that `keep` accepts, of the first
-    /// of `folders` (innermost first) that is the workspace of one: each
-    /// folder is one lookup in the by-workspace index.
+    /// of `folders` (innermost first) that is the workspace of one, and
+    /// that folder: each folder is one lookup in the by-workspace index.
     pub(crate) async fn deepest_session<'p>(
         &self,
         folders: impl Iterator<Item = &'p Path>,
         keep: impl Fn(&WorkspaceSession) -> bool,
-    ) -> Result<Option<WorkspaceSession>> {
+    ) -> Result<Option<(WorkspaceSession, &'p Path)>> {
         let (tenant, _) = self.owner();
         // The device's map says which folders are checkouts of which
         // workspace: a folder is looked up by its identity (sessions of
         // every device and path) and by itself (sessions started here).
         let map = self.db.workspaces().list().await?;
-        for folder in folders {
-            let Some(folder) = folder.to_str() else {
+        for dir in folders {
+            let Some(folder) = dir.to_str() else {
                 continue;
             };
             let mut keys = vec![folder.to_owned()];
@@ -781,8 +781,8 @@ impl Device {
                     newest = Some(s);
                 }
             }
-            if newest.is_some() {
-                return Ok(newest);
+            if let Some(newest) = newest {
+                return Ok(Some((newest, dir)));
             }
         }
         Ok(None)

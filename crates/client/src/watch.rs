@@ -418,20 +418,13 @@ impl Device {
         path: &str,
     ) -> Result<Option<(WorkspaceSession, PathBuf, String)>> {
         let path = Path::new(path);
-        for folder in path.ancestors().skip(1) {
-            let Some(session) = self
-                .deepest_session(std::iter::once(folder), |_| true)
-                .await?
-            else {
-                continue;
-            };
-            let rel = path.strip_prefix(folder).ok().and_then(Path::to_str);
-            if let Some(rel) = rel {
-                let rel = rel.to_owned();
-                return Ok(Some((session, folder.to_owned(), rel)));
-            }
-        }
-        Ok(None)
+        let found = self
+            .deepest_session(path.ancestors().skip(1), |_| true)
+            .await?;
+        Ok(found.and_then(|(session, folder)| {
+            let rel = path.strip_prefix(folder).ok()?.to_str()?.to_owned();
+            Some((session, folder.to_owned(), rel))
+        }))
     }
 
     fn watched(&self) -> Vec<SessionId> {
