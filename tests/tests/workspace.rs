@@ -218,6 +218,31 @@ async fn a_session_resumes_on_another_device_at_its_own_path_after_a_preflight()
         text.contains("branch experiment here, main in the session"),
         "{text}"
     );
+    assert_eq!(pre["live"], false, "no watch ran: rescanned");
+
+    // B's agent watching its checkout (B's own session of the workspace):
+    // the preflight, asked through it, compares with the watch's index in
+    // memory, the same answer without a rescan, and follows B's edits.
+    let agent = stint_e2e::device::Agent::start(b);
+    let own = ok(b, &["session", "start", "B", "--workspace", on_b_str])
+        .trim()
+        .to_owned();
+    ok(b, &["watch", on_b_str, "--session", &own]);
+    let live = json(b, &["session", "preflight", &id, "--json"]);
+    assert_eq!(live["live"], true, "{live}");
+    assert_eq!(live["hashed"], 0, "{live}");
+    for field in ["changed", "missing", "extra", "unverified", "same", "tabs"] {
+        assert_eq!(live[field], pre[field], "{field}");
+    }
+    write(&on_b, "README.md", "# App, on B\n");
+    let followed = stint_e2e::eventually(std::time::Duration::from_secs(10), || async {
+        let now = json(b, &["session", "preflight", &id, "--json"]);
+        strings(&now["changed"]) == ["README.md", "src/lib.rs", "src/main.rs"]
+    })
+    .await;
+    assert!(followed, "the live index follows an edit on B");
+    write(&on_b, "README.md", "# App\n");
+    agent.stop();
 
     std::fs::rename(&parked, &on_a).unwrap();
 
@@ -336,7 +361,17 @@ async fn a_session_resumes_on_another_device_at_its_own_path_after_a_preflight()
         ))
         .await;
     assert_eq!(status, 200, "{by_workspace}");
-    assert_eq!(by_workspace.as_array().unwrap().len(), 2);
+    // A's, the worktree's, and B's own (synced by B's agent).
+    let mut found: Vec<&str> = by_workspace
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    found.sort_unstable();
+    let mut expected = [id.as_str(), wt_id.as_str(), own.as_str()];
+    expected.sort_unstable();
+    assert_eq!(found, expected, "{by_workspace}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

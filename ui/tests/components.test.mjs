@@ -310,7 +310,7 @@ describe('session page', () => {
   test('resume shows the preflight first: what differs here, or how to get a checkout', async () => {
     const pre = {
       session_id: 's', workspace_id: 'git:github.com/ada/api@903af048f9b2', folder: '/Users/ada/api', clone: null, same: 40,
-      changed: ['src/main.rs'], missing: ['docs/a.md'], extra: [], unverified: ['.env'], hashed: 1,
+      changed: ['src/main.rs'], missing: ['docs/a.md'], extra: [], unverified: ['.env'], hashed: 1, live: false,
       branch: ['main', 'experiment'], head: null, tabs: [], breakpoints: [],
       warnings: ['src/lib.rs changed and line 3 could not be found in it: it opens at the top'],
       summary: '/Users/ada/api: same content except 2 files (1 changed, 1 missing); branch experiment here, main in the session',

@@ -135,7 +135,7 @@ const handlers: Record<string, (a: Args) => unknown> = {
     session: find(a.id),
     preflight: (backend.state.preflights ?? {})[a.id] ?? {
       session_id: a.id, workspace_id: null, folder: find(a.id).workspace_path, clone: null, same: 0,
-      changed: [], missing: [], extra: [], unverified: [], hashed: 0, branch: null, head: null,
+      changed: [], missing: [], extra: [], unverified: [], hashed: 0, live: false, branch: null, head: null,
       tabs: [], breakpoints: [], warnings: [], summary: `${find(a.id).workspace_path}: same content (0 files)`,
     },
     commands: [{ tool: 'shell', command: `cd ${find(a.id).workspace_path}` }],

@@ -132,6 +132,26 @@ impl Watches {
             .map(|w| w.status.lock().expect("status lock").clone())
     }
 
+    /// Whether session `id`'s watch watches `folder` and its initial scan
+    /// is done: its index is the folder as it is now.
+    pub(crate) fn is_live(&self, id: SessionId, folder: &Path) -> bool {
+        let running = self.running.lock().expect("watches lock");
+        running.get(&id).is_some_and(|w| w.is_live(folder))
+    }
+
+    /// Runs `f` on the index of session `id`'s watch, when it is live
+    /// ([`Watches::is_live`]).
+    pub(crate) fn read_live<R>(
+        &self,
+        id: SessionId,
+        folder: &Path,
+        f: impl FnOnce(&Index) -> R,
+    ) -> Option<R> {
+        let running = self.running.lock().expect("watches lock");
+        let watching = running.get(&id).filter(|w| w.is_live(folder))?;
+        Some(watching.watcher.read(f))
+    }
+
     /// Stops every watch, once what they reported is in the replica.
     async fn stop_all(&self) {
         let stopped: Vec<Watching> = self
@@ -148,6 +168,11 @@ impl Watches {
 }
 
 impl Watching {
+    fn is_live(&self, folder: &Path) -> bool {
+        let status = self.status.lock().expect("status lock");
+        status.state == WatchState::Watching && Path::new(&status.workspace) == folder
+    }
+
     /// Stops the watcher, which closes its channel: the persister writes
     /// what is left and ends.
     async fn stop(self) {

@@ -32,6 +32,7 @@
 //! - `watcher.rs`: the live [`Watcher`]: notify events debounced (about
 //!   50 ms), then the folders they touched reconciled — the same code as a
 //!   scan, so the index always ends as a fresh full scan would leave it.
+//!   Its owner reads that index in place ([`Watcher::read`]).
 //!
 //! ## Why folders, not single events
 //!

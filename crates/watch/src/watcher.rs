@@ -2,9 +2,9 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use notify::event::{AccessKind, AccessMode, MetadataKind, ModifyKind};
@@ -71,12 +71,28 @@ pub enum WatchError {
 
 /// Watches a workspace root and keeps its [`Index`] current, on a thread of
 /// its own, until stopped or dropped.
+///
+/// The index is shared with the owner ([`Watcher::read`]): once the
+/// initial scan is done it is the folder as it is, so that a question
+/// about every file (a resume's preflight) is answered from memory instead
+/// of from the stats the owner persisted, or from a rescan.
 #[derive(Debug)]
 pub struct Watcher {
     control: Arc<Control>,
-    thread: Option<std::thread::JoinHandle<Index>>,
+    index: Shared,
+    thread: Option<std::thread::JoinHandle<()>>,
     /// Dropped to stop notify (and close the event channel).
     notify: Option<notify::RecommendedWatcher>,
+}
+
+/// The index, locked by the watcher's thread while it scans or settles a
+/// batch (not while its owner's sink runs), and by readers.
+type Shared = Arc<Mutex<Index>>;
+
+fn lock(index: &Shared) -> MutexGuard<'_, Index> {
+    // A panic on the watcher's thread leaves the index as the last
+    // completed change left it: still a valid index.
+    index.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[derive(Debug, Default)]
@@ -121,8 +137,10 @@ impl Watcher {
             Err(source) => return Err(WatchError::Notify { path: root, source }),
         };
         let control = Arc::new(Control::default());
+        let index: Shared = Arc::new(Mutex::new(index));
         let thread = {
             let control = Arc::clone(&control);
+            let index = Arc::clone(&index);
             std::thread::Builder::new()
                 .name("stint-watch".into())
                 .spawn(move || {
@@ -136,12 +154,12 @@ impl Watcher {
                     };
                     run.initial_scan();
                     run.follow(&rx);
-                    run.index
                 })
                 .expect("the watcher's thread starts")
         };
         Ok(Self {
             control,
+            index,
             thread: Some(thread),
             notify: Some(notify),
         })
@@ -158,6 +176,13 @@ impl Watcher {
         self.control.paused.store(false, Ordering::SeqCst);
     }
 
+    /// Runs `f` on the index as it is now: between two looks of the
+    /// watcher's thread, which waits meanwhile (keep `f` short). Before
+    /// [`Event::Ready`] it is the index being built.
+    pub fn read<R>(&self, f: impl FnOnce(&Index) -> R) -> R {
+        f(&lock(&self.index))
+    }
+
     /// Stops watching and returns the index as it is.
     ///
     /// # Panics
@@ -172,7 +197,8 @@ impl Watcher {
         self.control.paused.store(false, Ordering::SeqCst);
         // Closes the channel, which wakes the thread.
         drop(self.notify.take());
-        self.thread.take().and_then(|t| t.join().ok())
+        let ended = self.thread.take()?.join();
+        ended.ok().map(|()| std::mem::take(&mut *lock(&self.index)))
     }
 }
 
@@ -204,7 +230,7 @@ fn limit_advice(rescan: Duration) -> String {
 /// The watcher's thread.
 struct Run<'s> {
     root: PathBuf,
-    index: Index,
+    index: Shared,
     options: Options,
     control: Arc<Control>,
     sink: &'s mut (dyn FnMut(Event) + Send),
@@ -215,8 +241,9 @@ impl Run<'_> {
     fn initial_scan(&mut self) {
         let started = Instant::now();
         let report = self.full_scan();
+        let files = lock(&self.index).len();
         (self.sink)(Event::Ready {
-            files: self.index.len(),
+            files,
             hashed: report.files_hashed,
             bytes_hashed: report.bytes_hashed,
             took: started.elapsed(),
@@ -225,9 +252,14 @@ impl Run<'_> {
 
     fn full_scan(&mut self) -> Report {
         let sink = &mut self.sink;
-        let report = scan::scan(&self.root, &mut self.index, &self.options, &mut |p| {
-            sink(Event::Progress(p));
-        });
+        let report = scan::scan(
+            &self.root,
+            &mut lock(&self.index),
+            &self.options,
+            &mut |p| {
+                sink(Event::Progress(p));
+            },
+        );
         self.publish(report)
     }
 
@@ -302,22 +334,19 @@ impl Run<'_> {
         // Each folder maps to the nearest one the index knows: a folder it
         // does not know is new (its parent's listing finds it and walks it
         // whole) or ignored (its parent's listing leaves it out).
-        let mut dirs = BTreeSet::new();
-        for dir in batch.dirs {
-            let mut at = dir.as_str();
-            while !self.index.knows_dir(at) && !at.is_empty() {
-                at = parent(at);
+        let report = {
+            let mut index = lock(&self.index);
+            let mut dirs = BTreeSet::new();
+            for dir in batch.dirs {
+                let mut at = dir.as_str();
+                while !index.knows_dir(at) && !at.is_empty() {
+                    at = parent(at);
+                }
+                dirs.insert(at.to_owned());
             }
-            dirs.insert(at.to_owned());
-        }
-        let dirs: Vec<String> = dirs.into_iter().collect();
-        let report = scan::rescan_dirs(
-            &self.root,
-            &mut self.index,
-            &dirs,
-            &self.options,
-            &mut |_| {},
-        );
+            let dirs: Vec<String> = dirs.into_iter().collect();
+            scan::rescan_dirs(&self.root, &mut index, &dirs, &self.options, &mut |_| {})
+        };
         self.publish(report);
     }
 }

@@ -88,13 +88,22 @@ impl Watched {
         }
     }
 
-    /// Waits until what the watcher reported equals a fresh full scan.
+    /// Waits until what the watcher reported equals a fresh full scan;
+    /// then its shared index must be that too (it is changed before the
+    /// changes are reported).
     fn settles(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let fresh = common::fresh_scan(&self.root);
             let seen = self.seen.lock().unwrap().files.clone();
             if seen == fresh {
+                let shared = self.watcher.read(common::checksums);
+                assert_eq!(
+                    shared,
+                    fresh,
+                    "the shared index is not what was reported:\n{}",
+                    common::differences(&shared, &fresh)
+                );
                 return;
             }
             assert!(

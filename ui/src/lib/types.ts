@@ -114,6 +114,8 @@ export interface Preflight {
   extra: string[];
   unverified: string[];
   hashed: number;
+  /** The local index was a live watch's, in memory: no rescan. */
+  live: boolean;
   branch: [string | null, string | null] | null;
   head: [string | null, string | null] | null;
   tabs: Placement[];

@@ -31,7 +31,12 @@ pub(crate) fn apply(files: &mut Files, changes: Vec<Change>) -> Vec<String> {
 pub(crate) fn fresh_scan(root: &Path) -> Files {
     let mut fresh = Index::default();
     scan(root, &mut fresh, &Options::default(), &mut |_| {});
-    fresh
+    checksums(&fresh)
+}
+
+/// The checksums an index holds.
+pub(crate) fn checksums(index: &Index) -> Files {
+    index
         .iter()
         .map(|(p, e)| (p.to_owned(), e.sha256_hex()))
         .collect()
