@@ -519,7 +519,19 @@ async fn a_link_to_a_missing_folder_or_another_checkout_is_refused() {
     .to_owned();
     let before = json(a, &["workspace", "list", "--json"]);
     let missing = trees.path().join("nowhere");
+    let inside = mine.join("src");
+    let plain = trees.path().join("plain");
+    std::fs::create_dir_all(&inside).unwrap();
+    std::fs::create_dir_all(&plain).unwrap();
     for (args, says) in [
+        (
+            vec!["workspace", "link", &id, inside.to_str().unwrap()],
+            "is not the top folder of a git checkout of git:github.com/ada/app@",
+        ),
+        (
+            vec!["workspace", "link", &id, plain.to_str().unwrap()],
+            "is not the top folder of a git checkout",
+        ),
         (
             vec!["workspace", "link", &id, missing.to_str().unwrap()],
             "is not a folder here",
@@ -564,6 +576,123 @@ async fn a_link_to_a_missing_folder_or_another_checkout_is_refused() {
         &["workspace", "link", &id, clone.to_str().unwrap(), "--json"],
     );
     assert_eq!(linked["folders"][0], clone.to_str().unwrap());
-    ok(a, &["workspace", "forget", &id, clone.to_str().unwrap()]);
+    // Named by a session, forgotten: the answer names the workspace.
+    let said = ok(a, &["workspace", "forget", &id, clone.to_str().unwrap()]);
+    let workspace = before[0]["id"].as_str().unwrap();
+    assert_eq!(
+        said.trim(),
+        format!("forgot {} as a folder of {workspace}", clone.display())
+    );
     assert_eq!(json(a, &["workspace", "list", "--json"]), before);
+}
+
+/// Runs `stint ARGS` on the device in `dir` on a terminal (`script`
+/// gives it one), typing `typed`.
+fn in_a_terminal(dir: &Path, args: &[&str], typed: &str) -> std::process::Output {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let line = std::iter::once(stint_e2e::binary("stint").to_str().unwrap().to_owned())
+        .chain(args.iter().map(|a| (*a).to_owned()))
+        .map(|a| quote(&a))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut command = Command::new("script");
+    command
+        .args(["-qec", &line, "/dev/null"])
+        .env("STINT_DATA_DIR", dir)
+        .env("STINT_KEYRING", "off");
+    stint_e2e::device::run(command, typed)
+}
+
+/// What the terminal showed.
+fn screen(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).replace('\r', "")
+}
+
+/// As [`in_a_terminal`], expecting success; what the terminal showed.
+fn on_a_terminal(dir: &Path, args: &[&str], typed: &str) -> String {
+    let out = in_a_terminal(dir, args, typed);
+    assert!(
+        out.status.success(),
+        "stint {args:?} on a terminal:\n{}",
+        screen(&out)
+    );
+    screen(&out)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resume_on_a_terminal_asks_where_the_checkout_is() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let server = stint_e2e::Server::start(server_dir.path()).await.unwrap();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (a.path(), b.path());
+    let trees = tempfile::tempdir().unwrap();
+    let origin = trees.path().join("origin");
+    std::fs::create_dir_all(&origin).unwrap();
+    git(&origin, &["init", "-q", "-b", "main"]);
+    write(&origin, "src/main.rs", MAIN);
+    git(&origin, &["add", "-A"]);
+    git(&origin, &["commit", "-qm", "first"]);
+    let on_a = trees.path().join("a/app");
+    let on_b = trees.path().join("b/wherever ö");
+    clone_as(&origin, &on_a, "https://github.com/ada/app");
+    login(a, &server.url, "ada@example.com", true);
+    login(b, &server.url, "ada@example.com", false);
+    let id = ok(
+        a,
+        &["session", "start", "--workspace", on_a.to_str().unwrap()],
+    )
+    .trim()
+    .to_owned();
+    ok(a, &["watch", on_a.to_str().unwrap(), "--once"]);
+    ok(a, &["sync"]);
+    ok(b, &["sync"]);
+    // Out of B's sight, as on another machine.
+    std::fs::rename(&on_a, trees.path().join("parked")).unwrap();
+
+    // Enter skips: nothing is linked, the clone is offered.
+    let shown = on_a_terminal(b, &["session", "resume", &id], "\n");
+    assert!(
+        shown.contains("Where is the checkout of git:github.com/ada/app@"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("git clone https://github.com/ada/app"),
+        "{shown}"
+    );
+    let listed = json(b, &["workspace", "list", "--json"]);
+    assert_eq!(listed, serde_json::json!([]), "nothing linked: {listed}");
+
+    // A folder that is no checkout of it is refused, and nothing linked.
+    let empty = trees.path().join("b/empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let refused = in_a_terminal(
+        b,
+        &["session", "resume", &id],
+        &format!("{}\n", empty.display()),
+    );
+    assert!(!refused.status.success(), "{}", screen(&refused));
+    assert!(
+        screen(&refused).contains("is not the top folder of a git checkout"),
+        "{}",
+        screen(&refused)
+    );
+    assert_eq!(
+        json(b, &["workspace", "list", "--json"]),
+        serde_json::json!([])
+    );
+
+    // The path typed: linked, and the resume goes on there.
+    clone_as(&origin, &on_b, "git@github.com:ada/app.git");
+    let on_b_str = on_b.to_str().unwrap();
+    let shown = on_a_terminal(b, &["session", "resume", &id], &format!("{on_b_str}\n"));
+    assert!(
+        shown.contains(&format!("Preflight: {on_b_str}: same content (1 file)")),
+        "{shown}"
+    );
+    assert!(shown.contains(&format!("cd '{on_b_str}'")), "{shown}");
+    let listed = json(b, &["workspace", "list", "--json"]);
+    assert_eq!(strings(&listed[0]["folders"]), [on_b_str], "{listed}");
+    // Asked once: the next resume knows the folder and asks nothing.
+    let again = on_a_terminal(b, &["session", "resume", &id], "");
+    assert!(!again.contains("Where is the checkout"), "{again}");
 }

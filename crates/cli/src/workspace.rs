@@ -33,10 +33,10 @@ pub(crate) async fn run(device: &Client, command: WorkspaceCommand) -> anyhow::R
             }
         }
         WorkspaceCommand::Forget { id, path } => {
-            device.forget_workspace(&id, path.as_deref()).await?;
+            let ws = device.forget_workspace(&id, path.as_deref()).await?;
             match path {
-                Some(path) => println!("forgot {} as a folder of {id}", path.display()),
-                None => println!("forgot every folder of {id} on this device"),
+                Some(path) => println!("forgot {} as a folder of {}", path.display(), ws.id),
+                None => println!("forgot every folder of {} on this device", ws.id),
             }
         }
     }

@@ -275,9 +275,9 @@ pub(crate) async fn handle(device: &Device, request: Request) -> Reply {
             Request::LinkWorkspace { id, path } => {
                 Reply::Workspace(Box::new(device.link_workspace(&id, &path).await?))
             }
-            Request::ForgetWorkspace { id, path } => {
-                Reply::Done(device.forget_workspace(&id, path.as_deref()).await?)
-            }
+            Request::ForgetWorkspace { id, path } => Reply::Workspace(Box::new(
+                device.forget_workspace(&id, path.as_deref()).await?,
+            )),
         })
     }
     .await;
@@ -496,8 +496,8 @@ impl Client {
         Request::LinkWorkspace { id: id.to_owned(), path: path.to_owned() }, Reply::Workspace(w) => *w);
     operation!(
         /// See [`Device::forget_workspace`].
-        forget_workspace(id: &str, path: Option<&Path>) -> bool,
-        Request::ForgetWorkspace { id: id.to_owned(), path: path.map(Path::to_owned) }, Reply::Done(d) => d);
+        forget_workspace(id: &str, path: Option<&Path>) -> WorkspaceView,
+        Request::ForgetWorkspace { id: id.to_owned(), path: path.map(Path::to_owned) }, Reply::Workspace(w) => *w);
 
     /// Stops the watches this process runs (none when the agent runs
     /// them), writing what they reported first.

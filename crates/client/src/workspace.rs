@@ -171,7 +171,8 @@ impl Preflight {
         };
         let differ = self.changed.len() + self.missing.len() + self.extra.len();
         let mut line = if differ == 0 {
-            format!("{folder}: same content ({} files)", self.same)
+            let s = if self.same == 1 { "" } else { "s" };
+            format!("{folder}: same content ({} file{s})", self.same)
         } else {
             let mut parts = Vec::new();
             for (n, what) in [
@@ -452,14 +453,30 @@ impl Device {
             )));
         }
         let path = utf8(&folder)?;
-        if let Some(git) = stint_watch::git_checkout(&folder) {
-            let theirs = workspace::git_id(git.remote.as_deref(), git.root_commit.as_deref());
-            if let Some(theirs) = theirs.filter(|t| *t != id) {
+        match stint_watch::git_checkout(&folder) {
+            Some(git) => {
+                let theirs = workspace::git_id(git.remote.as_deref(), git.root_commit.as_deref());
+                if let Some(theirs) = theirs.filter(|t| *t != id) {
+                    return Err(ClientError::Invalid(ValidationError::new(
+                        "path",
+                        format!(
+                            "{path} is a checkout of another workspace ({theirs}), not of {id}"
+                        ),
+                    )));
+                }
+            }
+            // A repository's checkout is the top of a git work tree: a
+            // folder inside one, or none, is a mistake (often `src/`).
+            None if id.starts_with("git:") => {
                 return Err(ClientError::Invalid(ValidationError::new(
                     "path",
-                    format!("{path} is a checkout of another workspace ({theirs}), not of {id}"),
+                    format!(
+                        "{path} is not the top folder of a git checkout of {id}: give the folder \
+                         holding its .git, or clone it there first"
+                    ),
                 )));
             }
+            None => {}
         }
         let (tenant, _) = self.owner();
         let remote = self
@@ -478,8 +495,10 @@ impl Device {
         Ok(view(ws, sessions.len()))
     }
 
-    /// Forgets a folder of workspace `id` (all of them without `folder`).
-    pub async fn forget_workspace(&self, id: &str, folder: Option<&Path>) -> Result<bool> {
+    /// Forgets a folder of workspace `id` (all of them without `folder`);
+    /// returns the workspace as it is left (by its identity, whatever
+    /// `id` named it by).
+    pub async fn forget_workspace(&self, id: &str, folder: Option<&Path>) -> Result<WorkspaceView> {
         let id = self.workspace_named(id).await?;
         let folder = match folder {
             Some(f) => Some(
@@ -493,18 +512,30 @@ impl Device {
             ),
             None => None,
         };
+        let before = self.db().workspaces().get(&id).await?;
         let forgot = self
             .db()
             .workspaces()
             .forget(&id, folder.as_deref())
             .await?;
-        if !forgot {
+        let Some(before) = before.filter(|_| forgot) else {
             return Err(ClientError::NotFound(match folder {
                 Some(f) => format!("{f} is not a folder of {id} on this device"),
                 None => format!("no workspace {id} on this device"),
             }));
-        }
-        Ok(true)
+        };
+        let left = self
+            .db()
+            .workspaces()
+            .get(&id)
+            .await?
+            .unwrap_or(LocalWorkspace {
+                folders: Vec::new(),
+                ..before
+            });
+        let (tenant, _) = self.owner();
+        let sessions = self.db().sessions().by_workspace(tenant, &id, 0).await?;
+        Ok(view(left, sessions.len()))
     }
 
     /// The workspace identity `name` means: itself when it is one known
