@@ -110,10 +110,7 @@ pub(crate) async fn login(device: &Client, credentials: &Credentials) -> anyhow:
     let server = asker.server(credentials, "the server's URL (`stint login URL`)")?;
     let email = asker.email(credentials)?;
     let password = asker.password(credentials, false)?;
-    let signed_in = device
-        .login(&server, &email, &password)
-        .await?
-        .context("the agent did not sign in")?;
+    let signed_in = device.login(&server, &email, &password).await?;
     println!(
         "signed in to {} as {} ({})",
         signed_in.server, signed_in.user.email, signed_in.tenant.name
@@ -140,10 +137,7 @@ pub(crate) async fn register(
         last_name,
         device_id: None,
     };
-    let signed_in = device
-        .register(&server, req)
-        .await?
-        .context("the agent did not sign in")?;
+    let signed_in = device.register(&server, req).await?;
     println!(
         "registered and signed in to {} as {}",
         signed_in.server, signed_in.user.email

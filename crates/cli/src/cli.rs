@@ -85,6 +85,13 @@ pub(crate) enum Command {
         after_help = "Run it in the background (e.g. from your login session):\n  stint agent &\nOther commands then go through it; without it they open the replica themselves."
     )]
     Agent,
+    /// Speaks the local protocol on stdin and stdout, for editors that can
+    /// only start a process: JSON-RPC 2.0, one message per line, relayed
+    /// to the agent (or the desktop app), else served here.
+    #[command(
+        after_help = "Start with a hello that names the protocol version you speak:\n  {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hello\",\"params\":{\"protocol\":1}}\nIts answer lists every operation. Messages up to 16 MiB; end of input ends it."
+    )]
+    Rpc,
     /// Shows this device: data, login, server, replica.
     Status {
         #[command(flatten)]

@@ -81,6 +81,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
             eprintln!("stint agent: stopped");
             Ok(())
         }
+        cli::Command::Rpc => rpc(&device().await?).await,
         cli::Command::Session(command) => session::run(&device().await?, command).await,
         cli::Command::Workspace(command) => workspace::run(&device().await?, command).await,
         cli::Command::Login(credentials) => account::login(&device().await?, &credentials).await,
@@ -117,6 +118,25 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
             command,
         } => shell::hook(&dir, cwd, session, &command),
     }
+}
+
+/// `stint rpc`: each line of stdin served (or relayed), each answer a
+/// line of stdout, until stdin ends.
+async fn rpc(device: &stint_client::Client) -> anyhow::Result<()> {
+    use tokio::io::{AsyncWriteExt, BufReader};
+    let mut stdin = BufReader::new(tokio::io::stdin());
+    let mut stdout = tokio::io::stdout();
+    while let Some(line) = stint_client::protocol::read_line(&mut stdin).await? {
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Some(answer) = device.relay(&line).await? {
+            stdout.write_all(format!("{answer}\n").as_bytes()).await?;
+            stdout.flush().await?;
+        }
+    }
+    device.stop_watches().await;
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

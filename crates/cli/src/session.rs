@@ -265,7 +265,7 @@ pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Res
             // the others as they were shown.
             commands.sort_unstable_by(|a, b| b.cmp(a));
             commands.dedup();
-            let changes = commands
+            let changes: Vec<Change> = commands
                 .iter()
                 .map(|n| Change::ForgetCommand(*n as usize - 1, None))
                 .collect();

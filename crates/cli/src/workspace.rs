@@ -33,7 +33,7 @@ pub(crate) async fn run(device: &Client, command: WorkspaceCommand) -> anyhow::R
             }
         }
         WorkspaceCommand::Forget { id, path } => {
-            let ws = device.forget_workspace(&id, path.as_deref()).await?;
+            let ws = device.forget_workspace(&id, path.clone()).await?;
             match path {
                 Some(path) => println!("forgot {} as a folder of {}", path.display(), ws.id),
                 None => println!("forgot every folder of {} on this device", ws.id),

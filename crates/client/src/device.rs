@@ -29,11 +29,14 @@ pub struct NewSession {
     /// The workspace folder (made absolute by the caller).
     pub workspace: PathBuf,
     /// Tags.
+    #[serde(default)]
     pub tags: Vec<String>,
 }
 
-/// Which sessions to list.
+/// Which sessions to list; every field may be left out (`{}`: all active
+/// sessions).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SessionFilter {
     /// Only this workspace: a folder (its sessions on every device, once
     /// its identity is known) or an identity.

@@ -22,8 +22,11 @@
 //!
 //! - `hook.rs`: the shell hook: commands spooled by `stint hook`, drained
 //!   into the active session by the replica's owner.
+//! - `protocol.rs`: the local protocol (JSON-RPC 2.0, a message per line,
+//!   a `hello` that names its version): every operation declared once,
+//!   its params, dispatch and typed [`Client`] method derived from that.
 //! - `local.rs`: one owner of the replica per device: `stint agent` serves
-//!   the facade on a 0600 Unix socket; every other process reaches it
+//!   the protocol on a 0600 Unix socket; every other process reaches it
 //!   through [`connect`], or opens the replica itself when no agent runs.
 //! - `owner.rs`: the owner of the replica (the agent, the desktop app):
 //!   serves the socket, syncs in the background, runs the watches, and
@@ -41,6 +44,7 @@ pub mod hook;
 mod local;
 mod owner;
 mod profile;
+pub mod protocol;
 mod resume;
 pub mod scrub;
 mod settings;

@@ -14,14 +14,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 
 use crate::device::Device;
 use crate::error::{ClientError, Result};
-use crate::local::{Reply, Request, handle, socket_path};
+use crate::local::socket_path;
+use crate::protocol::{read_line, serve_line};
 use crate::sync::SyncReport;
 use crate::watch::WatchStatus;
 
@@ -179,27 +180,33 @@ async fn sync_in_background(device: Arc<Device>, edited: Arc<Notify>) {
 
 async fn serve_connection(device: &Device, edited: &Notify, stream: UnixStream) {
     let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let reply = match serde_json::from_str::<Request>(&line) {
-            Ok(request) => {
-                let writes = request.writes();
-                let reply = handle(device, request).await;
-                if writes && !matches!(reply, Reply::Error { .. }) {
-                    edited.notify_one();
-                    device.tell(News::Changed);
-                }
-                reply
+    let mut reader = BufReader::new(read);
+    loop {
+        let line = match read_line(&mut reader).await {
+            Ok(Some(line)) => line,
+            Ok(None) => return,
+            Err(e) => {
+                // Too long, or not UTF-8: said once, then the connection
+                // ends (what follows cannot be framed).
+                let answer = serde_json::json!({
+                    "jsonrpc": "2.0", "id": null,
+                    "error": {"code": crate::protocol::code::INVALID_REQUEST, "message": e.to_string()},
+                });
+                let _ = write.write_all(format!("{answer}\n").as_bytes()).await;
+                return;
             }
-            Err(e) => Reply::Error {
-                kind: "failed".into(),
-                message: format!("bad request: {e}"),
-                field: None,
-            },
         };
-        let mut out = serde_json::to_vec(&reply).expect("a reply serializes");
-        out.push(b'\n');
-        if write.write_all(&out).await.is_err() {
+        let served = serve_line(device, &line).await;
+        if served.wrote {
+            edited.notify_one();
+            device.tell(News::Changed);
+        }
+        if let Some(reply) = served.reply
+            && write
+                .write_all(format!("{reply}\n").as_bytes())
+                .await
+                .is_err()
+        {
             return;
         }
     }

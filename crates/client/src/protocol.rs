@@ -1,0 +1,489 @@
+//! The device's local protocol: what an editor, the CLI, `stint rpc` and
+//! the desktop app say to the replica's owner.
+//!
+//! ## Wire
+//!
+//! JSON-RPC 2.0, one message per line (UTF-8, at most [`MAX_LINE`] bytes),
+//! on the owner's socket (`agent.sock` in the data directory, mode 0600)
+//! or on `stint rpc`'s stdin and stdout:
+//!
+//! ```text
+//! → {"jsonrpc":"2.0","id":1,"method":"hello","params":{"protocol":1,"client":"stint-nvim 0.1"}}
+//! ← {"jsonrpc":"2.0","id":1,"result":{"protocol":1,"server":"stint 0.1.0","operations":[…]}}
+//! → {"jsonrpc":"2.0","id":2,"method":"find_session","params":{"id":"01a2"}}
+//! ← {"jsonrpc":"2.0","id":2,"error":{"code":-32000,"message":"no session matches 01a2","data":{"kind":"not_found","field":null}}}
+//! ```
+//!
+//! A request without an `id` is a notification: it runs, nothing answers.
+//! `hello` names the version a client speaks; an owner that does not speak
+//! it says which it does, and an operation it does not know is answered
+//! with the list of those it knows, so that a newer plugin and an older
+//! owner (or the reverse) say what is missing instead of failing
+//! obscurely. Params are checked strictly: an unknown field is refused.
+//!
+//! ## Declared once
+//!
+//! Each operation is written once, in [`operations!`] below: its name, its
+//! params, its result, whether it writes, and the [`Device`] call that
+//! serves it. From that come the params types (`params::…`), the
+//! dispatch ([`serve_line`], used by the owner's socket, by a process that
+//! opened the replica itself, and by `stint rpc`), the typed
+//! [`Client`](crate::Client) methods the CLI and the desktop app call, and
+//! the list `hello` answers with ([`operations`]).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use stint_model::api::{RegisterRequest, RelatedSession, TenantWithRole};
+use stint_model::{Conflict, File, Timestamp, ValidationError, WorkspaceSession};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+
+use crate::account::Account;
+use crate::device::{Change, Device, NewSession, SessionFilter, Status};
+use crate::error::ClientError;
+use crate::resume::Resume;
+use crate::sync::SyncReport;
+use crate::watch::{FileMatch, FileQuery, WatchStatus};
+use crate::workspace::{Preflight, WorkspaceView};
+
+/// The version of the protocol this build speaks. Raised when an
+/// operation changes incompatibly; adding one does not raise it (`hello`
+/// lists what is there).
+pub const PROTOCOL: u32 = 1;
+
+/// The longest message taken, in bytes: a session's editor state with
+/// thousands of tabs fits many times over.
+pub const MAX_LINE: usize = 16 * 1024 * 1024;
+
+/// JSON-RPC's error codes, and this protocol's own.
+pub mod code {
+    /// Not JSON.
+    pub const PARSE_ERROR: i64 = -32700;
+    /// JSON, but not a JSON-RPC 2.0 request (or over [`super::MAX_LINE`]).
+    pub const INVALID_REQUEST: i64 = -32600;
+    /// No such operation here.
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// The params do not fit the operation (a missing or unknown field,
+    /// a wrong type).
+    pub const INVALID_PARAMS: i64 = -32602;
+    /// The operation ran and failed; `data.kind` says how.
+    pub const FAILED: i64 = -32000;
+    /// `hello` named a protocol version this owner does not speak.
+    pub const UNSUPPORTED_PROTOCOL: i64 = -32001;
+}
+
+/// One operation, as `hello` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    /// Its method name.
+    pub name: String,
+    /// Whether it may change the replica.
+    pub writes: bool,
+}
+
+/// `hello`'s params.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HelloParams {
+    /// The protocol version the client speaks.
+    pub protocol: u32,
+    /// The client, for the owner's log: `stint-vscode 0.1.0`.
+    #[serde(default)]
+    pub client: Option<String>,
+}
+
+/// `hello`'s result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// The version the owner speaks.
+    pub protocol: u32,
+    /// The owner's build: `stint 0.1.0`.
+    pub server: String,
+    /// Every operation it serves.
+    pub operations: Vec<Operation>,
+}
+
+/// A JSON-RPC error object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RpcError {
+    /// One of [`code`].
+    pub code: i64,
+    /// For a person.
+    pub message: String,
+    /// `{kind, field}` for a failed operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl RpcError {
+    fn new(code: i64, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    fn invalid_params(method: &str, e: &serde_json::Error) -> Self {
+        Self::new(
+            code::INVALID_PARAMS,
+            format!("bad params for {method}: {e}"),
+        )
+    }
+}
+
+impl From<ClientError> for RpcError {
+    fn from(e: ClientError) -> Self {
+        Self {
+            code: code::FAILED,
+            message: e.message(),
+            data: Some(serde_json::json!({ "kind": e.code(), "field": e.field() })),
+        }
+    }
+}
+
+impl From<RpcError> for ClientError {
+    /// How a client reports an error the owner answered.
+    fn from(e: RpcError) -> Self {
+        let data = e.data.unwrap_or(Value::Null);
+        let kind = data["kind"].as_str().unwrap_or_default();
+        let field = data["field"].as_str().map(str::to_owned);
+        match (e.code, kind) {
+            (code::FAILED, "not_found") => Self::NotFound(e.message),
+            (code::FAILED, "ambiguous") => Self::Ambiguous(e.message),
+            (code::FAILED, "invalid") => {
+                Self::Invalid(ValidationError::new(field.unwrap_or_default(), e.message))
+            }
+            (code::FAILED, "profile") => Self::Profile(e.message),
+            (code::FAILED, "not_signed_in") => Self::NotSignedIn(e.message),
+            (code::FAILED, "unreachable") => Self::Unreachable(e.message),
+            (code::FAILED, "too_large") => Self::TooLarge(e.message),
+            (code::FAILED, _) => Self::Rejected(e.message),
+            (code::INVALID_PARAMS, _) => Self::Invalid(ValidationError::new("params", e.message)),
+            _ => Self::Profile(format!("the replica's owner refused: {}", e.message)),
+        }
+    }
+}
+
+/// A message as it arrives.
+#[derive(Debug, Deserialize)]
+struct Incoming {
+    jsonrpc: Option<String>,
+    #[serde(default)]
+    id: Option<Value>,
+    method: Option<String>,
+    #[serde(default)]
+    params: Option<Value>,
+}
+
+/// An answer as it leaves.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Outgoing {
+    pub(crate) jsonrpc: String,
+    pub(crate) id: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) result: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<RpcError>,
+}
+
+impl Outgoing {
+    fn answer(id: Value, answer: Result<Value, RpcError>) -> Self {
+        let (result, error) = match answer {
+            Ok(v) => (Some(v), None),
+            Err(e) => (None, Some(e)),
+        };
+        Self {
+            jsonrpc: "2.0".into(),
+            id,
+            result,
+            error,
+        }
+    }
+
+    /// The line to send (no newline).
+    pub(crate) fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("an answer serializes")
+    }
+}
+
+/// Reads one line of at most [`MAX_LINE`] bytes (without its newline);
+/// `None` at the end of the stream.
+///
+/// # Errors
+/// A longer line, or a read error.
+pub async fn read_line<R: AsyncRead + Unpin>(
+    reader: &mut BufReader<R>,
+) -> std::io::Result<Option<String>> {
+    let mut line = Vec::new();
+    let limit = u64::try_from(MAX_LINE).expect("fits") + 1;
+    let read = (&mut *reader)
+        .take(limit)
+        .read_until(b'\n', &mut line)
+        .await?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    } else if line.len() > MAX_LINE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("a message over {MAX_LINE} bytes"),
+        ));
+    }
+    String::from_utf8(line)
+        .map(Some)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "a message not in UTF-8"))
+}
+
+/// What serving one line did.
+#[derive(Debug)]
+pub(crate) struct Served {
+    /// The answer's line, unless the line was a notification.
+    pub(crate) reply: Option<String>,
+    /// Whether it ran an operation that may have changed the replica, and
+    /// succeeded (the owner then syncs soon).
+    pub(crate) wrote: bool,
+}
+
+/// Serves one line of the protocol on `device`: after recording what the
+/// shell hook spooled, so that every answer includes the commands run so
+/// far.
+pub(crate) async fn serve_line(device: &Device, line: &str) -> Served {
+    let incoming = match serde_json::from_str::<Incoming>(line) {
+        Ok(m) => m,
+        Err(e) => {
+            let code = if serde_json::from_str::<Value>(line).is_ok() {
+                code::INVALID_REQUEST
+            } else {
+                code::PARSE_ERROR
+            };
+            let error = RpcError::new(code, format!("not a JSON-RPC 2.0 request: {e}"));
+            return Served {
+                reply: Some(Outgoing::answer(Value::Null, Err(error)).to_line()),
+                wrote: false,
+            };
+        }
+    };
+    let id = incoming.id.clone();
+    let (answer, wrote) = match (incoming.jsonrpc.as_deref(), incoming.method) {
+        (Some("2.0"), Some(method)) => {
+            if let Err(e) = device.drain_hook().await {
+                tracing::warn!("the shell hook's commands wait for the next try: {e}");
+            }
+            let params = incoming.params.unwrap_or(Value::Null);
+            let writes = OPERATIONS_TABLE
+                .iter()
+                .any(|(name, writes)| *name == method && *writes);
+            let answer = dispatch(device, &method, params).await;
+            let wrote = writes && answer.is_ok();
+            (answer, wrote)
+        }
+        _ => (
+            Err(RpcError::new(
+                code::INVALID_REQUEST,
+                "a request is {\"jsonrpc\":\"2.0\",\"id\":…,\"method\":…,\"params\":{…}}",
+            )),
+            false,
+        ),
+    };
+    Served {
+        reply: id.map(|id| Outgoing::answer(id, answer).to_line()),
+        wrote,
+    }
+}
+
+/// Whether `line` is a notification (a request without an id): nothing
+/// answers it. Judged as [`serve_line`] judges it.
+pub(crate) fn is_notification(line: &str) -> bool {
+    serde_json::from_str::<Incoming>(line).is_ok_and(|m| m.id.is_none())
+}
+
+fn hello(params: Value) -> Result<Value, RpcError> {
+    let hello: HelloParams =
+        serde_json::from_value(params).map_err(|e| RpcError::invalid_params("hello", &e))?;
+    if hello.protocol != PROTOCOL {
+        return Err(RpcError {
+            code: code::UNSUPPORTED_PROTOCOL,
+            message: format!(
+                "this owner (stint {}) speaks protocol {PROTOCOL}, not {}: {}",
+                env!("CARGO_PKG_VERSION"),
+                hello.protocol,
+                if hello.protocol > PROTOCOL {
+                    "update stint, then restart `stint agent` or the desktop app"
+                } else {
+                    "update the editor's plugin"
+                }
+            ),
+            data: Some(serde_json::json!({ "protocol": PROTOCOL })),
+        });
+    }
+    if let Some(client) = &hello.client {
+        tracing::debug!("hello from {client}");
+    }
+    Ok(serde_json::to_value(Hello {
+        protocol: PROTOCOL,
+        server: format!("stint {}", env!("CARGO_PKG_VERSION")),
+        operations: operations(),
+    })
+    .expect("hello serializes"))
+}
+
+/// Declares every operation once; see the module's doc. Each line:
+/// `read|write name(param: Type, …) -> Result => |device| call;`, the call
+/// an expression (with `.await?` where it is async) of the result's type,
+/// in which the params are bound by name.
+macro_rules! operations {
+    ($(
+        $(#[$doc:meta])*
+        $kind:ident $name:ident ( $($arg:ident : $ty:ty),* ) -> $out:ty => |$device:ident| $call:expr;
+    )*) => {
+        /// The params of each operation, named after it; unknown fields
+        /// are refused.
+        #[allow(non_camel_case_types)]
+        pub mod params {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                $(#[$doc])*
+                #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+                #[serde(deny_unknown_fields)]
+                pub struct $name {
+                    $(
+                        #[allow(missing_docs)]
+                        pub $arg: $ty,
+                    )*
+                }
+            )*
+        }
+
+        /// Each operation's name and whether it writes.
+        const OPERATIONS_TABLE: &[(&str, bool)] = &[
+            $((stringify!($name), operations!(@writes $kind)),)*
+        ];
+
+        /// Every operation, as `hello` lists it.
+        #[must_use]
+        pub fn operations() -> Vec<Operation> {
+            OPERATIONS_TABLE
+                .iter()
+                .map(|(name, writes)| Operation { name: (*name).to_owned(), writes: *writes })
+                .collect()
+        }
+
+        async fn dispatch(device: &Device, method: &str, params: Value) -> Result<Value, RpcError> {
+            // Operations without params take `null`, `{}` or nothing.
+            let params = match params {
+                Value::Null => Value::Object(serde_json::Map::new()),
+                other => other,
+            };
+            match method {
+                "hello" => hello(params),
+                $(
+                    stringify!($name) => {
+                        let params::$name { $($arg),* } = serde_json::from_value(params)
+                            .map_err(|e| RpcError::invalid_params(stringify!($name), &e))?;
+                        let $device = device;
+                        let out: $out = async { Ok::<_, ClientError>($call) }.await?;
+                        Ok(serde_json::to_value(out).expect("a result serializes"))
+                    }
+                )*
+                other => Err(RpcError {
+                    code: code::METHOD_NOT_FOUND,
+                    message: format!(
+                        "no operation {other} here (stint {}, protocol {PROTOCOL}): it may be newer \
+                         than this owner; `hello` lists what it serves",
+                        env!("CARGO_PKG_VERSION")
+                    ),
+                    data: None,
+                }),
+            }
+        }
+
+        impl crate::local::Client {
+            $(
+                $(#[$doc])*
+                ///
+                /// # Errors
+                /// As the device's operation, or when its owner cannot be
+                /// reached.
+                pub async fn $name(&self, $($arg: impl Into<$ty>),*) -> crate::Result<$out> {
+                    let params = params::$name { $($arg: $arg.into()),* };
+                    self.call(stringify!($name), serde_json::to_value(params).expect("params serialize"))
+                        .await
+                }
+            )*
+        }
+    };
+    (@writes read) => { false };
+    (@writes write) => { true };
+}
+
+operations! {
+    /// Whether the owner answers.
+    read ping() -> bool => |_d| true;
+    /// Takes what the shell hook spooled (every operation does it first).
+    write drain_hook() -> bool => |_d| true;
+    /// Starts a session ([`Device::start_session`]).
+    write start_session(session: NewSession) -> WorkspaceSession => |d| d.start_session(session).await?;
+    /// A page of sessions ([`Device::list_sessions`]).
+    read list_sessions(filter: SessionFilter) -> Vec<WorkspaceSession> => |d| d.list_sessions(&filter).await?;
+    /// A session by id or prefix ([`Device::find_session`]).
+    read find_session(id: String) -> WorkspaceSession => |d| d.find_session(&id).await?;
+    /// Changes a session ([`Device::update_session`]).
+    write update_session(id: String, changes: Vec<Change>) -> WorkspaceSession => |d| d.update_session(&id, changes).await?;
+    /// Forks a session ([`Device::fork_session`]).
+    write fork_session(id: String, name: String) -> WorkspaceSession => |d| d.fork_session(&id, &name).await?;
+    /// Deletes a session ([`Device::delete_session`]).
+    write delete_session(id: String) -> WorkspaceSession => |d| d.delete_session(&id).await?;
+    /// A session with its preflight and the commands that reopen it
+    /// ([`Device::resume_session`]).
+    write resume_session(id: String) -> Resume => |d| d.resume_session(&id).await?;
+    /// The most recently used sessions ([`Device::recent_sessions`]).
+    read recent_sessions(limit: usize) -> Vec<WorkspaceSession> => |d| d.recent_sessions(limit).await?;
+    /// A session's forks ([`Device::children`]).
+    read children(id: String) -> Vec<WorkspaceSession> => |d| d.children(&id).await?;
+    /// Sessions related to one ([`Device::related`]).
+    read related(id: String, limit: usize) -> Vec<RelatedSession> => |d| d.related(&id, limit).await?;
+    /// The device's state ([`Device::status`]).
+    read status() -> Status => |d| d.status().await?;
+    /// Who is signed in ([`Device::whoami`]).
+    read whoami() -> Option<Account> => |d| d.whoami();
+    /// Signs in ([`Device::login`]).
+    write login(server: String, email: String, password: String) -> Account => |d| d.login(&server, &email, &password).await?;
+    /// Creates an account and signs in ([`Device::register`]).
+    write register(server: String, request: RegisterRequest) -> Account => |d| d.register(&server, &request).await?;
+    /// Signs out ([`Device::logout`]).
+    write logout() -> bool => |d| d.logout().await?;
+    /// The tenants one may switch to ([`Device::tenants`]).
+    read tenants() -> Vec<TenantWithRole> => |d| d.tenants().await?;
+    /// Switches tenant ([`Device::switch_tenant`]).
+    write switch_tenant(id: String) -> Account => |d| d.switch_tenant(&id).await?;
+    /// Syncs now ([`Device::sync`]).
+    read sync() -> SyncReport => |d| d.sync().await?;
+    /// Edits that conflicted ([`Device::conflicts`]).
+    read conflicts() -> Vec<Conflict> => |d| d.conflicts().await?;
+    /// Settles a conflict ([`Device::resolve_conflict`]).
+    write resolve_conflict(id: String, take_mine: bool) -> Conflict => |d| d.resolve_conflict(&id, take_mine).await?;
+    /// Watches a session's workspace ([`Device::watch_workspace`]).
+    write watch_workspace(id: String) -> WatchStatus => |d| d.watch_workspace(&id).await?;
+    /// Stops watching it ([`Device::unwatch_workspace`]).
+    write unwatch_workspace(id: String) -> bool => |d| d.unwatch_workspace(&id).await?;
+    /// The watches and their progress ([`Device::watch_statuses`]).
+    read watch_statuses() -> Vec<WatchStatus> => |d| d.watch_statuses();
+    /// A session's files ([`Device::files`]).
+    read files(id: String, changed_since: Option<Timestamp>) -> Vec<File> => |d| d.files(&id, changed_since).await?;
+    /// The sessions that touched a file ([`Device::which_sessions`]).
+    read which_sessions(query: FileQuery) -> Vec<FileMatch> => |d| d.which_sessions(&query).await?;
+    /// What differs between a session and this checkout
+    /// ([`Device::preflight`]).
+    read preflight(id: String) -> Preflight => |d| d.preflight(&id).await?;
+    /// The workspaces this device knows ([`Device::workspaces`]).
+    write workspaces() -> Vec<WorkspaceView> => |d| d.workspaces().await?;
+    /// Links a folder to a workspace ([`Device::link_workspace`]).
+    write link_workspace(id: String, path: PathBuf) -> WorkspaceView => |d| d.link_workspace(&id, &path).await?;
+    /// Forgets a workspace's folder ([`Device::forget_workspace`]).
+    write forget_workspace(id: String, path: Option<PathBuf>) -> WorkspaceView => |d| d.forget_workspace(&id, path.as_deref()).await?;
+}

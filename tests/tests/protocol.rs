@@ -1,0 +1,203 @@
+//! The local protocol from outside, as an editor's plugin speaks it: the
+//! real `stint rpc` (alone, and relaying to a real `stint agent`) and the
+//! agent's socket, fed JSON-RPC lines, good and hostile. Each bad message
+//! gets a clear error and changes nothing.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use serde_json::{Value, json};
+use stint_e2e::device::{Agent, command, json as stint_json, ok, run};
+
+/// Feeds `lines` to `stint rpc` on the device in `dir`; its answers.
+fn rpc(dir: &Path, lines: &[String]) -> Vec<Value> {
+    let mut c = command(dir);
+    c.arg("rpc");
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let out = run(c, &input);
+    assert!(
+        out.status.success(),
+        "stint rpc: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect()
+}
+
+fn request(id: u64, method: &str, params: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string()
+}
+
+fn hello(id: u64, protocol: u64) -> String {
+    request(
+        id,
+        "hello",
+        json!({"protocol": protocol, "client": "stint-test 0.1"}),
+    )
+}
+
+/// The lines of a conversation that exercises every kind of answer, and
+/// checks of what came back.
+fn conversation(workspace: &Path) -> Vec<String> {
+    let ws = workspace.to_str().unwrap();
+    vec![
+        hello(1, 1),
+        request(
+            2,
+            "start_session",
+            json!({"session": {"name": "Débogage 🐛", "workspace": ws, "tags": []}}),
+        ),
+        request(3, "recent_sessions", json!({"limit": 5})),
+        // A notification: runs, nothing answers.
+        json!({"jsonrpc": "2.0", "method": "drain_hook"}).to_string(),
+        // Hostile or mistaken.
+        hello(4, 2),
+        request(5, "teleport", json!({})),
+        request(6, "find_session", json!({"id": "x", "extra": true})),
+        request(7, "find_session", json!({})),
+        "{not json".to_owned(),
+        json!({"id": 8, "method": "ping"}).to_string(),
+        request(9, "find_session", json!({"id": "00000000"})),
+        request(10, "list_sessions", json!({"filter": {}})),
+    ]
+}
+
+/// The answers in order, checked; returns the started session's id.
+fn check(answers: &[Value]) -> String {
+    assert_eq!(
+        answers.len(),
+        11,
+        "one answer per request, none for the notification: {answers:#?}"
+    );
+    let by_id = |id: u64| {
+        answers
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap_or_else(|| panic!("no answer to {id}: {answers:#?}"))
+    };
+    let hello = &by_id(1)["result"];
+    assert_eq!(hello["protocol"], 1);
+    assert!(hello["server"].as_str().unwrap().starts_with("stint "));
+    let ops = hello["operations"].as_array().unwrap();
+    let op = |name: &str| ops.iter().find(|o| o["name"] == name).cloned();
+    assert_eq!(
+        op("update_session"),
+        Some(json!({"name": "update_session", "writes": true}))
+    );
+    assert_eq!(
+        op("find_session"),
+        Some(json!({"name": "find_session", "writes": false}))
+    );
+
+    let started = &by_id(2)["result"];
+    assert_eq!(started["name"], "Débogage 🐛");
+    let id = started["id"].as_str().unwrap().to_owned();
+    assert_eq!(by_id(3)["result"][0]["id"], id.as_str());
+
+    let error = |id: u64| by_id(id)["error"].clone();
+    let newer = error(4);
+    assert_eq!(newer["code"], -32001);
+    let said = newer["message"].as_str().unwrap();
+    assert!(
+        said.contains("speaks protocol 1, not 2") && said.contains("update stint"),
+        "{said}"
+    );
+    let unknown = error(5);
+    assert_eq!(unknown["code"], -32601);
+    assert!(
+        unknown["message"]
+            .as_str()
+            .unwrap()
+            .contains("no operation teleport"),
+        "{unknown}"
+    );
+    let extra = error(6);
+    assert_eq!(extra["code"], -32602);
+    assert!(
+        extra["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `extra`"),
+        "{extra}"
+    );
+    assert_eq!(error(7)["code"], -32602, "a missing field");
+    let garbage = answers
+        .iter()
+        .find(|a| a["id"].is_null())
+        .expect("not JSON is answered with id null");
+    assert_eq!(garbage["error"]["code"], -32700);
+    assert_eq!(error(8)["code"], -32600, "no jsonrpc: 2.0");
+    let missing = error(9);
+    assert_eq!(missing["code"], -32000);
+    assert_eq!(missing["data"]["kind"], "not_found");
+    // Nothing the refused requests asked for was stored: one session.
+    let listed = by_id(10)["result"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    id
+}
+
+#[test]
+fn stint_rpc_serves_the_protocol_alone_and_through_the_agent() {
+    let workspace = tempfile::tempdir().unwrap();
+    // Alone: `stint rpc` opens the replica itself.
+    let alone = tempfile::tempdir().unwrap();
+    let id = check(&rpc(alone.path(), &conversation(workspace.path())));
+    assert_eq!(
+        stint_json(alone.path(), &["session", "show", &id, "--json"])["name"],
+        "Débogage 🐛"
+    );
+
+    // Through the agent: the same answers; the agent holds the replica.
+    let relayed = tempfile::tempdir().unwrap();
+    let agent = Agent::start(relayed.path());
+    let id = check(&rpc(relayed.path(), &conversation(workspace.path())));
+    assert_eq!(
+        stint_json(relayed.path(), &["session", "show", &id, "--json"])["name"],
+        "Débogage 🐛"
+    );
+    agent.stop();
+}
+
+#[test]
+fn the_agent_socket_refuses_what_cannot_be_framed_and_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::start(dir.path());
+    let socket = dir.path().join("agent.sock");
+
+    // A message over 16 MiB: one error, then the connection ends.
+    let mut stream = UnixStream::connect(&socket).unwrap();
+    let huge = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"find_session\",\"params\":{{\"id\":\"{}\"}}}}\n",
+        "a".repeat(17 * 1024 * 1024)
+    );
+    // The agent may close before all of it is written.
+    let _ = stream.write_all(huge.as_bytes());
+    let mut answer = String::new();
+    BufReader::new(&stream).read_line(&mut answer).unwrap();
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["error"]["code"], -32600, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("over 16777216 bytes")
+    );
+
+    // Not UTF-8: the same.
+    let mut stream = UnixStream::connect(&socket).unwrap();
+    stream
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}\n")
+        .unwrap();
+    let mut answer = String::new();
+    BufReader::new(&stream).read_line(&mut answer).unwrap();
+    assert!(answer.contains("-32600"), "{answer}");
+
+    // The agent goes on serving.
+    let listed = ok(dir.path(), &["session", "list", "--json"]);
+    assert_eq!(listed.trim(), "[]");
+    agent.stop();
+}
