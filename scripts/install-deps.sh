@@ -15,7 +15,8 @@ set -euo pipefail
 # util-linux's `unshare` and bsdutils' `script` (both part of any Debian):
 # the watcher's tests in user namespaces, and the CLI's progress bar on a
 # terminal.
-APT_PACKAGES=(build-essential pkg-config libclang-dev ca-certificates curl zsh fish util-linux bsdutils
+# neovim (Debian's 0.7): the Neovim plugin (editors/nvim) is tested in it.
+APT_PACKAGES=(build-essential pkg-config libclang-dev ca-certificates curl zsh fish util-linux bsdutils neovim
   dbus-daemon dbus-bin dbus-x11 gnome-keyring libsecret-tools
   libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev libssl-dev libxdo-dev
   libayatana-appindicator3-dev librsvg2-dev file xvfb xauth webkit2gtk-driver at-spi2-core

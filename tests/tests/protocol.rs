@@ -63,6 +63,7 @@ fn conversation(workspace: &Path) -> Vec<String> {
         json!({"id": 8, "method": "ping"}).to_string(),
         request(9, "find_session", json!({"id": "00000000"})),
         request(10, "list_sessions", json!({"filter": {}})),
+        request(11, "whoami", Value::Null),
     ]
 }
 
@@ -70,7 +71,7 @@ fn conversation(workspace: &Path) -> Vec<String> {
 fn check(answers: &[Value]) -> String {
     assert_eq!(
         answers.len(),
-        11,
+        12,
         "one answer per request, none for the notification: {answers:#?}"
     );
     let by_id = |id: u64| {
@@ -137,6 +138,9 @@ fn check(answers: &[Value]) -> String {
     // Nothing the refused requests asked for was stored: one session.
     let listed = by_id(10)["result"].as_array().unwrap().clone();
     assert_eq!(listed.len(), 1, "{listed:?}");
+    // Signed out: a null result, not a missing one.
+    let whoami = by_id(11).as_object().unwrap().clone();
+    assert_eq!(whoami.get("result"), Some(&Value::Null), "{whoami:?}");
     id
 }
 
@@ -146,10 +150,54 @@ fn stint_rpc_serves_the_protocol_alone_and_through_the_agent() {
     // Alone: `stint rpc` opens the replica itself.
     let alone = tempfile::tempdir().unwrap();
     let id = check(&rpc(alone.path(), &conversation(workspace.path())));
-    assert_eq!(
-        stint_json(alone.path(), &["session", "show", &id, "--json"])["name"],
-        "Débogage 🐛"
+    let before = stint_json(alone.path(), &["session", "show", &id, "--json"]);
+    assert_eq!(before["name"], "Débogage 🐛");
+
+    // What a plugin must not store: a tab outside the workspace, a
+    // breakpoint on line 0, a session of a relative folder.
+    let outside =
+        json!([{"editor": {"open_tabs": [{"file_path": "../../etc/passwd"}], "editor": "Test 1"}}]);
+    let line_zero = json!([{"breakpoints": [{"file_path": "src/a.rs", "line": 0}]}]);
+    let answers = rpc(
+        alone.path(),
+        &[
+            hello(1, 1),
+            request(2, "update_session", json!({"id": id, "changes": outside})),
+            request(3, "update_session", json!({"id": id, "changes": line_zero})),
+            request(
+                4,
+                "session_of_folder",
+                json!({"folder": "relative/app", "start": true}),
+            ),
+        ],
     );
+    let refused: Vec<(i64, String)> = answers[1..]
+        .iter()
+        .map(|a| {
+            (
+                a["error"]["code"].as_i64().unwrap(),
+                a["error"]["data"]["field"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (-32000, "editor_state.open_tabs[0].file_path".to_owned()),
+            (-32000, "breakpoints[0].line".to_owned()),
+            (-32000, "folder".to_owned()),
+        ],
+        "{answers:#?}"
+    );
+    assert_eq!(
+        stint_json(alone.path(), &["session", "show", &id, "--json"]),
+        before
+    );
+    let all = stint_json(alone.path(), &["session", "list", "--json"]);
+    assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
 
     // Through the agent: the same answers; the agent holds the replica.
     let relayed = tempfile::tempdir().unwrap();

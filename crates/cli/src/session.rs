@@ -134,6 +134,8 @@ pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Res
                     active_tab_index: Some(open_tabs.len() - 1),
                     open_tabs,
                     layout: stint_model::EditorLayout::Single,
+                    editor: None,
+                    device: None,
                 }));
             }
             if !breakpoints.is_empty() {

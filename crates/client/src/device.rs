@@ -712,10 +712,53 @@ impl Device {
                 Err(e) => Err(e),
             };
         }
+        Ok(self
+            .active_session_of(Path::new(&entry.cwd))
+            .await?
+            .map(|s| s.id))
+    }
+
+    /// The session an editor open on `folder` records into: the active
+    /// session of the deepest workspace holding it (found across devices
+    /// by the workspace's identity), else, when `start`, one started
+    /// there, as `stint session start` would.
+    pub async fn session_of_folder(
+        &self,
+        folder: &Path,
+        start: bool,
+    ) -> Result<Option<WorkspaceSession>> {
+        let invalid = |m: String| ClientError::Invalid(ValidationError::new("folder", m));
+        if !folder.is_absolute() {
+            return Err(invalid(format!(
+                "{} is not an absolute path",
+                folder.display()
+            )));
+        }
+        let folder = folder
+            .canonicalize()
+            .map_err(|e| invalid(format!("{}: {e}", folder.display())))?;
+        if !folder.is_dir() {
+            return Err(invalid(format!("{} is not a folder", folder.display())));
+        }
+        if let Some(session) = self.active_session_of(&folder).await? {
+            return Ok(Some(session));
+        }
+        if !start {
+            return Ok(None);
+        }
+        let new = NewSession {
+            name: String::new(),
+            workspace: folder,
+            tags: Vec::new(),
+        };
+        Ok(Some(self.start_session(new).await?))
+    }
+
+    /// The active session of the deepest workspace holding `cwd`.
+    async fn active_session_of(&self, cwd: &Path) -> Result<Option<WorkspaceSession>> {
         let active = |s: &WorkspaceSession| s.status == SessionStatus::Active;
-        let cwd = Path::new(&entry.cwd);
         if let Some((session, _)) = self.deepest_session(cwd.ancestors(), active).await? {
-            return Ok(Some(session.id));
+            return Ok(Some(session));
         }
         // A git checkout this device has not mapped yet: identified once,
         // it finds the sessions of its project from other devices.
@@ -730,7 +773,7 @@ impl Device {
         }
         self.identify(top).await?;
         let session = self.deepest_session(std::iter::once(top), active).await?;
-        Ok(session.map(|(s, _)| s.id))
+        Ok(session.map(|(s, _)| s))
     }
 
     /// The most recently updated session that `keep` accepts, of the first
@@ -948,7 +991,11 @@ fn apply(session: &mut WorkspaceSession, change: Change) -> Result<()> {
             note.rationale = rationale.map(|r| scrub::scrub(&r));
             session.memory.decisions.push(note);
         }
-        Change::Editor(editor) => session.editor_state = editor,
+        Change::Editor(mut editor) => {
+            // Which device captured it is this device's to say.
+            editor.device = editor.editor.is_some().then(host_name).flatten();
+            session.editor_state = editor;
+        }
         Change::Cwd(cwd) => session.terminal_state.cwd = Some(cwd),
         Change::History(commands) => {
             let history = &mut session.terminal_state.command_history;
@@ -991,4 +1038,14 @@ fn apply(session: &mut WorkspaceSession, change: Change) -> Result<()> {
         Change::Status(status) => session.status = status,
     }
     Ok(())
+}
+
+/// This machine's host name, for "captured in Neovim on ada-laptop".
+fn host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.chars().take(100).collect())
 }

@@ -23,7 +23,7 @@ use tokio::sync::Mutex;
 
 use crate::device::Device;
 use crate::error::{ClientError, Result};
-use crate::protocol::{self, Outgoing, PROTOCOL, RpcError, read_line};
+use crate::protocol::{self, PROTOCOL, RpcError, read_line};
 
 const SOCKET: &str = "agent.sock";
 
@@ -115,22 +115,29 @@ impl Client {
             .relay(&request.to_string())
             .await?
             .ok_or_else(|| ClientError::Profile("the replica's owner did not answer".into()))?;
-        let answer: Outgoing = serde_json::from_str(&line).map_err(|e| {
-            ClientError::Profile(format!("the replica's owner answered nonsense: {e}"))
-        })?;
-        match (answer.result, answer.error) {
-            (_, Some(error)) => Err(ClientError::from(error)),
-            (Some(result), None) => serde_json::from_value(result).map_err(|e| {
-                ClientError::Profile(format!(
-                    "the replica's owner answered {method} with something else: {e}"
-                ))
-            }),
-            (None, None) => Err(ClientError::from(RpcError {
+        // Read as a map: a `null` result (`whoami` signed out) is there.
+        let mut answer: serde_json::Map<String, Value> =
+            serde_json::from_str(&line).map_err(|e| {
+                ClientError::Profile(format!("the replica's owner answered nonsense: {e}"))
+            })?;
+        if let Some(error) = answer.remove("error").filter(|e| !e.is_null()) {
+            let error: RpcError = serde_json::from_value(error).map_err(|e| {
+                ClientError::Profile(format!("the replica's owner answered a bad error: {e}"))
+            })?;
+            return Err(ClientError::from(error));
+        }
+        let Some(result) = answer.remove("result") else {
+            return Err(ClientError::from(RpcError {
                 code: protocol::code::INVALID_REQUEST,
                 message: format!("{method} was answered with neither a result nor an error"),
                 data: None,
-            })),
-        }
+            }));
+        };
+        serde_json::from_value(result).map_err(|e| {
+            ClientError::Profile(format!(
+                "the replica's owner answered {method} with something else: {e}"
+            ))
+        })
     }
 
     /// Serves one line of the protocol, as it came (`stint rpc` relays an

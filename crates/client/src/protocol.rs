@@ -178,10 +178,11 @@ struct Incoming {
 }
 
 /// An answer as it leaves.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub(crate) struct Outgoing {
     pub(crate) jsonrpc: String,
     pub(crate) id: Value,
+    /// `Value::Null` is a result (`whoami` signed out): it is sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) result: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -430,6 +431,9 @@ operations! {
     write start_session(session: NewSession) -> WorkspaceSession => |d| d.start_session(session).await?;
     /// A page of sessions ([`Device::list_sessions`]).
     read list_sessions(filter: SessionFilter) -> Vec<WorkspaceSession> => |d| d.list_sessions(&filter).await?;
+    /// The session an editor open on a folder records into, started if
+    /// asked and there is none ([`Device::session_of_folder`]).
+    write session_of_folder(folder: PathBuf, start: bool) -> Option<WorkspaceSession> => |d| d.session_of_folder(&folder, start).await?;
     /// A session by id or prefix ([`Device::find_session`]).
     read find_session(id: String) -> WorkspaceSession => |d| d.find_session(&id).await?;
     /// Changes a session ([`Device::update_session`]).

@@ -44,6 +44,7 @@ async fn sessions_work_offline_and_survive_reopening() {
             }],
             active_tab_index: Some(0),
             layout: stint_model::EditorLayout::Single,
+            ..EditorState::default()
         };
         // Sessions started within one millisecond share the UUIDv7's
         // timestamp and most of its counter: a prefix reaching into the

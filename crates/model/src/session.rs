@@ -111,6 +111,14 @@ pub struct EditorState {
     /// Group arrangement.
     #[serde(default)]
     pub layout: EditorLayout,
+    /// The editor that captured it, as it names itself (`Neovim 0.7.2`,
+    /// `VS Code 1.100.3`); none when typed in (`stint session update`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub editor: Option<String>,
+    /// The device it was captured on (its host name), set by the device
+    /// itself whatever the editor says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 /// The terminal as the user left it. History and environment are scrubbed of
@@ -360,6 +368,14 @@ impl Validate for WorkspaceSession {
                 ));
             }
             check_anchor(&format!("{field}.anchor"), tab.anchor.as_ref())?;
+        }
+        for (field, value) in [
+            ("editor_state.editor", &self.editor_state.editor),
+            ("editor_state.device", &self.editor_state.device),
+        ] {
+            if let Some(value) = value {
+                validate::name(field, value)?;
+            }
         }
         if let Some(active) = self.editor_state.active_tab_index
             && active >= tabs.len()

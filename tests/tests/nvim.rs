@@ -1,0 +1,262 @@
+//! The Neovim plugin (`editors/nvim`) in Debian's real Neovim, headless,
+//! against a real `stint agent`: what Neovim shows is what the replica
+//! holds (read through the CLI), and `:StintResume` in a fresh Neovim,
+//! started elsewhere, brings exactly that back.
+//!
+//! nvim-dap is not on any registry this machine reaches, so its one
+//! module the plugin uses, `dap.breakpoints` (`get()`, `set(opts, buf,
+//! line)`), is stood in for by a file of the same API in a temp folder.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+use stint_e2e::device::{Agent, json as stint_json, ok};
+
+const DAP: &str = r"
+local M = {}
+local by_buf = {}
+function M.get() return by_buf end
+function M.set(opts, buf, line)
+  by_buf[buf] = by_buf[buf] or {}
+  table.insert(by_buf[buf], { line = line, condition = opts.condition })
+end
+return M
+";
+
+struct Nvim {
+    data: PathBuf,
+    dap: PathBuf,
+}
+
+impl Nvim {
+    /// Runs Neovim headless in `cwd` with the plugin (and the nvim-dap
+    /// stand-in when `dap`), running `commands` in order, then quitting.
+    fn run(&self, cwd: &Path, dap: bool, path: Option<&str>, commands: &[&str]) -> Output {
+        let plugin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/nvim");
+        let bin = stint_e2e::binary("stint");
+        let path = path.map_or_else(
+            || {
+                format!(
+                    "{}:{}",
+                    bin.parent().unwrap().display(),
+                    std::env::var("PATH").unwrap_or_default()
+                )
+            },
+            str::to_owned,
+        );
+        let mut c = Command::new("timeout");
+        c.args(["60", "nvim", "--headless", "-u", "NONE", "-i", "NONE", "-n"])
+            .args(["--cmd", &format!("set rtp^={}", plugin.display())]);
+        if dap {
+            c.args(["--cmd", &format!("set rtp^={}", self.dap.display())]);
+        }
+        // More than Neovim's ten `-c`: a script, one command a line.
+        let script = tempfile::Builder::new().suffix(".vim").tempfile().unwrap();
+        std::fs::write(script.path(), format!("{}\nqa!\n", commands.join("\n"))).unwrap();
+        c.args(["-c", "runtime! plugin/stint.lua"])
+            .args(["-c", &format!("source {}", script.path().display())])
+            .current_dir(cwd)
+            .env("STINT_DATA_DIR", &self.data)
+            .env("STINT_KEYRING", "off")
+            .env("PATH", path);
+        let out = c
+            .output()
+            .expect("nvim runs (scripts/install-deps.sh installs it)");
+        assert!(
+            out.status.success(),
+            "nvim: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+}
+
+fn write(dir: &Path, file: &str, text: &str) {
+    let path = dir.join(file);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn tabs(session: &Value) -> Vec<(String, u64, u64)> {
+    session["editor_state"]["open_tabs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["file_path"].as_str().unwrap().to_owned(),
+                t["cursor"]["line"].as_u64().unwrap(),
+                t["cursor"]["column"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn neovim_captures_its_session_and_resumes_it_elsewhere() {
+    let data = tempfile::tempdir().unwrap();
+    let trees = tempfile::tempdir().unwrap();
+    let ws = trees.path().join("crème app").canonicalize_or_create();
+    write(
+        &ws,
+        "src/main.rs",
+        "fn main() {\n    let café = \"ü\";\n    run(café);\n}\n",
+    );
+    write(&ws, "src/lib.rs", "pub fn run(_: &str) {}\n");
+    write(&ws, "README.md", "# App\n\nRead me.\n");
+    let outside = trees.path().join("elsewhere.txt");
+    std::fs::write(&outside, "not the workspace's\n").unwrap();
+    let dap = trees.path().join("dap");
+    write(&dap, "lua/dap/breakpoints.lua", DAP);
+    let nvim = Nvim {
+        data: data.path().to_owned(),
+        dap,
+    };
+    let agent = Agent::start(data.path());
+
+    // Neovim: README (line 3), then main.rs in a split (the cursor after
+    // `café`), lib.rs hidden; a file outside the workspace; two
+    // breakpoints. README, shown again, is back at its line 3.
+    nvim.run(
+        &ws,
+        true,
+        None,
+        &[
+            "edit README.md",
+            "call cursor(3, 3)",
+            "edit src/lib.rs",
+            "edit src/main.rs",
+            "call cursor(2, 14)",
+            "split README.md",
+            &format!("edit {}", outside.display()),
+            "edit README.md",
+            "wincmd j",
+            "lua require('dap.breakpoints').set({condition = 'café == \"ü\"'}, vim.fn.bufnr('src/main.rs'), 3)",
+            "lua require('dap.breakpoints').set({}, vim.fn.bufnr('src/lib.rs'), 1)",
+            "StintNote the cache is per tenant",
+            "StintDecision ports come from the environment",
+            "lua require('stint').flush()",
+        ],
+    );
+    let ws_str = ws.to_str().unwrap();
+    let listed = stint_json(
+        data.path(),
+        &["session", "list", "--workspace", ws_str, "--json"],
+    );
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        1,
+        "one session, started by the plugin: {listed}"
+    );
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    let session = stint_json(data.path(), &["session", "show", &id, "--json"]);
+    // Windows first (README above, main.rs below: the current one), then
+    // the hidden buffer; the file outside is not sent. The column is in
+    // characters: byte 14 of `    let café = ` (after the é's two bytes)
+    // is its 13th character.
+    assert_eq!(
+        tabs(&session),
+        [
+            ("README.md".to_owned(), 3, 3),
+            ("src/main.rs".to_owned(), 2, 13),
+            ("src/lib.rs".to_owned(), 1, 1),
+        ],
+        "{session}"
+    );
+    let editor = &session["editor_state"];
+    assert_eq!(editor["active_tab_index"], 1);
+    assert!(
+        editor["editor"].as_str().unwrap().starts_with("Neovim 0."),
+        "{editor}"
+    );
+    assert!(
+        editor["device"].as_str().is_some_and(|d| !d.is_empty()),
+        "{editor}"
+    );
+    assert_eq!(session["terminal_state"]["cwd"], ws_str);
+    assert_eq!(
+        session["breakpoints"],
+        json!([
+            {"file_path": "src/lib.rs", "line": 1, "condition": null, "enabled": true,
+             "anchor": session["breakpoints"][0]["anchor"]},
+            {"file_path": "src/main.rs", "line": 3, "condition": "café == \"ü\"", "enabled": true,
+             "anchor": session["breakpoints"][1]["anchor"]},
+        ])
+    );
+    assert_eq!(
+        session["memory"]["facts"][0]["text"],
+        "the cache is per tenant"
+    );
+    assert_eq!(
+        session["memory"]["decisions"][0]["text"],
+        "ports come from the environment"
+    );
+
+    // A fresh Neovim started elsewhere: :StintResume brings it back.
+    let report = trees.path().join("report.json");
+    nvim.run(
+        trees.path(),
+        true,
+        None,
+        &[
+            &format!("StintResume {id}"),
+            "lua require('stint').flush()",
+            &format!(
+                "lua local out = {{ cwd = vim.fn.getcwd(), current = vim.fn.expand('%:.'), cursor = vim.api.nvim_win_get_cursor(0), buffers = {{}}, breakpoints = {{}} }} \
+                 for _, b in ipairs(vim.api.nvim_list_bufs()) do if vim.bo[b].buflisted then \
+                   table.insert(out.buffers, vim.fn.fnamemodify(vim.api.nvim_buf_get_name(b), ':.')) end end \
+                 for b, list in pairs(require('dap.breakpoints').get()) do for _, bp in ipairs(list) do \
+                   table.insert(out.breakpoints, vim.fn.fnamemodify(vim.api.nvim_buf_get_name(b), ':.') .. ':' .. bp.line .. ':' .. (bp.condition or '')) end end \
+                 table.sort(out.breakpoints) \
+                 vim.fn.writefile({{ vim.fn.json_encode(out) }}, '{}')",
+                report.display()
+            ),
+        ],
+    );
+    let resumed: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(resumed["cwd"], ws_str, "{resumed}");
+    assert_eq!(resumed["current"], "src/main.rs", "{resumed}");
+    assert_eq!(
+        resumed["cursor"],
+        json!([2, 13]),
+        "character 13 is byte 13 (0-based): {resumed}"
+    );
+    assert_eq!(
+        resumed["buffers"],
+        json!(["README.md", "src/main.rs", "src/lib.rs"]),
+        "{resumed}"
+    );
+    assert_eq!(
+        resumed["breakpoints"],
+        json!(["src/lib.rs:1:", "src/main.rs:3:café == \"ü\""]),
+        "{resumed}"
+    );
+
+    // No `stint` on PATH: it says so, and Neovim works on.
+    let out = nvim.run(
+        &ws,
+        false,
+        Some("/usr/bin:/bin"),
+        &["edit README.md", "StintSession"],
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("`stint` is not installed or not on PATH"),
+        "{said}"
+    );
+    ok(data.path(), &["session", "list"]);
+    agent.stop();
+}
+
+trait CanonicalizeOrCreate {
+    fn canonicalize_or_create(self) -> PathBuf;
+}
+
+impl CanonicalizeOrCreate for PathBuf {
+    /// The folder, made, then its real path (`/tmp` may be a link).
+    fn canonicalize_or_create(self) -> PathBuf {
+        std::fs::create_dir_all(&self).unwrap();
+        self.canonicalize().unwrap()
+    }
+}
