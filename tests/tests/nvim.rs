@@ -233,6 +233,25 @@ fn neovim_captures_its_session_and_resumes_it_elsewhere() {
         "{resumed}"
     );
 
+    // No owner running: the plugin starts `stint agent`, which outlives
+    // Neovim, so the replica is never held by the editor.
+    let alone = tempfile::tempdir().unwrap();
+    let lonely = Nvim {
+        data: alone.path().to_owned(),
+        dap: nvim.dap.clone(),
+    };
+    lonely.run(&ws, false, None, &["edit src/lib.rs", "call cursor(1, 5)"]);
+    let started = agents_of(alone.path());
+    assert_eq!(started.len(), 1, "one agent started for the editor");
+    let listed = stint_json(alone.path(), &["session", "list", "--json"]);
+    assert_eq!(tabs(&listed[0]), [("src/lib.rs".to_owned(), 1, 5)]);
+    for pid in started {
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+        assert!(killed.is_ok_and(|s| s.success()));
+    }
+
     // No `stint` on PATH: it says so, and Neovim works on.
     let out = nvim.run(
         &ws,
@@ -259,4 +278,28 @@ impl CanonicalizeOrCreate for PathBuf {
         std::fs::create_dir_all(&self).unwrap();
         self.canonicalize().unwrap()
     }
+}
+
+/// The `stint agent` processes serving the data directory `dir`.
+fn agents_of(dir: &Path) -> Vec<u32> {
+    let wanted = format!("STINT_DATA_DIR={}", dir.display());
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let (Ok(cmdline), Ok(environ)) = (
+            std::fs::read(entry.path().join("cmdline")),
+            std::fs::read(entry.path().join("environ")),
+        ) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let is_agent = args.get(1).is_some_and(|a| *a == b"agent");
+        let serves = environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes());
+        if is_agent && serves {
+            found.push(pid);
+        }
+    }
+    found
 }

@@ -204,7 +204,7 @@ describe('session page', () => {
     editor_state: { open_tabs: [
       { file_path: 'src/login.rs', cursor: { line: 42, column: 7 }, selections: [], scroll_top: 0, is_pinned: false },
       { file_path: 'src/token.rs', cursor: { line: 3, column: 1 }, selections: [], scroll_top: 0, is_pinned: false },
-    ], active_tab_index: 0, layout: 'single' },
+    ], active_tab_index: 0, layout: 'single', editor: 'Neovim 0.7.2', device: 'ada-laptop' },
     terminal_state: { cwd: '/src/api/tests', command_history: ['cargo test', 'git status'], environment_vars: {} },
     breakpoints: [{ file_path: 'src/login.rs', line: 40, condition: 'attempts > 3', enabled: true }],
     memory: { facts: [], decisions: [{ text: 'Use Argon2id', rationale: 'OWASP', created_at: hoursAgo(1) }] },
@@ -216,6 +216,7 @@ describe('session page', () => {
     await page.click('text=Auth rewrite');
     await page.waitForSelector('[data-testid=open-files]');
     const text = await page.textContent('[data-testid=session-page]');
+    assert.equal(await page.textContent('[data-testid=captured-by]'), 'Captured in Neovim 0.7.2 on ada-laptop');
     for (const expected of ['src/login.rs', 'line 42, col 7', '/src/api/tests', 'git status', 'attempts > 3', 'Use Argon2id', 'OWASP', '#auth']) {
       assert.ok(text.includes(expected), `the page shows ${expected}`);
     }

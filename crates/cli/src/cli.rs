@@ -91,7 +91,14 @@ pub(crate) enum Command {
     #[command(
         after_help = "Start with a hello that names the protocol version you speak:\n  {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hello\",\"params\":{\"protocol\":1}}\nIts answer lists every operation. Messages up to 16 MiB; end of input ends it."
     )]
-    Rpc,
+    Rpc {
+        /// When neither the agent nor the desktop app runs, start `stint
+        /// agent` in the background and relay to it, rather than holding
+        /// the replica in this process (what editor plugins want: other
+        /// commands keep working while the editor is open).
+        #[arg(long)]
+        agent: bool,
+    },
     /// Shows this device: data, login, server, replica.
     Status {
         #[command(flatten)]

@@ -81,7 +81,14 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
             eprintln!("stint agent: stopped");
             Ok(())
         }
-        cli::Command::Rpc => rpc(&device().await?).await,
+        cli::Command::Rpc { agent } => {
+            let device = if agent {
+                with_agent(&dir).await?
+            } else {
+                device().await?
+            };
+            rpc(&device).await
+        }
         cli::Command::Session(command) => session::run(&device().await?, command).await,
         cli::Command::Workspace(command) => workspace::run(&device().await?, command).await,
         cli::Command::Login(credentials) => account::login(&device().await?, &credentials).await,
@@ -137,6 +144,43 @@ async fn rpc(device: &stint_client::Client) -> anyhow::Result<()> {
     }
     device.stop_watches().await;
     Ok(())
+}
+
+/// The device through its agent: the one running, else one started here
+/// in the background, in a process group of its own so that it outlives
+/// whoever started it (an editor stopping its `stint rpc`).
+async fn with_agent(dir: &std::path::Path) -> anyhow::Result<stint_client::Client> {
+    use anyhow::Context as _;
+    use std::os::unix::process::CommandExt;
+    if let Some(client) = stint_client::connect_agent(dir).await? {
+        return Ok(client);
+    }
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("agent.log"))
+        .context("the agent's log in the data directory")?;
+    std::process::Command::new(std::env::current_exe().context("this program's path")?)
+        .arg("agent")
+        .env("STINT_DATA_DIR", dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .context("starting `stint agent`")?;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(client) = stint_client::connect_agent(dir).await? {
+            return Ok(client);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "`stint agent` did not start: see {}",
+            dir.join("agent.log").display()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

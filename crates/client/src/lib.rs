@@ -56,7 +56,7 @@ mod workspace;
 pub use account::Account;
 pub use device::{Change, Device, NewSession, SessionFilter, Status};
 pub use error::{ClientError, Result};
-pub use local::{Client, connect};
+pub use local::{Client, connect, connect_agent};
 pub use owner::{News, Owner, serve_agent};
 pub use profile::{Profile, data_dir};
 pub use resume::{OpenCommand, Resume};

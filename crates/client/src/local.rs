@@ -61,28 +61,8 @@ async fn agent_at(dir: &Path) -> Option<UnixStream> {
 pub async fn connect(dir: &Path) -> Result<Client> {
     let deadline = tokio::time::Instant::now() + WAIT_FOR_REPLICA;
     loop {
-        if let Some(stream) = agent_at(dir).await {
-            let client = Client::Agent {
-                stream: Mutex::new(BufReader::new(stream)),
-                next_id: AtomicU64::new(1),
-            };
-            let hello = client
-                .call::<protocol::Hello>(
-                    "hello",
-                    serde_json::json!({
-                        "protocol": PROTOCOL,
-                        "client": format!("stint {}", env!("CARGO_PKG_VERSION")),
-                    }),
-                )
-                .await;
-            match hello {
-                Ok(_) => return Ok(client),
-                // An agent that answers, in another version: waiting
-                // does not help, and opening the replica cannot (it holds
-                // it).
-                Err(e @ ClientError::Profile(_)) => return Err(e),
-                Err(_) => {}
-            }
+        if let Some(client) = connect_agent(dir).await? {
+            return Ok(client);
         }
         match Device::open(dir) {
             Ok(device) => return Ok(Client::Direct(Box::new(device))),
@@ -93,6 +73,45 @@ pub async fn connect(dir: &Path) -> Result<Client> {
             Err(_) => tokio::time::sleep(Duration::from_millis(25)).await,
         }
     }
+}
+
+/// The agent of `dir` (or the desktop app), when one answers `hello`.
+///
+/// # Errors
+/// When it answers in another protocol version (it says which): waiting
+/// does not help, and opening the replica cannot (it holds it).
+pub async fn connect_agent(dir: &Path) -> Result<Option<Client>> {
+    let Some(stream) = agent_at(dir).await else {
+        return Ok(None);
+    };
+    let client = Client::Agent {
+        stream: Mutex::new(BufReader::new(stream)),
+        next_id: AtomicU64::new(1),
+    };
+    let hello = serde_json::json!({
+        "jsonrpc": "2.0", "id": 0, "method": "hello",
+        "params": {"protocol": PROTOCOL, "client": format!("stint {}", env!("CARGO_PKG_VERSION"))},
+    });
+    // Gone meanwhile, or shutting down: as if none ran.
+    let Ok(Some(line)) = client.relay(&hello.to_string()).await else {
+        return Ok(None);
+    };
+    let answer: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+    if answer
+        .get("result")
+        .is_some_and(|r| r["protocol"] == PROTOCOL)
+    {
+        return Ok(Some(client));
+    }
+    let error = &answer["error"];
+    Err(ClientError::Profile(match error["message"].as_str() {
+        Some(said) if error["code"].is_i64() => said.to_owned(),
+        // An agent from before the protocol had versions.
+        _ => format!(
+            "the agent of {} is an older stint: stop it and start `stint agent` again",
+            dir.display()
+        ),
+    }))
 }
 
 impl Client {

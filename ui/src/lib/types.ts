@@ -22,7 +22,8 @@ export interface Session {
   workspace_id?: string | null;
   git?: { remote: string | null; branch: string | null; head: string | null } | null;
   active_files: string[];
-  editor_state: { open_tabs: EditorTab[]; active_tab_index: number | null; layout: string };
+  /** `editor`: the editor that captured it (`Neovim 0.7.2`); `device`: where. */
+  editor_state: { open_tabs: EditorTab[]; active_tab_index: number | null; layout: string; editor?: string | null; device?: string | null };
   terminal_state: { cwd: string | null; command_history: string[]; environment_vars: Record<string, string> };
   breakpoints: Breakpoint[];
   watch_expressions: string[];

@@ -4,8 +4,9 @@
 -- a session back, from any device.
 --
 -- It speaks the device's local protocol (JSON-RPC 2.0, a message per
--- line) through `stint rpc`, which relays to the agent or the desktop app
--- (or serves it alone when neither runs). Works on Neovim 0.7 and newer.
+-- line) through `stint rpc --agent`, which relays to the agent or the
+-- desktop app, starting `stint agent` when neither runs. Works on Neovim
+-- 0.7 and newer.
 --
 -- Columns are 1-based characters (code points), as Stint's model keeps
 -- them, not Neovim's bytes.
@@ -18,7 +19,9 @@ M.version = '0.1.0'
 
 M.config = {
   -- What starts the protocol; `vim.g.stint_command` (a list) overrides.
-  command = { 'stint', 'rpc' },
+  -- `--agent` starts `stint agent` when no owner runs, so that the
+  -- replica is not held by this editor.
+  command = { 'stint', 'rpc', '--agent' },
   -- At most one update per folder in this many milliseconds.
   debounce_ms = 1000,
 }
@@ -79,7 +82,7 @@ end
 local function command()
   local c = vim.g.stint_command or M.config.command
   if type(c) == 'string' then
-    c = { c, 'rpc' }
+    c = { c, 'rpc', '--agent' }
   end
   return c
 end
