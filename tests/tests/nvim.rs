@@ -233,6 +233,41 @@ fn neovim_captures_its_session_and_resumes_it_elsewhere() {
         "{resumed}"
     );
 
+    // A Neovim that shows none of the folder's files (opened to run a
+    // command, say) leaves what the session recorded as it was.
+    let recorded = tabs(&stint_json(
+        data.path(),
+        &["session", "show", &id, "--json"],
+    ));
+    nvim.run(
+        &ws,
+        true,
+        None,
+        &["StintSession", "lua require('stint').flush()"],
+    );
+    let kept = stint_json(data.path(), &["session", "show", &id, "--json"]);
+    assert_eq!(tabs(&kept), recorded, "{kept}");
+
+    // Neovim in a folder inside the workspace records into its session,
+    // the paths relative to the workspace.
+    nvim.run(
+        &ws.join("src"),
+        false,
+        None,
+        &["edit lib.rs", "call cursor(1, 8)"],
+    );
+    let listed = stint_json(
+        data.path(),
+        &["session", "list", "--workspace", ws_str, "--json"],
+    );
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        1,
+        "no session of its own: {listed}"
+    );
+    let inside = stint_json(data.path(), &["session", "show", &id, "--json"]);
+    assert_eq!(tabs(&inside), [("src/lib.rs".to_owned(), 1, 8)], "{inside}");
+
     // No owner running: the plugin starts `stint agent`, which outlives
     // Neovim, so the replica is never held by the editor.
     let alone = tempfile::tempdir().unwrap();

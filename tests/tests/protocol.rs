@@ -62,8 +62,21 @@ fn conversation(workspace: &Path) -> Vec<String> {
         "{not json".to_owned(),
         json!({"id": 8, "method": "ping"}).to_string(),
         request(9, "find_session", json!({"id": "00000000"})),
-        request(10, "list_sessions", json!({"filter": {}})),
         request(11, "whoami", Value::Null),
+        // A misspelt field deep in a write: refused, nothing started.
+        request(
+            12,
+            "start_session",
+            json!({"session": {"name": "typo", "workspace": ws, "tagz": []}}),
+        ),
+        // Not requests, or not served: each answered, with id null.
+        "{}".to_owned(),
+        json!([{"jsonrpc": "2.0", "id": 13, "method": "ping"}]).to_string(),
+        request(14, "find_session", json!(["positional"])),
+        // id null is a request (answered), not a notification.
+        json!({"jsonrpc": "2.0", "id": null, "method": "ping"}).to_string(),
+        // Last: what is stored after all that.
+        request(10, "list_sessions", json!({"filter": {}})),
     ]
 }
 
@@ -71,7 +84,7 @@ fn conversation(workspace: &Path) -> Vec<String> {
 fn check(answers: &[Value]) -> String {
     assert_eq!(
         answers.len(),
-        12,
+        17,
         "one answer per request, none for the notification: {answers:#?}"
     );
     let by_id = |id: u64| {
@@ -110,6 +123,12 @@ fn check(answers: &[Value]) -> String {
     let unknown = error(5);
     assert_eq!(unknown["code"], -32601);
     assert!(
+        unknown["data"]["operations"]
+            .as_array()
+            .is_some_and(|o| o.len() > 20),
+        "the operations served: {unknown}"
+    );
+    assert!(
         unknown["message"]
             .as_str()
             .unwrap()
@@ -126,11 +145,36 @@ fn check(answers: &[Value]) -> String {
         "{extra}"
     );
     assert_eq!(error(7)["code"], -32602, "a missing field");
-    let garbage = answers
+    // Answered with id null, in order: not JSON, {}, a batch, then the
+    // request whose id is null.
+    let nulls: Vec<Value> = answers
         .iter()
-        .find(|a| a["id"].is_null())
-        .expect("not JSON is answered with id null");
-    assert_eq!(garbage["error"]["code"], -32700);
+        .filter(|a| a["id"].is_null())
+        .map(|a| {
+            a.get("error")
+                .map_or(json!("result"), |e| e["code"].clone())
+        })
+        .collect();
+    assert_eq!(
+        nulls,
+        [json!(-32700), json!(-32600), json!(-32600), json!("result")]
+    );
+    assert!(
+        answers.iter().any(|a| a["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("batches are not served"))),
+        "{answers:#?}"
+    );
+    assert_eq!(error(14)["code"], -32602, "params by position");
+    let typo = error(12);
+    assert_eq!(typo["code"], -32602);
+    assert!(
+        typo["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `session.tagz`"),
+        "{typo}"
+    );
     assert_eq!(error(8)["code"], -32600, "no jsonrpc: 2.0");
     let missing = error(9);
     assert_eq!(missing["code"], -32000);
@@ -144,22 +188,17 @@ fn check(answers: &[Value]) -> String {
     id
 }
 
-#[test]
-fn stint_rpc_serves_the_protocol_alone_and_through_the_agent() {
-    let workspace = tempfile::tempdir().unwrap();
-    // Alone: `stint rpc` opens the replica itself.
-    let alone = tempfile::tempdir().unwrap();
-    let id = check(&rpc(alone.path(), &conversation(workspace.path())));
-    let before = stint_json(alone.path(), &["session", "show", &id, "--json"]);
+/// What a plugin must not store, sent to session `id` on the device in
+/// `dir`: a tab outside the workspace, a breakpoint on line 0, a session
+/// of a relative folder. Each is refused, and nothing changes.
+fn refuses_what_a_plugin_must_not_store(dir: &Path, id: &str) {
+    let before = stint_json(dir, &["session", "show", id, "--json"]);
     assert_eq!(before["name"], "Débogage 🐛");
-
-    // What a plugin must not store: a tab outside the workspace, a
-    // breakpoint on line 0, a session of a relative folder.
     let outside =
         json!([{"editor": {"open_tabs": [{"file_path": "../../etc/passwd"}], "editor": "Test 1"}}]);
     let line_zero = json!([{"breakpoints": [{"file_path": "src/a.rs", "line": 0}]}]);
     let answers = rpc(
-        alone.path(),
+        dir,
         &[
             hello(1, 1),
             request(2, "update_session", json!({"id": id, "changes": outside})),
@@ -192,17 +231,24 @@ fn stint_rpc_serves_the_protocol_alone_and_through_the_agent() {
         ],
         "{answers:#?}"
     );
-    assert_eq!(
-        stint_json(alone.path(), &["session", "show", &id, "--json"]),
-        before
-    );
-    let all = stint_json(alone.path(), &["session", "list", "--json"]);
+    assert_eq!(stint_json(dir, &["session", "show", id, "--json"]), before);
+    let all = stint_json(dir, &["session", "list", "--json"]);
     assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
+}
+
+#[test]
+fn stint_rpc_serves_the_protocol_alone_and_through_the_agent() {
+    let workspace = tempfile::tempdir().unwrap();
+    // Alone: `stint rpc` opens the replica itself.
+    let alone = tempfile::tempdir().unwrap();
+    let id = check(&rpc(alone.path(), &conversation(workspace.path())));
+    refuses_what_a_plugin_must_not_store(alone.path(), &id);
 
     // Through the agent: the same answers; the agent holds the replica.
     let relayed = tempfile::tempdir().unwrap();
     let agent = Agent::start(relayed.path());
     let id = check(&rpc(relayed.path(), &conversation(workspace.path())));
+    refuses_what_a_plugin_must_not_store(relayed.path(), &id);
     assert_eq!(
         stint_json(relayed.path(), &["session", "show", &id, "--json"])["name"],
         "Débogage 🐛"
@@ -211,38 +257,57 @@ fn stint_rpc_serves_the_protocol_alone_and_through_the_agent() {
 }
 
 #[test]
-fn the_agent_socket_refuses_what_cannot_be_framed_and_keeps_serving() {
+fn what_cannot_be_framed_is_refused_and_the_next_message_served() {
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::start(dir.path());
     let socket = dir.path().join("agent.sock");
-
-    // A message over 16 MiB: one error, then the connection ends.
-    let mut stream = UnixStream::connect(&socket).unwrap();
     let huge = format!(
-        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"find_session\",\"params\":{{\"id\":\"{}\"}}}}\n",
+        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"find_session\",\"params\":{{\"id\":\"{}\"}}}}",
         "a".repeat(17 * 1024 * 1024)
     );
-    // The agent may close before all of it is written.
-    let _ = stream.write_all(huge.as_bytes());
-    let mut answer = String::new();
-    BufReader::new(&stream).read_line(&mut answer).unwrap();
-    let answer: Value = serde_json::from_str(&answer).unwrap();
-    assert_eq!(answer["error"]["code"], -32600, "{answer}");
+    let ping = request(2, "ping", Value::Null);
+
+    // On the agent's socket: a message over 16 MiB, one not in UTF-8,
+    // then a ping on the same connection.
+    let mut stream = UnixStream::connect(&socket).unwrap();
+    let writer = {
+        let mut stream = stream.try_clone().unwrap();
+        let huge = huge.clone();
+        let ping = ping.clone();
+        std::thread::spawn(move || {
+            stream.write_all(format!("{huge}\n").as_bytes()).unwrap();
+            stream
+                .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}\n")
+                .unwrap();
+            stream.write_all(format!("{ping}\n").as_bytes()).unwrap();
+        })
+    };
+    let mut lines = BufReader::new(&mut stream);
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        lines.read_line(&mut line).unwrap();
+        answers.push(serde_json::from_str::<Value>(&line).unwrap());
+    }
+    writer.join().unwrap();
+    assert_eq!(answers[0]["error"]["code"], -32600, "{}", answers[0]);
     assert!(
-        answer["error"]["message"]
+        answers[0]["error"]["message"]
             .as_str()
             .unwrap()
             .contains("over 16777216 bytes")
     );
+    assert_eq!(answers[1]["error"]["code"], -32700, "{}", answers[1]);
+    assert_eq!(
+        answers[2],
+        json!({"jsonrpc": "2.0", "id": 2, "result": true})
+    );
 
-    // Not UTF-8: the same.
-    let mut stream = UnixStream::connect(&socket).unwrap();
-    stream
-        .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}\n")
-        .unwrap();
-    let mut answer = String::new();
-    BufReader::new(&stream).read_line(&mut answer).unwrap();
-    assert!(answer.contains("-32600"), "{answer}");
+    // Through `stint rpc`: the same.
+    let answers = rpc(dir.path(), &[hello(1, 1), huge, ping]);
+    assert_eq!(answers.len(), 3, "{answers:?}");
+    assert_eq!(answers[1]["error"]["code"], -32600);
+    assert_eq!(answers[2]["result"], true);
 
     // The agent goes on serving.
     let listed = ok(dir.path(), &["session", "list", "--json"]);

@@ -33,6 +33,16 @@ pub struct NewSession {
     pub tags: Vec<String>,
 }
 
+/// The session an editor's folder records into, and the folder of this
+/// device that its files are relative to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FolderSession {
+    /// The session.
+    pub session: WorkspaceSession,
+    /// Its workspace's folder here: the editor's, or one holding it.
+    pub folder: PathBuf,
+}
+
 /// Which sessions to list; every field may be left out (`{}`: all active
 /// sessions).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -133,6 +143,9 @@ pub struct Device {
     credentials: std::sync::Mutex<Option<Credentials>>,
     /// One drain of the shell hook's spool at a time in this process.
     hook_drain: tokio::sync::Mutex<()>,
+    /// One "find, else start" of a folder's session at a time: two editors
+    /// opening one folder at once get one session.
+    folder_session: tokio::sync::Mutex<()>,
     /// The HTTP client of the last server used, kept so that sync rounds
     /// reuse its connections.
     server: std::sync::Mutex<Option<Server>>,
@@ -219,6 +232,7 @@ impl Device {
             vault,
             credentials: std::sync::Mutex::new(credentials),
             hook_drain: tokio::sync::Mutex::new(()),
+            folder_session: tokio::sync::Mutex::new(()),
             server: std::sync::Mutex::new(None),
             watches: crate::watch::Watches::default(),
             news: tokio::sync::broadcast::channel(NEWS_KEPT).0,
@@ -715,18 +729,19 @@ impl Device {
         Ok(self
             .active_session_of(Path::new(&entry.cwd))
             .await?
-            .map(|s| s.id))
+            .map(|(s, _)| s.id))
     }
 
     /// The session an editor open on `folder` records into: the active
     /// session of the deepest workspace holding it (found across devices
     /// by the workspace's identity), else, when `start`, one started
-    /// there, as `stint session start` would.
+    /// there, as `stint session start` would. With it, the folder of this
+    /// device its files are relative to (`folder` or one holding it).
     pub async fn session_of_folder(
         &self,
         folder: &Path,
         start: bool,
-    ) -> Result<Option<WorkspaceSession>> {
+    ) -> Result<Option<FolderSession>> {
         let invalid = |m: String| ClientError::Invalid(ValidationError::new("folder", m));
         if !folder.is_absolute() {
             return Err(invalid(format!(
@@ -740,25 +755,31 @@ impl Device {
         if !folder.is_dir() {
             return Err(invalid(format!("{} is not a folder", folder.display())));
         }
-        if let Some(session) = self.active_session_of(&folder).await? {
-            return Ok(Some(session));
+        let _one_at_a_time = self.folder_session.lock().await;
+        if let Some((session, root)) = self.active_session_of(&folder).await? {
+            return Ok(Some(FolderSession {
+                session,
+                folder: root,
+            }));
         }
         if !start {
             return Ok(None);
         }
         let new = NewSession {
             name: String::new(),
-            workspace: folder,
+            workspace: folder.clone(),
             tags: Vec::new(),
         };
-        Ok(Some(self.start_session(new).await?))
+        let session = self.start_session(new).await?;
+        Ok(Some(FolderSession { session, folder }))
     }
 
-    /// The active session of the deepest workspace holding `cwd`.
-    async fn active_session_of(&self, cwd: &Path) -> Result<Option<WorkspaceSession>> {
+    /// The active session of the deepest workspace holding `cwd`, and that
+    /// workspace's folder here.
+    async fn active_session_of(&self, cwd: &Path) -> Result<Option<(WorkspaceSession, PathBuf)>> {
         let active = |s: &WorkspaceSession| s.status == SessionStatus::Active;
-        if let Some((session, _)) = self.deepest_session(cwd.ancestors(), active).await? {
-            return Ok(Some(session));
+        if let Some((session, folder)) = self.deepest_session(cwd.ancestors(), active).await? {
+            return Ok(Some((session, folder.to_owned())));
         }
         // A git checkout this device has not mapped yet: identified once,
         // it finds the sessions of its project from other devices.
@@ -773,7 +794,7 @@ impl Device {
         }
         self.identify(top).await?;
         let session = self.deepest_session(std::iter::once(top), active).await?;
-        Ok(session.map(|(s, _)| s))
+        Ok(session.map(|(s, folder)| (s, folder.to_owned())))
     }
 
     /// The most recently updated session that `keep` accepts, of the first

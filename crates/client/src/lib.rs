@@ -54,7 +54,7 @@ mod watch;
 mod workspace;
 
 pub use account::Account;
-pub use device::{Change, Device, NewSession, SessionFilter, Status};
+pub use device::{Change, Device, FolderSession, NewSession, SessionFilter, Status};
 pub use error::{ClientError, Result};
 pub use local::{Client, connect, connect_agent};
 pub use owner::{News, Owner, serve_agent};

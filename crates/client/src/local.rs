@@ -23,7 +23,7 @@ use tokio::sync::Mutex;
 
 use crate::device::Device;
 use crate::error::{ClientError, Result};
-use crate::protocol::{self, PROTOCOL, RpcError, read_line};
+use crate::protocol::{self, Frame, PROTOCOL, RpcError, read_frame};
 
 const SOCKET: &str = "agent.sock";
 
@@ -139,6 +139,11 @@ impl Client {
             serde_json::from_str(&line).map_err(|e| {
                 ClientError::Profile(format!("the replica's owner answered nonsense: {e}"))
             })?;
+        if answer.get("id") != Some(&Value::from(id)) {
+            return Err(ClientError::Profile(format!(
+                "the replica's owner answered another request than {method}"
+            )));
+        }
         if let Some(error) = answer.remove("error").filter(|e| !e.is_null()) {
             let error: RpcError = serde_json::from_value(error).map_err(|e| {
                 ClientError::Profile(format!("the replica's owner answered a bad error: {e}"))
@@ -178,8 +183,13 @@ impl Client {
                 if protocol::is_notification(line) {
                     return Ok(None);
                 }
-                match read_line(&mut stream).await.map_err(lost)? {
-                    Some(answer) => Ok(Some(answer)),
+                // Answers are not capped: a session's 50,000 files make
+                // one of tens of megabytes.
+                match read_frame(&mut stream, None).await.map_err(lost)? {
+                    Some(Frame::Line(answer)) => Ok(Some(answer)),
+                    Some(_) => Err(ClientError::Profile(
+                        "the agent answered something else than UTF-8".into(),
+                    )),
                     None => Err(ClientError::Profile(
                         "the agent closed the connection".into(),
                     )),

@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use crate::device::Device;
 use crate::error::{ClientError, Result};
 use crate::local::socket_path;
-use crate::protocol::{read_line, serve_line};
+use crate::protocol::{Frame, MAX_LINE, read_frame, serve_line};
 use crate::sync::SyncReport;
 use crate::watch::WatchStatus;
 
@@ -182,19 +182,22 @@ async fn serve_connection(device: &Device, edited: &Notify, stream: UnixStream) 
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     loop {
-        let line = match read_line(&mut reader).await {
-            Ok(Some(line)) => line,
-            Ok(None) => return,
-            Err(e) => {
-                // Too long, or not UTF-8: said once, then the connection
-                // ends (what follows cannot be framed).
-                let answer = serde_json::json!({
-                    "jsonrpc": "2.0", "id": null,
-                    "error": {"code": crate::protocol::code::INVALID_REQUEST, "message": e.to_string()},
-                });
-                let _ = write.write_all(format!("{answer}\n").as_bytes()).await;
-                return;
+        let line = match read_frame(&mut reader, Some(MAX_LINE)).await {
+            Ok(Some(Frame::Line(line))) => line,
+            // Too long, or not UTF-8: refused, skipped, and the next
+            // message is read as usual.
+            Ok(Some(frame)) => {
+                let refusal = frame.refusal().unwrap_or_default();
+                if write
+                    .write_all(format!("{refusal}\n").as_bytes())
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                continue;
             }
+            Ok(None) | Err(_) => return,
         };
         let served = serve_line(device, &line).await;
         if served.wrote {

@@ -19,7 +19,9 @@
 //! it says which it does, and an operation it does not know is answered
 //! with the list of those it knows, so that a newer plugin and an older
 //! owner (or the reverse) say what is missing instead of failing
-//! obscurely. Params are checked strictly: an unknown field is refused.
+//! obscurely. Params are an object, by name, checked strictly: an unknown
+//! field anywhere in them is refused. Batches are not served. A line over
+//! [`MAX_LINE`] is refused and skipped; the next is read as usual.
 //!
 //! ## Declared once
 //!
@@ -40,7 +42,7 @@ use stint_model::{Conflict, File, Timestamp, ValidationError, WorkspaceSession};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 
 use crate::account::Account;
-use crate::device::{Change, Device, NewSession, SessionFilter, Status};
+use crate::device::{Change, Device, FolderSession, NewSession, SessionFilter, Status};
 use crate::error::ClientError;
 use crate::resume::Resume;
 use crate::sync::SyncReport;
@@ -84,7 +86,6 @@ pub struct Operation {
 
 /// `hello`'s params.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct HelloParams {
     /// The protocol version the client speaks.
     pub protocol: u32,
@@ -166,17 +167,6 @@ impl From<RpcError> for ClientError {
     }
 }
 
-/// A message as it arrives.
-#[derive(Debug, Deserialize)]
-struct Incoming {
-    jsonrpc: Option<String>,
-    #[serde(default)]
-    id: Option<Value>,
-    method: Option<String>,
-    #[serde(default)]
-    params: Option<Value>,
-}
-
 /// An answer as it leaves.
 #[derive(Debug, Serialize)]
 pub(crate) struct Outgoing {
@@ -209,34 +199,78 @@ impl Outgoing {
     }
 }
 
-/// Reads one line of at most [`MAX_LINE`] bytes (without its newline);
+/// One message off a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A line, without its newline.
+    Line(String),
+    /// A line over the cap: skipped up to its newline.
+    TooLong,
+    /// A line not in UTF-8.
+    NotUtf8,
+}
+
+impl Frame {
+    /// The answer to a frame that is no message, for the peer that sent
+    /// it; `None` for a line.
+    #[must_use]
+    pub fn refusal(&self) -> Option<String> {
+        let (code, message) = match self {
+            Self::Line(_) => return None,
+            Self::TooLong => (
+                code::INVALID_REQUEST,
+                format!("a message over {MAX_LINE} bytes is refused"),
+            ),
+            Self::NotUtf8 => (code::PARSE_ERROR, "a message must be UTF-8".to_owned()),
+        };
+        Some(Outgoing::answer(Value::Null, Err(RpcError::new(code, message))).to_line())
+    }
+}
+
+/// Reads the next message: at most `cap` bytes when given (a longer one is
+/// skipped to its newline, so that the next message is read whole);
 /// `None` at the end of the stream.
 ///
 /// # Errors
-/// A longer line, or a read error.
-pub async fn read_line<R: AsyncRead + Unpin>(
+/// A read error.
+pub async fn read_frame<R: AsyncRead + Unpin>(
     reader: &mut BufReader<R>,
-) -> std::io::Result<Option<String>> {
+    cap: Option<usize>,
+) -> std::io::Result<Option<Frame>> {
     let mut line = Vec::new();
-    let limit = u64::try_from(MAX_LINE).expect("fits") + 1;
-    let read = (&mut *reader)
-        .take(limit)
-        .read_until(b'\n', &mut line)
-        .await?;
+    let read = match cap {
+        Some(cap) => {
+            let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
+            (&mut *reader)
+                .take(limit)
+                .read_until(b'\n', &mut line)
+                .await?
+        }
+        None => reader.read_until(b'\n', &mut line).await?,
+    };
     if read == 0 {
         return Ok(None);
     }
     if line.last() == Some(&b'\n') {
         line.pop();
-    } else if line.len() > MAX_LINE {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("a message over {MAX_LINE} bytes"),
-        ));
+    } else if cap.is_some_and(|cap| line.len() > cap) {
+        // The rest of it, skipped a bounded buffer at a time.
+        loop {
+            let mut rest = Vec::new();
+            let n = (&mut *reader)
+                .take(64 * 1024)
+                .read_until(b'\n', &mut rest)
+                .await?;
+            if n == 0 || rest.last() == Some(&b'\n') {
+                break;
+            }
+        }
+        return Ok(Some(Frame::TooLong));
     }
-    String::from_utf8(line)
-        .map(Some)
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "a message not in UTF-8"))
+    Ok(Some(match String::from_utf8(line) {
+        Ok(line) => Frame::Line(line),
+        Err(_) => Frame::NotUtf8,
+    }))
 }
 
 /// What serving one line did.
@@ -249,62 +283,95 @@ pub(crate) struct Served {
     pub(crate) wrote: bool,
 }
 
+/// A request, checked: JSON-RPC 2.0, one object (batches are not served),
+/// params by name.
+struct Request {
+    /// Present (even `null`): the request is answered.
+    id: Option<Value>,
+    method: String,
+    params: Value,
+}
+
+/// Reads a line as a request, or says why it is none, with the id to
+/// answer with.
+fn parse(line: &str) -> Result<Request, (Value, RpcError)> {
+    let value: Value = serde_json::from_str(line).map_err(|e| {
+        let error = RpcError::new(code::PARSE_ERROR, format!("not JSON: {e}"));
+        (Value::Null, error)
+    })?;
+    let mut map = match value {
+        Value::Object(map) => map,
+        Value::Array(_) => {
+            let said = "batches are not served: send one request per line";
+            return Err((Value::Null, RpcError::new(code::INVALID_REQUEST, said)));
+        }
+        _ => {
+            let said = "a request is a JSON object";
+            return Err((Value::Null, RpcError::new(code::INVALID_REQUEST, said)));
+        }
+    };
+    let id = map.remove("id");
+    if !matches!(
+        id,
+        None | Some(Value::Null | Value::Number(_) | Value::String(_))
+    ) {
+        let said = "an id is a number, a string or null";
+        return Err((Value::Null, RpcError::new(code::INVALID_REQUEST, said)));
+    }
+    let answer_to = id.clone().unwrap_or(Value::Null);
+    let shape = "a request is {\"jsonrpc\":\"2.0\",\"id\":…,\"method\":…,\"params\":{…}}";
+    if map.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Err((answer_to, RpcError::new(code::INVALID_REQUEST, shape)));
+    }
+    let Some(Value::String(method)) = map.remove("method") else {
+        return Err((answer_to, RpcError::new(code::INVALID_REQUEST, shape)));
+    };
+    let params = match map.remove("params") {
+        None | Some(Value::Null) => Value::Object(serde_json::Map::new()),
+        Some(Value::Object(params)) => Value::Object(params),
+        Some(_) => {
+            let said = "params are an object, by name";
+            return Err((answer_to, RpcError::new(code::INVALID_PARAMS, said)));
+        }
+    };
+    Ok(Request { id, method, params })
+}
+
+/// Whether `line` is a notification (a valid request without an id):
+/// nothing answers it. Judged as [`serve_line`] judges it.
+pub(crate) fn is_notification(line: &str) -> bool {
+    parse(line).is_ok_and(|r| r.id.is_none())
+}
+
 /// Serves one line of the protocol on `device`: after recording what the
 /// shell hook spooled, so that every answer includes the commands run so
-/// far.
+/// far. Everything but a valid notification is answered.
 pub(crate) async fn serve_line(device: &Device, line: &str) -> Served {
-    let incoming = match serde_json::from_str::<Incoming>(line) {
-        Ok(m) => m,
-        Err(e) => {
-            let code = if serde_json::from_str::<Value>(line).is_ok() {
-                code::INVALID_REQUEST
-            } else {
-                code::PARSE_ERROR
-            };
-            let error = RpcError::new(code, format!("not a JSON-RPC 2.0 request: {e}"));
+    let request = match parse(line) {
+        Ok(request) => request,
+        Err((id, error)) => {
             return Served {
-                reply: Some(Outgoing::answer(Value::Null, Err(error)).to_line()),
+                reply: Some(Outgoing::answer(id, Err(error)).to_line()),
                 wrote: false,
             };
         }
     };
-    let id = incoming.id.clone();
-    let (answer, wrote) = match (incoming.jsonrpc.as_deref(), incoming.method) {
-        (Some("2.0"), Some(method)) => {
-            if let Err(e) = device.drain_hook().await {
-                tracing::warn!("the shell hook's commands wait for the next try: {e}");
-            }
-            let params = incoming.params.unwrap_or(Value::Null);
-            let writes = OPERATIONS_TABLE
-                .iter()
-                .any(|(name, writes)| *name == method && *writes);
-            let answer = dispatch(device, &method, params).await;
-            let wrote = writes && answer.is_ok();
-            (answer, wrote)
-        }
-        _ => (
-            Err(RpcError::new(
-                code::INVALID_REQUEST,
-                "a request is {\"jsonrpc\":\"2.0\",\"id\":…,\"method\":…,\"params\":{…}}",
-            )),
-            false,
-        ),
-    };
+    if let Err(e) = device.drain_hook().await {
+        tracing::warn!("the shell hook's commands wait for the next try: {e}");
+    }
+    let writes = OPERATIONS_TABLE
+        .iter()
+        .any(|(name, writes)| *name == request.method && *writes);
+    let answer = dispatch(device, &request.method, request.params).await;
+    let wrote = writes && answer.is_ok();
     Served {
-        reply: id.map(|id| Outgoing::answer(id, answer).to_line()),
+        reply: request.id.map(|id| Outgoing::answer(id, answer).to_line()),
         wrote,
     }
 }
 
-/// Whether `line` is a notification (a request without an id): nothing
-/// answers it. Judged as [`serve_line`] judges it.
-pub(crate) fn is_notification(line: &str) -> bool {
-    serde_json::from_str::<Incoming>(line).is_ok_and(|m| m.id.is_none())
-}
-
 fn hello(params: Value) -> Result<Value, RpcError> {
-    let hello: HelloParams =
-        serde_json::from_value(params).map_err(|e| RpcError::invalid_params("hello", &e))?;
+    let hello: HelloParams = strict("hello", params)?;
     if hello.protocol != PROTOCOL {
         return Err(RpcError {
             code: code::UNSUPPORTED_PROTOCOL,
@@ -332,6 +399,24 @@ fn hello(params: Value) -> Result<Value, RpcError> {
     .expect("hello serializes"))
 }
 
+/// `params` as a `T`, every field known: an unknown one anywhere (a
+/// misspelt `cusor` in a tab) is refused, not dropped.
+fn strict<T: serde::de::DeserializeOwned>(method: &str, params: Value) -> Result<T, RpcError> {
+    let mut unknown = Vec::new();
+    let parsed: T = serde_ignored::deserialize(params, |path| unknown.push(path.to_string()))
+        .map_err(|e| RpcError::invalid_params(method, &e))?;
+    if unknown.is_empty() {
+        return Ok(parsed);
+    }
+    Err(RpcError::new(
+        code::INVALID_PARAMS,
+        format!(
+            "bad params for {method}: unknown field `{}`",
+            unknown.join("`, `")
+        ),
+    ))
+}
+
 /// Declares every operation once; see the module's doc. Each line:
 /// `read|write name(param: Type, …) -> Result => |device| call;`, the call
 /// an expression (with `.await?` where it is async) of the result's type,
@@ -350,7 +435,6 @@ macro_rules! operations {
             $(
                 $(#[$doc])*
                 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-                #[serde(deny_unknown_fields)]
                 pub struct $name {
                     $(
                         #[allow(missing_docs)]
@@ -375,17 +459,11 @@ macro_rules! operations {
         }
 
         async fn dispatch(device: &Device, method: &str, params: Value) -> Result<Value, RpcError> {
-            // Operations without params take `null`, `{}` or nothing.
-            let params = match params {
-                Value::Null => Value::Object(serde_json::Map::new()),
-                other => other,
-            };
             match method {
                 "hello" => hello(params),
                 $(
                     stringify!($name) => {
-                        let params::$name { $($arg),* } = serde_json::from_value(params)
-                            .map_err(|e| RpcError::invalid_params(stringify!($name), &e))?;
+                        let params::$name { $($arg),* } = strict(stringify!($name), params)?;
                         let $device = device;
                         let out: $out = async { Ok::<_, ClientError>($call) }.await?;
                         Ok(serde_json::to_value(out).expect("a result serializes"))
@@ -395,10 +473,10 @@ macro_rules! operations {
                     code: code::METHOD_NOT_FOUND,
                     message: format!(
                         "no operation {other} here (stint {}, protocol {PROTOCOL}): it may be newer \
-                         than this owner; `hello` lists what it serves",
+                         than this owner; data.operations lists what it serves",
                         env!("CARGO_PKG_VERSION")
                     ),
-                    data: None,
+                    data: Some(serde_json::json!({ "operations": operations() })),
                 }),
             }
         }
@@ -433,7 +511,7 @@ operations! {
     read list_sessions(filter: SessionFilter) -> Vec<WorkspaceSession> => |d| d.list_sessions(&filter).await?;
     /// The session an editor open on a folder records into, started if
     /// asked and there is none ([`Device::session_of_folder`]).
-    write session_of_folder(folder: PathBuf, start: bool) -> Option<WorkspaceSession> => |d| d.session_of_folder(&folder, start).await?;
+    write session_of_folder(folder: PathBuf, start: bool) -> Option<FolderSession> => |d| d.session_of_folder(&folder, start).await?;
     /// A session by id or prefix ([`Device::find_session`]).
     read find_session(id: String) -> WorkspaceSession => |d| d.find_session(&id).await?;
     /// Changes a session ([`Device::update_session`]).

@@ -34,8 +34,14 @@ local state = {
   partial = '',
   stderr = {},
   failed = false,
-  -- folder -> session id
+  -- After `stint rpc` stopped: not started again before this (ms).
+  retry_at = 0,
+  -- Neovim's folder -> { id = the session's id, folder = the workspace's
+  -- folder here, which holds it and which file paths are relative to }
   sessions = {},
+  -- folder -> whether a file of it was shown (or a session resumed): an
+  -- editor that never showed one does not wipe what a session recorded.
+  touched = {},
   -- folder -> the last update sent, encoded, to skip repeats
   sent = {},
   timer = nil,
@@ -65,6 +71,14 @@ local function on_line(line)
     notify('the protocol answered something else than JSON: ' .. line, vim.log.levels.ERROR)
     return
   end
+  if not present(message.id) then
+    -- A refusal of something unreadable: nothing waits for it by id.
+    state.pending = math.max(state.pending - 1, 0)
+    if present(message.error) then
+      notify(message.error.message, vim.log.levels.WARN)
+    end
+    return
+  end
   local callback = state.callbacks[message.id]
   state.callbacks[message.id] = nil
   if callback == nil then
@@ -92,7 +106,7 @@ local function start()
   if state.job then
     return true
   end
-  if state.failed then
+  if state.failed or vim.loop.now() < state.retry_at then
     return false
   end
   local cmd = command()
@@ -121,11 +135,16 @@ local function start()
       state.job = nil
       state.callbacks = {}
       state.pending = 0
-      -- Neovim stops its jobs as it exits: that is no failure.
+      state.partial = ''
+      local said = table.concat(state.stderr, ' ')
+      state.stderr = {}
+      -- Neovim stops its jobs as it exits: that is no failure. Otherwise
+      -- (the agent restarted, say) the next request starts it again, in
+      -- a few seconds.
       if code ~= 0 and not state.leaving then
-        state.failed = true
-        notify('`stint rpc` stopped (' .. code .. '): ' .. table.concat(state.stderr, ' '),
-          vim.log.levels.ERROR)
+        state.retry_at = vim.loop.now() + 5000
+        notify('`stint rpc` stopped (' .. code .. '): ' .. said .. '; it starts again at the next change',
+          vim.log.levels.WARN)
       end
     end,
   })
@@ -149,6 +168,9 @@ end
 --- (errors are shown when there is no callback).
 function M.request(method, params, callback)
   if not start() then
+    if callback and not state.leaving then
+      callback({ message = 'Stint is not reachable now: ' .. method .. ' was not sent' })
+    end
     return
   end
   local id = state.next_id
@@ -227,6 +249,10 @@ function M.snapshot(folder)
   local tabs, active = {}, nil
   for _, buf in ipairs(order) do
     local file = vim.bo[buf].buftype == '' and relative(folder, vim.api.nvim_buf_get_name(buf))
+    -- A commit message, a rebase's todo: git's, not the project's.
+    if file and (file == '.git' or file:sub(1, 5) == '.git/') then
+      file = nil
+    end
     if file then
       local line, byte, top = 1, 0, 0
       local win = windows[buf]
@@ -290,45 +316,72 @@ local function breakpoints(folder)
   return out
 end
 
---- The session of `folder` (started when there is none), then `then_(id)`.
-local function with_session(folder, then_)
-  local id = state.sessions[folder]
-  if id then
-    return then_(id)
+--- The session Neovim's folder `cwd` records into (started when there is
+--- none), then `then_(id, folder)`, `folder` the workspace's folder here.
+local function with_session(cwd, then_)
+  local bound = state.sessions[cwd]
+  if bound then
+    return then_(bound.id, bound.folder)
   end
-  M.request('session_of_folder', { folder = folder, start = true }, function(err, session)
+  M.request('session_of_folder', { folder = cwd, start = true }, function(err, found)
     if err then
       notify(err.message, vim.log.levels.WARN)
-    elseif present(session) then
-      state.sessions[folder] = session.id
-      then_(session.id)
+    elseif present(found) then
+      state.sessions[cwd] = { id = found.session.id, folder = found.folder }
+      then_(found.session.id, found.folder)
     end
   end)
 end
 
+--- Whether `err` says the session is gone (deleted elsewhere).
+local function gone(err)
+  return err and type(err.data) == 'table' and err.data.kind == 'not_found'
+end
+
 --- Sends what Neovim shows now into the folder's session (nothing when it
---- did not change since the last update).
-function M.capture()
+--- did not change since the last update, nor before a file of the folder
+--- was shown).
+function M.capture(again)
   if state.failed then
     return
   end
-  local folder = root()
-  local changes = { { editor = M.snapshot(folder) }, { cwd = folder } }
+  local cwd = root()
+  local bound = state.sessions[cwd]
+  local folder = bound and bound.folder or cwd
+  local snapshot = M.snapshot(folder)
+  if #snapshot.open_tabs > 0 then
+    state.touched[cwd] = true
+  end
+  if not state.touched[cwd] then
+    return
+  end
+  local changes = { { editor = snapshot }, { cwd = vim.fn.getcwd() } }
   local bps = breakpoints(folder)
   if bps then
     table.insert(changes, { breakpoints = bps })
   end
   local encoded = encode(changes)
-  if state.sent[folder] == encoded then
+  if state.sent[cwd] == encoded then
     return
   end
-  with_session(folder, function(id)
-    state.sent[folder] = encoded
+  with_session(cwd, function(id, workspace)
+    if workspace ~= folder then
+      -- First bound: the workspace holds Neovim's folder; paths are
+      -- relative to the workspace.
+      return M.capture(again)
+    end
+    state.sent[cwd] = encoded
     M.request('update_session', { id = id, changes = changes }, function(err)
-      if err then
-        state.sent[folder] = nil
-        notify(err.message, vim.log.levels.WARN)
+      if not err then
+        return
       end
+      state.sent[cwd] = nil
+      if gone(err) and not again then
+        -- Deleted or archived elsewhere: the folder's session now.
+        state.sessions[cwd] = nil
+        return M.capture(true)
+      end
+      notify(err.message, vim.log.levels.WARN)
     end)
   end)
 end
@@ -339,11 +392,16 @@ function M.schedule()
   if state.failed or state.timer then
     return
   end
-  state.timer = vim.loop.new_timer()
-  state.timer:start(M.config.debounce_ms, 0, vim.schedule_wrap(function()
-    state.timer:close()
-    state.timer = nil
-    M.capture()
+  local timer = vim.loop.new_timer()
+  state.timer = timer
+  timer:start(M.config.debounce_ms, 0, vim.schedule_wrap(function()
+    if not timer:is_closing() then
+      timer:close()
+    end
+    if state.timer == timer then
+      state.timer = nil
+      M.capture()
+    end
   end))
 end
 
@@ -362,7 +420,8 @@ function M.resume(id)
     if real(vim.fn.getcwd()) ~= real(folder) then
       vim.cmd('cd ' .. vim.fn.fnameescape(folder))
     end
-    state.sessions[real(folder)] = resume.session.id
+    state.sessions[real(folder)] = { id = resume.session.id, folder = real(folder) }
+    state.touched[real(folder)] = true
     local opened = {}
     for i, tab in ipairs(pre.tabs) do
       if tab.placed ~= 'missing' then
@@ -397,29 +456,37 @@ function M.resume(id)
   end)
 end
 
---- :StintResume [ID]: session ID, else one picked among this folder's
---- (every device's), newest first.
+--- :StintResume [ID]: session ID, else one picked among the sessions of
+--- this folder's workspace (every device's), newest first.
 function M.resume_command(args)
   if args ~= '' then
     return M.resume(args)
   end
-  M.request('list_sessions', { filter = { workspace = root() } }, function(err, sessions)
+  local cwd = root()
+  -- The workspace holding this folder (without starting a session).
+  M.request('session_of_folder', { folder = cwd, start = false }, function(err, found)
     if err then
       return notify(err.message, vim.log.levels.ERROR)
     end
-    if #sessions == 0 then
-      return notify('no session of ' .. root() .. ' yet', vim.log.levels.WARN)
-    end
-    vim.ui.select(sessions, {
-      prompt = 'Resume which session?',
-      format_item = function(s)
-        local notes = #s.memory.facts + #s.memory.decisions
-        return s.name .. '  (' .. s.updated_at:sub(1, 16) .. ', ' .. notes .. ' notes)'
-      end,
-    }, function(choice)
-      if choice then
-        M.resume(choice.id)
+    local folder = present(found) and found.folder or cwd
+    M.request('list_sessions', { filter = { workspace = folder } }, function(err2, sessions)
+      if err2 then
+        return notify(err2.message, vim.log.levels.ERROR)
       end
+      if #sessions == 0 then
+        return notify('no session of ' .. folder .. ' yet', vim.log.levels.WARN)
+      end
+      vim.ui.select(sessions, {
+        prompt = 'Resume which session?',
+        format_item = function(s)
+          local notes = #s.memory.facts + #s.memory.decisions
+          return s.name .. '  (' .. s.updated_at:sub(1, 16) .. ', ' .. notes .. ' notes)'
+        end,
+      }, function(choice)
+        if choice then
+          M.resume(choice.id)
+        end
+      end)
     end)
   end)
 end
@@ -457,10 +524,11 @@ end
 --- On leaving: the last capture, written before Neovim exits.
 function M.leave()
   state.leaving = true
-  if state.timer then
-    state.timer:stop()
-    state.timer:close()
-    state.timer = nil
+  local timer = state.timer
+  state.timer = nil
+  if timer and not timer:is_closing() then
+    timer:stop()
+    timer:close()
   end
   M.capture()
   M.flush(3000)
