@@ -56,7 +56,10 @@ impl Editor {
                 json!({"folder": workspace, "start": true}),
             )
             .await?;
-        editor.session = session["id"].as_str().context("a session")?.to_owned();
+        editor.session = session["session"]["id"]
+            .as_str()
+            .context("a session")?
+            .to_owned();
         Ok(editor)
     }
 
