@@ -195,7 +195,7 @@ fn neovim_captures_its_session_and_resumes_it_elsewhere() {
 
     // A fresh Neovim started elsewhere: :StintResume brings it back.
     let report = trees.path().join("report.json");
-    nvim.run(
+    let out = nvim.run(
         trees.path(),
         true,
         None,
@@ -213,6 +213,13 @@ fn neovim_captures_its_session_and_resumes_it_elsewhere() {
                 report.display()
             ),
         ],
+    );
+    // It says what it compared: nothing, as nobody indexed the folder.
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("resumed crème app")
+            && said.contains("content not compared (the session has no file index)"),
+        "{said}"
     );
     let resumed: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(resumed["cwd"], ws_str, "{resumed}");

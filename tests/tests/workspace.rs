@@ -44,6 +44,19 @@ fn write(dir: &Path, file: &str, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// An origin repository in `trees`, its `files` committed on `main`.
+fn origin_with(trees: &Path, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let origin = trees.join("origin");
+    std::fs::create_dir_all(&origin).unwrap();
+    git(&origin, &["init", "-q", "-b", "main"]);
+    for (file, text) in files {
+        write(&origin, file, text);
+    }
+    git(&origin, &["add", "-A"]);
+    git(&origin, &["commit", "-qm", "first"]);
+    origin
+}
+
 const MAIN: &str = "use std::io;\n\nfn main() {\n    let port = 8080;\n    let host = \"localhost\";\n    serve(host, port);\n}\n\nfn serve(_: &str, _: u16) {}\n";
 const ENV: &str = "DATABASE_PASSWORD=hunter2\n";
 
@@ -67,16 +80,16 @@ async fn a_session_resumes_on_another_device_at_its_own_path_after_a_preflight()
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (a, b) = (a.path(), b.path());
     let trees = tempfile::tempdir().unwrap();
-    let origin = trees.path().join("origin");
-    std::fs::create_dir_all(&origin).unwrap();
-    git(&origin, &["init", "-q", "-b", "main"]);
-    write(&origin, "src/main.rs", MAIN);
-    write(&origin, "src/lib.rs", "pub fn one() -> u8 {\n    1\n}\n");
-    write(&origin, "README.md", "# App\n");
-    write(&origin, "docs/guide.md", "Read me.\n");
-    write(&origin, ".env", ENV);
-    git(&origin, &["add", "-A"]);
-    git(&origin, &["commit", "-qm", "first"]);
+    let origin = origin_with(
+        trees.path(),
+        &[
+            ("src/main.rs", MAIN),
+            ("src/lib.rs", "pub fn one() -> u8 {\n    1\n}\n"),
+            ("README.md", "# App\n"),
+            ("docs/guide.md", "Read me.\n"),
+            (".env", ENV),
+        ],
+    );
     // Two checkouts at unrelated paths, their remote spelt two ways; A's
     // has a token in its URL, which must never be stored.
     let on_a = trees.path().join("home-ada/src/app");
@@ -626,12 +639,7 @@ async fn resume_on_a_terminal_asks_where_the_checkout_is() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (a, b) = (a.path(), b.path());
     let trees = tempfile::tempdir().unwrap();
-    let origin = trees.path().join("origin");
-    std::fs::create_dir_all(&origin).unwrap();
-    git(&origin, &["init", "-q", "-b", "main"]);
-    write(&origin, "src/main.rs", MAIN);
-    git(&origin, &["add", "-A"]);
-    git(&origin, &["commit", "-qm", "first"]);
+    let origin = origin_with(trees.path(), &[("src/main.rs", MAIN)]);
     let on_a = trees.path().join("a/app");
     let on_b = trees.path().join("b/wherever ö");
     clone_as(&origin, &on_a, "https://github.com/ada/app");

@@ -136,7 +136,7 @@ const handlers: Record<string, (a: Args) => unknown> = {
     preflight: (backend.state.preflights ?? {})[a.id] ?? {
       session_id: a.id, workspace_id: null, folder: find(a.id).workspace_path, clone: null, same: 0,
       changed: [], missing: [], extra: [], unverified: [], hashed: 0, live: false, branch: null, head: null,
-      tabs: [], breakpoints: [], warnings: [], summary: `${find(a.id).workspace_path}: same content (0 files)`,
+      tabs: [], breakpoints: [], warnings: [], summary: `${find(a.id).workspace_path}: content not compared (the session has no file index)`,
     },
     commands: [{ tool: 'shell', command: `cd ${find(a.id).workspace_path}` }],
   }),

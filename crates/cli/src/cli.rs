@@ -89,7 +89,7 @@ pub(crate) enum Command {
     /// only start a process: JSON-RPC 2.0, one message per line, relayed
     /// to the agent (or the desktop app), else served here.
     #[command(
-        after_help = "Start with a hello that names the protocol version you speak:\n  {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hello\",\"params\":{\"protocol\":1}}\nIts answer lists every operation. Messages up to 16 MiB; end of input ends it."
+        after_help = "Start with a hello that names the protocol version you speak:\n  {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hello\",\"params\":{\"protocol\":1}}\nIts answer lists every operation. Messages up to 16 MiB; end of input ends it.\nWithout --agent, and with no agent or desktop app running, this process holds the replica while it runs (other commands wait for it) and does not sync: editors should pass --agent."
     )]
     Rpc {
         /// When neither the agent nor the desktop app runs, start `stint

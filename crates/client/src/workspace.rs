@@ -170,7 +170,10 @@ impl Preflight {
             };
         };
         let differ = self.changed.len() + self.missing.len() + self.extra.len();
-        let mut line = if differ == 0 {
+        let compared = self.same + differ + self.unverified.len();
+        let mut line = if compared == 0 {
+            format!("{folder}: content not compared (the session has no file index)")
+        } else if differ == 0 {
             let s = if self.same == 1 { "" } else { "s" };
             format!("{folder}: same content ({} file{s})", self.same)
         } else {
