@@ -146,6 +146,9 @@ pub struct Device {
     /// One "find, else start" of a folder's session at a time: two editors
     /// opening one folder at once get one session.
     folder_session: tokio::sync::Mutex<()>,
+    /// Anchors computed lately, so that an editor sending its state every
+    /// second does not read and hash every open file each time.
+    pub(crate) anchors: crate::workspace::AnchorCache,
     /// The HTTP client of the last server used, kept so that sync rounds
     /// reuse its connections.
     server: std::sync::Mutex<Option<Server>>,
@@ -233,6 +236,7 @@ impl Device {
             credentials: std::sync::Mutex::new(credentials),
             hook_drain: tokio::sync::Mutex::new(()),
             folder_session: tokio::sync::Mutex::new(()),
+            anchors: crate::workspace::AnchorCache::default(),
             server: std::sync::Mutex::new(None),
             watches: crate::watch::Watches::default(),
             news: tokio::sync::broadcast::channel(NEWS_KEPT).0,

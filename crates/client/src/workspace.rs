@@ -23,7 +23,7 @@
 //!   at the top with a warning where it cannot be told.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -762,16 +762,12 @@ impl Device {
         let Some(root) = self.local_root(session).await? else {
             return Ok(());
         };
-        let secrets = Secrets::of(&root);
+        let secrets = self.anchors.secrets(&root);
         let anchor = |file: &str, line: u32| -> Option<LineAnchor> {
             if secrets.is_secret(file) {
                 return None;
             }
-            let text = std::fs::read_to_string(root.join(file)).ok()?;
-            stint_watch::anchor::window(&text, line).map(|w| LineAnchor {
-                hashes: w.hashes,
-                at: w.at,
-            })
+            self.anchors.anchor(&root.join(file), line)
         };
         for tab in &mut session.editor_state.open_tabs {
             tab.anchor = anchor(&tab.file_path, tab.cursor.line);
@@ -911,6 +907,73 @@ fn place_in(
     match found {
         Some(now) => at(now, column, Placed::Moved),
         None => at(1, 1, Placed::Lost),
+    }
+}
+
+/// Anchors and secret rules computed lately, by file and line, each kept
+/// while the file's size and modification time stay the same. An editor
+/// sends its whole state every second; without this each update would
+/// read and hash every open file, and parse the secret rules again.
+#[derive(Debug, Default)]
+pub(crate) struct AnchorCache {
+    anchors: std::sync::Mutex<HashMap<(PathBuf, u32), (FileMark, Option<LineAnchor>)>>,
+    secrets: std::sync::Mutex<HashMap<PathBuf, (Option<FileMark>, std::sync::Arc<Secrets>)>>,
+}
+
+/// What says a file is still the one looked at: its size and mtime (one
+/// rewritten within the same clock tick at the same size keeps its old
+/// anchor: an anchor is a hint for placing a cursor, not a checksum).
+type FileMark = (u64, std::time::SystemTime);
+
+/// Most entries kept; past it the cache starts again (editors have tens
+/// of tabs, not thousands).
+const ANCHORS_KEPT: usize = 4096;
+
+fn mark(path: &Path) -> Option<FileMark> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
+
+impl AnchorCache {
+    /// The anchor of `line` in `file`, from the cache when the file did not
+    /// change since.
+    pub(crate) fn anchor(&self, file: &Path, line: u32) -> Option<LineAnchor> {
+        let now = mark(file)?;
+        let key = (file.to_owned(), line);
+        if let Some((was, anchor)) = self.anchors.lock().expect("anchors lock").get(&key)
+            && *was == now
+        {
+            return anchor.clone();
+        }
+        let text = std::fs::read_to_string(file).ok()?;
+        let anchor = stint_watch::anchor::window(&text, line).map(|w| LineAnchor {
+            hashes: w.hashes,
+            at: w.at,
+        });
+        let mut anchors = self.anchors.lock().expect("anchors lock");
+        if anchors.len() >= ANCHORS_KEPT {
+            anchors.clear();
+        }
+        anchors.insert(key, (now, anchor.clone()));
+        anchor
+    }
+
+    /// The secret rules of the workspace at `root`, parsed again when its
+    /// `.stintsecrets` changed.
+    pub(crate) fn secrets(&self, root: &Path) -> std::sync::Arc<Secrets> {
+        let now = mark(&root.join(stint_watch::SECRETS_FILE));
+        let mut all = self.secrets.lock().expect("secrets lock");
+        if let Some((was, secrets)) = all.get(root)
+            && *was == now
+        {
+            return std::sync::Arc::clone(secrets);
+        }
+        let secrets = std::sync::Arc::new(Secrets::of(root));
+        if all.len() >= ANCHORS_KEPT {
+            all.clear();
+        }
+        all.insert(root.to_owned(), (now, std::sync::Arc::clone(&secrets)));
+        secrets
     }
 }
 

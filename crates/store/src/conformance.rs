@@ -388,6 +388,53 @@ pub async fn concurrent_increments_lose_nothing(store: &Store) {
     p.clear(store).await;
 }
 
+/// Commits made at once from many tasks (the sled backend flushes them
+/// together): each is there once it returns, and returns only once it is
+/// durable, so that the durable version a transaction begun right after
+/// it sees covers its own versionstamp.
+pub async fn concurrent_commits_are_durable_when_they_return(store: &Store) {
+    const TASKS: usize = 8;
+    const EACH: usize = 10;
+    let p = Arc::new(Prefix::new());
+    let mut handles = Vec::new();
+    for task in 0..TASKS {
+        let (store, p) = (store.clone(), Arc::clone(&p));
+        handles.push(tokio::spawn(async move {
+            for i in 0..EACH {
+                let log = p.key(&format!("log{task}-{i}"));
+                let template = versionstamp_template(&log, &(Versionstamp::incomplete(0),));
+                let (log, template) = (&log, &template);
+                store
+                    .run(|tx| {
+                        Box::pin(async move {
+                            tx.set_versionstamped_key(template, b"x");
+                            Ok::<_, StoreError>(())
+                        })
+                    })
+                    .await
+                    .unwrap();
+                let mut tx = store.begin().await.unwrap();
+                let entries = tx.get_all(log, &prefix_end(log)).await.unwrap();
+                let [(key, _)] = entries.as_slice() else {
+                    panic!("one entry expected, got {entries:?}");
+                };
+                let stamp = &key[key.len() - 12..];
+                let version = u64::from_be_bytes(stamp[..8].try_into().unwrap());
+                if let Some(durable) = tx.durable_version() {
+                    assert!(
+                        durable >= version,
+                        "returned at {version}, durable {durable}"
+                    );
+                }
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    p.clear(store).await;
+}
+
 /// Versionstamped keys sort in commit order, also under concurrency, and a
 /// template without a valid placeholder is refused (2000).
 pub async fn versionstamps_follow_commit_order(store: &Store) {
@@ -881,6 +928,7 @@ macro_rules! conformance_tests {
             check!(system_keys_are_out_of_reach);
             check!(concurrent_increments_lose_nothing);
             check!(concurrent_commits_are_serializable);
+            check!(concurrent_commits_are_durable_when_they_return);
             check!(versionstamps_follow_commit_order);
             check!(caller_errors_are_not_retried);
             check!(deferred_commits_are_past_the_durable_version);
