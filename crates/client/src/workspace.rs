@@ -916,9 +916,16 @@ fn place_in(
 /// read and hash every open file, and parse the secret rules again.
 #[derive(Debug, Default)]
 pub(crate) struct AnchorCache {
-    anchors: std::sync::Mutex<HashMap<(PathBuf, u32), (FileMark, Option<LineAnchor>)>>,
-    secrets: std::sync::Mutex<HashMap<PathBuf, (Option<FileMark>, std::sync::Arc<Secrets>)>>,
+    anchors: std::sync::Mutex<HashMap<Place, Marked<Option<LineAnchor>>>>,
+    secrets: std::sync::Mutex<HashMap<PathBuf, Marked<std::sync::Arc<Secrets>>>>,
 }
+
+/// A value and the mark of the file it was computed from (`None`: the
+/// file was absent).
+type Marked<T> = (Option<FileMark>, T);
+
+/// A line of a file.
+type Place = (PathBuf, u32);
 
 /// What says a file is still the one looked at: its size and mtime (one
 /// rewritten within the same clock tick at the same size keeps its old
@@ -938,7 +945,7 @@ impl AnchorCache {
     /// The anchor of `line` in `file`, from the cache when the file did not
     /// change since.
     pub(crate) fn anchor(&self, file: &Path, line: u32) -> Option<LineAnchor> {
-        let now = mark(file)?;
+        let now = Some(mark(file)?);
         let key = (file.to_owned(), line);
         if let Some((was, anchor)) = self.anchors.lock().expect("anchors lock").get(&key)
             && *was == now
