@@ -389,13 +389,56 @@ pub async fn concurrent_increments_lose_nothing(store: &Store) {
 }
 
 /// Commits made at once from many tasks (the sled backend flushes them
-/// together): each is there once it returns, and returns only once it is
-/// durable, so that the durable version a transaction begun right after
+/// together): a commit is there once it returns, and returns only once it
+/// is durable, so that the durable version a transaction begun right after
 /// it sees covers its own versionstamp.
 pub async fn concurrent_commits_are_durable_when_they_return(store: &Store) {
+    commits_and_reads(store, 0).await;
+}
+
+/// As [`concurrent_commits_are_durable_when_they_return`], with readers
+/// going on meanwhile: what a reader returned (the newest versionstamp it
+/// read) is durable once its `run` returns. For a backend whose writes
+/// are visible before they are durable (sled, which lets its writer lock
+/// go before the flush); redb shows a commit only once it is on disk, and
+/// counts it durable a moment after.
+pub async fn reads_are_durable_when_they_return(store: &Store) {
+    commits_and_reads(store, 2).await;
+}
+
+async fn commits_and_reads(store: &Store, readers: usize) {
     const TASKS: usize = 8;
     const EACH: usize = 10;
     let p = Arc::new(Prefix::new());
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stamp_of = |key: &[u8]| u64::from_be_bytes(key[key.len() - 12..][..8].try_into().unwrap());
+    let mut reading = Vec::new();
+    for _ in 0..readers {
+        let (store, p, done) = (store.clone(), Arc::clone(&p), Arc::clone(&done));
+        reading.push(tokio::spawn(async move {
+            let (begin, end) = (p.key("log0"), p.key("log:"));
+            let (begin, end) = (&begin, &end);
+            let mut reads = 0;
+            while !done.load(Ordering::Acquire) {
+                let newest = store
+                    .run(|tx| {
+                        Box::pin(async move {
+                            let all = tx.get_all(begin, end).await?;
+                            Ok::<_, StoreError>(all.iter().map(|(k, _)| stamp_of(k)).max())
+                        })
+                    })
+                    .await
+                    .unwrap();
+                let tx = store.begin().await.unwrap();
+                if let (Some(newest), Some(durable)) = (newest, tx.durable_version()) {
+                    assert!(durable >= newest, "read {newest}, durable {durable}");
+                }
+                reads += 1;
+                tokio::task::yield_now().await;
+            }
+            reads
+        }));
+    }
     let mut handles = Vec::new();
     for task in 0..TASKS {
         let (store, p) = (store.clone(), Arc::clone(&p));
@@ -418,8 +461,7 @@ pub async fn concurrent_commits_are_durable_when_they_return(store: &Store) {
                 let [(key, _)] = entries.as_slice() else {
                     panic!("one entry expected, got {entries:?}");
                 };
-                let stamp = &key[key.len() - 12..];
-                let version = u64::from_be_bytes(stamp[..8].try_into().unwrap());
+                let version = stamp_of(key);
                 if let Some(durable) = tx.durable_version() {
                     assert!(
                         durable >= version,
@@ -431,6 +473,10 @@ pub async fn concurrent_commits_are_durable_when_they_return(store: &Store) {
     }
     for h in handles {
         h.await.unwrap();
+    }
+    done.store(true, Ordering::Release);
+    for r in reading {
+        assert!(r.await.unwrap() > 0, "the readers read");
     }
     p.clear(store).await;
 }

@@ -9,16 +9,19 @@
 //! ## Group commit
 //!
 //! The flush that makes a commit durable runs *after* the lock is let go
-//! (early lock release), so that the next transactions apply their batches
-//! meanwhile and one flush covers them all: ten editors sending updates at
-//! once cost about two flushes, not ten. Nothing is acknowledged before it
-//! is durable:
+//! (early lock release): the next transactions run their bodies meanwhile,
+//! and the flush after covers every batch applied by then, so that ten
+//! editors sending updates at once cost a few flushes, not ten. (sled
+//! applies a batch only between two of its flushes; the batch waits on a
+//! blocking thread.) Nothing is acknowledged before it is durable:
 //! - a transaction that wrote returns once a flush that began after its
 //!   batch was applied has ended;
-//! - one that only read returns once every commit it could have read
-//!   whose writer waits for durability is durable (such a write is
-//!   visible before its flush ends, and what a reader returns must not be
-//!   lost by a crash; a deferred commit is read undurable, as before);
+//! - one that only read (or wrote deferred) returns once every commit it
+//!   could have read whose writer waits for durability is durable (such a
+//!   write is visible before its flush ends, and what a reader returns
+//!   must not be lost by a crash; a deferred commit is read undurable, as
+//!   before). A body that fails, or a transaction dropped without a
+//!   commit, returns at once: what it read may still be lost;
 //! - sled's log is written in order, so a flush that covers a batch covers
 //!   every batch applied before it, and a crash never keeps a later batch
 //!   without an earlier one.
@@ -128,7 +131,7 @@ struct Flusher {
 
 impl Flusher {
     /// Returns once every commit up to `target` is durable, flushing if
-    /// no flush did it yet. Whether this call flushed.
+    /// no flush did it yet. Whether some were not durable when called.
     async fn durable_through(&self, db: &sled::Db, target: u64) -> Result<bool> {
         if self.durable.load(Ordering::Acquire) >= target {
             return Ok(false);
@@ -136,7 +139,7 @@ impl Flusher {
         let _one_flush = self.flushing.lock().await;
         if self.durable.load(Ordering::Acquire) >= target {
             // The flush we waited behind began after our batch: done.
-            return Ok(false);
+            return Ok(true);
         }
         // Everything applied up to here is in sled's log before this
         // flush begins.
@@ -266,11 +269,10 @@ impl BackendTx for SledTx {
             writes,
         } = *self;
         if writes.is_empty() {
-            // What it read must be durable before the caller sees it.
+            // What it read must be durable before the caller sees it
+            // (deferred or not: the data may be another commit's).
             drop(guard);
-            if durability == Durability::Immediate {
-                flusher.durable_through(&db.0, seen).await?;
-            }
+            flusher.durable_through(&db.0, seen).await?;
             return Ok(());
         }
         let version = flusher.version.load(Ordering::Acquire) + 1;
@@ -296,17 +298,34 @@ impl BackendTx for SledTx {
         if !writes.versionstamped.is_empty() {
             batch.insert(VERSION_KEY, &version.to_be_bytes());
         }
-        // A batch is atomic in sled's log, flushed or not.
-        db.0.apply_batch(batch).map_err(StoreError::io)?;
-        flusher.version.store(version, Ordering::Release);
-        if durability == Durability::Immediate {
-            flusher.immediate.store(version, Ordering::Release);
-        }
-        // The next transactions go on while this one's flush runs.
-        drop(guard);
-        if durability == Durability::Immediate {
-            flusher.durable_through(&db.0, version).await?;
-        }
+        // A batch is atomic in sled's log, flushed or not. sled applies it
+        // only between two of its flushes (its own lock), so it waits on a
+        // blocking thread, not on the runtime's; the writer lock goes with
+        // it, let go once the counters say it is applied (a commit dropped
+        // meanwhile cannot leave a version to be handed out twice).
+        let immediate = durability == Durability::Immediate;
+        let applied = {
+            let (tree, flusher) = (db.0.clone(), Arc::clone(&flusher));
+            tokio::task::spawn_blocking(move || {
+                let applied = tree.apply_batch(batch).map_err(StoreError::io);
+                if applied.is_ok() {
+                    flusher.version.store(version, Ordering::Release);
+                    if immediate {
+                        flusher.immediate.store(version, Ordering::Release);
+                    }
+                }
+                drop(guard);
+                applied
+            })
+        };
+        applied
+            .await
+            .map_err(|e| StoreError::Io(format!("the commit stopped: {e}")))??;
+        // The next transactions went on as soon as the batch was applied;
+        // this one's flush covers them too if they are quick.
+        flusher
+            .durable_through(&db.0, if immediate { version } else { seen })
+            .await?;
         Ok(())
     }
 }
