@@ -18,6 +18,7 @@
 mod account;
 mod cli;
 mod files;
+mod rpc;
 mod session;
 mod shell;
 mod sync;
@@ -81,14 +82,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
             eprintln!("stint agent: stopped");
             Ok(())
         }
-        cli::Command::Rpc { agent } => {
-            let device = if agent {
-                with_agent(&dir).await?
-            } else {
-                device().await?
-            };
-            rpc(&device).await
-        }
+        cli::Command::Rpc { agent } => rpc::run(&dir, agent).await,
         cli::Command::Session(command) => session::run(&device().await?, command).await,
         cli::Command::Workspace(command) => workspace::run(&device().await?, command).await,
         cli::Command::Login(credentials) => account::login(&device().await?, &credentials).await,
@@ -124,79 +118,6 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
             session,
             command,
         } => shell::hook(&dir, cwd, session, &command),
-    }
-}
-
-/// `stint rpc`: each line of stdin served (or relayed), each answer a
-/// line of stdout, until stdin ends.
-async fn rpc(device: &stint_client::Client) -> anyhow::Result<()> {
-    use tokio::io::{AsyncWriteExt, BufReader};
-    let mut stdin = BufReader::new(tokio::io::stdin());
-    let mut stdout = tokio::io::stdout();
-    use stint_client::protocol::{Frame, MAX_LINE, read_frame};
-    while let Some(frame) = read_frame(&mut stdin, Some(MAX_LINE)).await? {
-        let answer = match frame {
-            Frame::Line(line) if line.trim().is_empty() => continue,
-            Frame::Line(line) => device.relay(&line).await?,
-            // Refused here, as the owner would, and on to the next.
-            refused => refused.refusal(),
-        };
-        if let Some(answer) = answer {
-            stdout.write_all(format!("{answer}\n").as_bytes()).await?;
-            stdout.flush().await?;
-        }
-    }
-    device.stop_watches().await;
-    Ok(())
-}
-
-/// The device through its agent: the one running, else one started here
-/// in the background, in a process group of its own so that it outlives
-/// whoever started it (an editor stopping its `stint rpc`). When the
-/// agent cannot start (another process holds the replica), the replica is
-/// reached as `stint rpc` alone would.
-async fn with_agent(dir: &std::path::Path) -> anyhow::Result<stint_client::Client> {
-    use anyhow::Context as _;
-    use std::os::unix::fs::DirBuilderExt;
-    use std::os::unix::process::CommandExt;
-    if let Some(client) = stint_client::connect_agent(dir).await? {
-        return Ok(client);
-    }
-    // A first run: the data directory is made as the device makes it.
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("creating {}", dir.display()))?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("agent.log"))
-        .context("the agent's log in the data directory")?;
-    let mut agent =
-        std::process::Command::new(std::env::current_exe().context("this program's path")?)
-            .arg("agent")
-            .env("STINT_DATA_DIR", dir)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .context("starting `stint agent`")?;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        if let Some(client) = stint_client::connect_agent(dir).await? {
-            return Ok(client);
-        }
-        let ended = agent.try_wait().context("the agent's state")?;
-        if ended.is_some() || tokio::time::Instant::now() >= deadline {
-            eprintln!(
-                "stint rpc: the agent did not start (see {}); serving here",
-                dir.join("agent.log").display()
-            );
-            return Ok(stint_client::connect(dir).await?);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 

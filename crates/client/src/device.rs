@@ -1065,12 +1065,17 @@ fn apply(session: &mut WorkspaceSession, change: Change) -> Result<()> {
     Ok(())
 }
 
-/// This machine's host name, for "captured in Neovim on ada-laptop".
+/// This machine's host name, for "captured in Neovim on ada-laptop": read
+/// once, not on every editor update.
 fn host_name() -> Option<String> {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())?;
-    let name = name.trim();
-    (!name.is_empty()).then(|| name.chars().take(100).collect())
+    static NAME: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())?;
+        let name = name.trim();
+        (!name.is_empty()).then(|| name.chars().take(100).collect())
+    })
+    .clone()
 }

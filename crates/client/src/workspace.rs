@@ -687,15 +687,14 @@ impl Device {
                 .read_live(id, &root, |index| Compared::of(index, &recorded, &places))
         });
         pre.live = live.is_some();
-        let compared = match (live, scanned) {
-            (Some(compared), _) => compared,
-            (None, Some((index, hashed))) => {
-                pre.hashed = hashed;
-                Compared::of(&index, &recorded, &places)
-            }
-            // The watch stopped meanwhile.
-            (None, None) => {
-                let (index, hashed) = self.local_index(&root, &ids).await?;
+        let compared = match live {
+            Some(compared) => compared,
+            None => {
+                let (index, hashed) = match scanned {
+                    Some(scanned) => scanned,
+                    // The watch stopped meanwhile.
+                    None => self.local_index(&root, &ids).await?,
+                };
                 pre.hashed = hashed;
                 Compared::of(&index, &recorded, &places)
             }
