@@ -57,6 +57,18 @@ fn origin_with(trees: &Path, files: &[(&str, &str)]) -> std::path::PathBuf {
     origin
 }
 
+/// A session started on the device in `dir` for `folder` (named `name`
+/// when given), its files indexed (`stint watch --once`); its id.
+fn indexed_session(dir: &Path, name: Option<&str>, folder: &Path) -> String {
+    let folder = folder.to_str().unwrap();
+    let mut args = vec!["session", "start"];
+    args.extend(name);
+    args.extend(["--workspace", folder]);
+    let id = ok(dir, &args).trim().to_owned();
+    ok(dir, &["watch", folder, "--once"]);
+    id
+}
+
 const MAIN: &str = "use std::io;\n\nfn main() {\n    let port = 8080;\n    let host = \"localhost\";\n    serve(host, port);\n}\n\nfn serve(_: &str, _: u16) {}\n";
 const ENV: &str = "DATABASE_PASSWORD=hunter2\n";
 
@@ -106,10 +118,7 @@ async fn a_session_resumes_on_another_device_at_its_own_path_after_a_preflight()
 
     // A: a session with tabs and a breakpoint, indexed, synced.
     let on_a_str = on_a.to_str().unwrap();
-    let id = ok(a, &["session", "start", "Ports", "--workspace", on_a_str])
-        .trim()
-        .to_owned();
-    ok(a, &["watch", on_a_str, "--once"]);
+    let id = indexed_session(a, Some("Ports"), &on_a);
     ok(
         a,
         &[
@@ -443,14 +452,8 @@ async fn a_folder_without_git_is_recognized_by_its_content() {
     }
     login(a, &server.url, "ada@example.com", true);
     login(b, &server.url, "ada@example.com", false);
-    let id = ok(
-        a,
-        &["session", "start", "--workspace", on_a.to_str().unwrap()],
-    )
-    .trim()
-    .to_owned();
     // Named by its content once it is indexed.
-    ok(a, &["watch", on_a.to_str().unwrap(), "--once"]);
+    let id = indexed_session(a, None, &on_a);
     let workspace = json(a, &["session", "show", &id, "--json"])["workspace_id"]
         .as_str()
         .unwrap()
@@ -645,13 +648,7 @@ async fn resume_on_a_terminal_asks_where_the_checkout_is() {
     clone_as(&origin, &on_a, "https://github.com/ada/app");
     login(a, &server.url, "ada@example.com", true);
     login(b, &server.url, "ada@example.com", false);
-    let id = ok(
-        a,
-        &["session", "start", "--workspace", on_a.to_str().unwrap()],
-    )
-    .trim()
-    .to_owned();
-    ok(a, &["watch", on_a.to_str().unwrap(), "--once"]);
+    let id = indexed_session(a, None, &on_a);
     ok(a, &["sync"]);
     ok(b, &["sync"]);
     // Out of B's sight, as on another machine.
