@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use stint_client::ClientError;
+use stint_client::protocol::RpcError;
 
 /// An error as the UI receives it. `code` is stable (`not_found`,
 /// `invalid`, `not_signed_in`, `unreachable`, `profile`, …) so the UI can
@@ -27,6 +28,14 @@ impl UiError {
             ),
             field: None,
         }
+    }
+}
+
+impl From<RpcError> for UiError {
+    /// Read as a client of the protocol reads it: an operation's failure
+    /// keeps its kind and field; bad params are `invalid`.
+    fn from(e: RpcError) -> Self {
+        ClientError::from(e).into()
     }
 }
 

@@ -11,10 +11,11 @@
 //!   device's owner: it serves the local socket (so `stint …` and the
 //!   shell hook keep working beside it), syncs in the background and runs
 //!   the watches of active sessions.
-//! - `commands/`: the commands the UI calls, one file per domain, each a
-//!   one-line call into the client. `commands/names.rs` lists them for the
-//!   permission manifest (`build.rs`); `capabilities/default.json` grants
-//!   exactly those and listening to events.
+//! - `commands.rs`: the one command the UI calls, `rpc`: an operation of
+//!   the local protocol by name, served by `stint_client::protocol` (the
+//!   same dispatch as the owner's socket). `commands/names.rs` lists it
+//!   for the permission manifest (`build.rs`); `capabilities/default.json`
+//!   grants exactly that and listening to events.
 //! - `error.rs`: errors cross to the UI as `{code, message}`.
 //!
 //! The owner's [`News`] (a CLI command changed records, a sync round

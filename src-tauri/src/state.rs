@@ -1,6 +1,6 @@
 //! What the app holds while it runs: the owner of the device's replica.
 
-use stint_client::{Device, Owner};
+use stint_client::Owner;
 use tokio::sync::OnceCell;
 
 use crate::error::UiError;
@@ -29,26 +29,6 @@ impl App {
     /// The owner if the replica was opened, without waiting.
     pub(crate) fn opened(&self) -> Option<&Owner> {
         self.owner.get().and_then(|owner| owner.as_ref().ok())
-    }
-
-    /// The device, for reads.
-    pub(crate) async fn device(&self) -> Result<&Device, UiError> {
-        self.owner().await.map(Owner::device)
-    }
-
-    /// Runs a write on the device, then tells the sync engine that an edit
-    /// waits (after the write, so the round that follows sees it).
-    pub(crate) async fn edit<'a, T, F>(
-        &'a self,
-        write: impl FnOnce(&'a Device) -> F,
-    ) -> Result<T, UiError>
-    where
-        F: Future<Output = stint_client::Result<T>> + 'a,
-    {
-        let owner = self.owner().await?;
-        let value = write(owner.device()).await?;
-        owner.edited();
-        Ok(value)
     }
 }
 

@@ -373,7 +373,7 @@ describe('conflicts', () => {
       assert.equal((await page.textContent('[data-testid=set-aside]')).trim(), 'Fix login (laptop)');
       await page.click(`[data-testid=${button}]`);
       await page.waitForSelector('[data-testid=no-conflicts]');
-      assert.deepEqual(await calls(page, 'resolve_conflict'), [{ id: 'k1', takeMine }]);
+      assert.deepEqual(await calls(page, 'resolve_conflict'), [{ id: 'k1', take_mine: takeMine }]);
       assert.equal(await page.$('[data-testid=conflict-badge]'), null);
       assert.deepEqual(await rowNamesAfterNav(page), [name]);
       await page.close();

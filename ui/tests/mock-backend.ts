@@ -1,8 +1,12 @@
 // Stands in for the desktop app's Rust side in the component tests: a
-// small in-memory device answering the same commands, installed with
-// Tauri's own `mockIPC`. The test page drives it through `window.stint`.
+// small in-memory device answering the same operations of the local
+// protocol through the app's one `rpc` command, installed with Tauri's own
+// `mockIPC`. Each handler is typed by the operation's generated params, so
+// the mock cannot read a field the protocol does not send. The test page
+// drives it through `window.stint`; `calls` records each operation by name.
 import { mockIPC } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
+import type { Method, Operations } from '../../editors/protocol/stint-protocol';
 
 type Args = Record<string, any>;
 interface Backend {
@@ -71,7 +75,9 @@ function apply(s: any, change: Record<string, any>) {
   s.updated_at = now();
 }
 
-const handlers: Record<string, (a: Args) => unknown> = {
+type Handlers = { [M in Method]?: (a: Operations[M]['params']) => unknown };
+
+const handlers: Handlers = {
   status: () => ({ ...backend.state.status, sessions: backend.state.sessions.length }),
   whoami: () => backend.state.account,
   login: (a) => {
@@ -147,11 +153,11 @@ const handlers: Record<string, (a: Args) => unknown> = {
   children: (a) => backend.state.sessions.filter((s: any) => s.parent_session_id === a.id),
   related: (a) => (backend.state.related ?? {})[a.id] ?? [],
   conversations: (a) => (backend.state.conversations ?? {})[a.id] ?? [],
-  sync_now: () => ({ pushed: 0, conflicts: 0, set_aside: 0, pulled: 0, refetched: false }),
+  sync: () => ({ pushed: 0, conflicts: 0, set_aside: 0, pulled: 0, refetched: false }),
   conflicts: () => backend.state.conflicts,
   resolve_conflict: (a) => {
     const c = backend.state.conflicts.find((c: any) => c.id === a.id);
-    if (a.takeMine) Object.assign(find(c.record_id), c.fields);
+    if (a.take_mine) Object.assign(find(c.record_id), c.fields);
     backend.state.conflicts = backend.state.conflicts.filter((x: any) => x !== c);
     return c;
   },
@@ -170,11 +176,13 @@ const handlers: Record<string, (a: Args) => unknown> = {
 };
 
 mockIPC(
-  (cmd, args) => {
-    const a = (args ?? {}) as Args;
+  (command, args) => {
+    if (command !== 'rpc') throw { code: 'failed', message: `the app has no command ${command}, only rpc` };
+    const { method: cmd, params } = args as { method: Method; params: Args };
+    const a = params ?? {};
     backend.calls.push({ cmd, args: structuredClone(a) });
     if (backend.fail[cmd]) throw backend.fail[cmd];
-    const handler = handlers[cmd];
+    const handler = handlers[cmd] as ((a: Args) => unknown) | undefined;
     if (!handler) throw { code: 'failed', message: `the mock has no command ${cmd}` };
     if (backend.hold.includes(cmd)) {
       return new Promise((resolve) => waiting.push({ cmd, answer: () => resolve(structuredClone(handler(a))) }));

@@ -126,6 +126,7 @@ pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Res
                             selections: Vec::new(),
                             scroll_top: 0,
                             is_pinned: false,
+                            group: None,
                             anchor: None,
                         })
                     })
@@ -147,6 +148,7 @@ pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Res
                             file_path,
                             line,
                             condition: None,
+                            log_message: None,
                             enabled: true,
                             anchor: None,
                         })

@@ -28,7 +28,7 @@ use crate::error::{ClientError, Result};
 const FILE: &str = "credentials.json";
 
 /// Who a device is signed in as (no tokens: safe to show and to pass around).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Account {
     /// The server.
     pub server: String,

@@ -21,7 +21,7 @@ use crate::resume::Resume;
 use crate::scrub;
 
 /// What to start a session with.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ts_rs::TS)]
 pub struct NewSession {
     /// Display name; empty names it after the folder and the day
     /// (`app 2026-12-02`).
@@ -35,7 +35,7 @@ pub struct NewSession {
 
 /// The session an editor's folder records into, and the folder of this
 /// device that its files are relative to.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 pub struct FolderSession {
     /// The session.
     pub session: WorkspaceSession,
@@ -45,7 +45,7 @@ pub struct FolderSession {
 
 /// Which sessions to list; every field may be left out (`{}`: all active
 /// sessions).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct SessionFilter {
     /// Only this workspace: a folder (its sessions on every device, once
@@ -64,7 +64,7 @@ pub struct SessionFilter {
 }
 
 /// A change to a session. Several can be applied at once.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Change {
@@ -99,7 +99,7 @@ pub enum Change {
 }
 
 /// What `stint status` shows.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 pub struct Status {
     /// The data directory.
     pub data_dir: PathBuf,
@@ -641,6 +641,15 @@ impl Device {
         if places_moved {
             session.validate()?;
             self.anchor_places(&mut session).await?;
+            // An editor's capture is also when the branch is read again:
+            // the session says what was checked out while it was worked on.
+            let root = self.local_root(&session).await?;
+            if let Some(git) = &mut session.git
+                && let Some((branch, head)) = root.as_deref().and_then(stint_watch::git_head)
+            {
+                git.branch = branch;
+                git.head = head;
+            }
         }
         let ctx = self.ctx();
         session.updated_at = ctx.at;

@@ -37,17 +37,22 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use stint_model::api::{RegisterRequest, RelatedSession, TenantWithRole};
-use stint_model::{Conflict, File, Timestamp, ValidationError, WorkspaceSession};
+use stint_model::api::{ConversationWithMessages, RegisterRequest, RelatedSession, TenantWithRole};
+use stint_model::{
+    Conflict, File, Setting, SettingCategory, Timestamp, ValidationError, WorkspaceSession,
+};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 
 use crate::account::Account;
 use crate::device::{Change, Device, FolderSession, NewSession, SessionFilter, Status};
 use crate::error::ClientError;
-use crate::resume::Resume;
+use crate::resume::{OpenCommand, Resume};
 use crate::sync::SyncReport;
 use crate::watch::{FileMatch, FileQuery, WatchStatus};
 use crate::workspace::{Preflight, WorkspaceView};
+
+mod typescript;
+pub use typescript::TYPESCRIPT_FILE;
 
 /// The version of the protocol this build speaks. Raised when an
 /// operation changes incompatibly; adding one does not raise it (`hello`
@@ -76,7 +81,7 @@ pub mod code {
 }
 
 /// One operation, as `hello` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Operation {
     /// Its method name.
     pub name: String,
@@ -85,7 +90,7 @@ pub struct Operation {
 }
 
 /// `hello`'s params.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct HelloParams {
     /// The protocol version the client speaks.
     pub protocol: u32,
@@ -95,7 +100,7 @@ pub struct HelloParams {
 }
 
 /// `hello`'s result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Hello {
     /// The version the owner speaks.
     pub protocol: u32,
@@ -106,7 +111,7 @@ pub struct Hello {
 }
 
 /// A JSON-RPC error object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct RpcError {
     /// One of [`code`].
     pub code: i64,
@@ -356,18 +361,35 @@ pub(crate) async fn serve_line(device: &Device, line: &str) -> Served {
             };
         }
     };
+    let wrote = writes(&request.method);
+    let answer = serve_call(device, &request.method, request.params).await;
+    Served {
+        wrote: wrote && answer.is_ok(),
+        reply: request.id.map(|id| Outgoing::answer(id, answer).to_line()),
+    }
+}
+
+/// Serves one call on `device`, for a process that holds the device
+/// itself and takes calls other than by lines (the desktop app's `rpc`
+/// command): the dispatch the socket uses, after recording what the shell
+/// hook spooled.
+///
+/// # Errors
+/// As JSON-RPC's error object: an unknown method, bad params, or the
+/// operation's own failure (`data.kind`, `data.field`).
+pub async fn serve_call(device: &Device, method: &str, params: Value) -> Result<Value, RpcError> {
     if let Err(e) = device.drain_hook().await {
         tracing::warn!("the shell hook's commands wait for the next try: {e}");
     }
-    let writes = OPERATIONS_TABLE
+    dispatch(device, method, params).await
+}
+
+/// Whether `method` is an operation that may change the replica.
+#[must_use]
+pub fn writes(method: &str) -> bool {
+    OPERATIONS_TABLE
         .iter()
-        .any(|(name, writes)| *name == request.method && *writes);
-    let answer = dispatch(device, &request.method, request.params).await;
-    let wrote = writes && answer.is_ok();
-    Served {
-        reply: request.id.map(|id| Outgoing::answer(id, answer).to_line()),
-        wrote,
-    }
+        .any(|(name, writes)| *name == method && *writes)
 }
 
 fn hello(params: Value) -> Result<Value, RpcError> {
@@ -434,7 +456,7 @@ macro_rules! operations {
             use super::*;
             $(
                 $(#[$doc])*
-                #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+                #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, ts_rs::TS)]
                 pub struct $name {
                     $(
                         #[allow(missing_docs)]
@@ -456,6 +478,37 @@ macro_rules! operations {
                 .iter()
                 .map(|(name, writes)| Operation { name: (*name).to_owned(), writes: *writes })
                 .collect()
+        }
+
+        /// The TypeScript of the protocol: every type an operation's params
+        /// or result reaches, and `Operations`, each method's params,
+        /// result and whether it writes. `ui/` and the editors' plugins
+        /// import the file it is written to ([`TYPESCRIPT_FILE`]); a test
+        /// fails when that file is stale.
+        #[must_use]
+        pub fn typescript() -> String {
+            let cfg = typescript::config();
+            let mut types = typescript::Types::default();
+            use ts_rs::TypeVisitor as _;
+            types.visit::<Hello>();
+            types.visit::<HelloParams>();
+            types.visit::<RpcError>();
+            $(
+                <params::$name as ts_rs::TS>::visit_dependencies(&mut types);
+                types.visit::<$out>();
+            )*
+            let mut operations = String::new();
+            $(
+                typescript::operation(
+                    &mut operations,
+                    stringify!($name),
+                    <params::$name as ts_rs::TS>::docs(),
+                    &<params::$name as ts_rs::TS>::inline(&cfg),
+                    &<$out as ts_rs::TS>::name(&cfg),
+                    operations!(@writes $kind),
+                );
+            )*
+            typescript::file(&types, &operations)
         }
 
         async fn dispatch(device: &Device, method: &str, params: Value) -> Result<Value, RpcError> {
@@ -523,6 +576,12 @@ operations! {
     /// A session with its preflight and the commands that reopen it
     /// ([`Device::resume_session`]).
     write resume_session(id: String) -> Resume => |d| d.resume_session(&id).await?;
+    /// The command that opens a session in one tool
+    /// ([`Device::open_in_editor`]).
+    write open_in_editor(id: String, tool: String) -> OpenCommand => |d| d.open_in_editor(&id, &tool).await?;
+    /// A session's AI conversations with their messages
+    /// ([`Device::conversations`]).
+    read conversations(id: String) -> Vec<ConversationWithMessages> => |d| d.conversations(&id).await?;
     /// The most recently used sessions ([`Device::recent_sessions`]).
     read recent_sessions(limit: usize) -> Vec<WorkspaceSession> => |d| d.recent_sessions(limit).await?;
     /// A session's forks ([`Device::children`]).
@@ -562,6 +621,15 @@ operations! {
     /// What differs between a session and this checkout
     /// ([`Device::preflight`]).
     read preflight(id: String) -> Preflight => |d| d.preflight(&id).await?;
+    /// The user's settings ([`Device::settings`]).
+    read settings() -> Vec<Setting> => |d| d.settings().await?;
+    /// Changes one ([`Device::set_setting`]).
+    write set_setting(category: SettingCategory, key: String, value: Value) -> Setting => |d| d.set_setting(category, &key, value).await?;
+    /// What the desktop app's window showed last ([`Device::window_state`]).
+    read window_state() -> Value => |d| d.window_state();
+    /// Keeps it for the next start ([`Device::save_window_state`]); a file
+    /// beside the replica, not a record.
+    read save_window_state(state: Value) -> () => |d| d.save_window_state(&state)?;
     /// The workspaces this device knows ([`Device::workspaces`]).
     write workspaces() -> Vec<WorkspaceView> => |d| d.workspaces().await?;
     /// Links a folder to a workspace ([`Device::link_workspace`]).

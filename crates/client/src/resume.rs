@@ -6,7 +6,7 @@ use stint_model::WorkspaceSession;
 use crate::workspace::{Placed, Preflight};
 
 /// A session and the command lines that reopen it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Resume {
     /// The whole session.
     pub session: WorkspaceSession,
@@ -19,7 +19,7 @@ pub struct Resume {
 }
 
 /// One command line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct OpenCommand {
     /// `vscode`, `vim` or `shell`.
     pub tool: String,
@@ -188,6 +188,7 @@ mod tests {
             selections: vec![],
             scroll_top: 0,
             is_pinned: false,
+            group: None,
             anchor: None,
         };
         s.editor_state.open_tabs = vec![tab("src/main.rs", 42, 7), tab("README.md", 1, 1)];

@@ -37,7 +37,7 @@ const PUSH: PushShape = PushShape {
 pub(crate) const PULL_PAGE: usize = 1_000;
 
 /// What one round did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SyncReport {
     /// Edits the server accepted.
     pub pushed: usize,
@@ -411,7 +411,7 @@ impl SyncReport {
 }
 
 /// What `stint status` shows of sync.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SyncStatus {
     /// Local edits waiting to be pushed.
     pub pending: usize,

@@ -36,7 +36,7 @@ const PROBLEMS_KEPT: usize = 20;
 const WATCHING_FILE: &str = "watching.json";
 
 /// Where a watch is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum WatchState {
     /// The initial index is being built (or brought up to date).
@@ -50,7 +50,7 @@ pub enum WatchState {
 }
 
 /// What a user sees of one watched workspace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct WatchStatus {
     /// The session.
     pub session_id: SessionId,
@@ -78,7 +78,7 @@ pub struct WatchStatus {
 
 /// A file that matched "which sessions touched this?", and where the
 /// answer came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct FileMatch {
     /// The file record.
     pub file: File,
@@ -89,7 +89,7 @@ pub struct FileMatch {
 }
 
 /// What to look for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum FileQuery {
     /// A file by its absolute path.

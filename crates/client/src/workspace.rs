@@ -36,7 +36,7 @@ use crate::device::Device;
 use crate::error::{ClientError, Result};
 
 /// A folder's identity, and its git state if it is a checkout.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Identity {
     /// `git:…` or `fp:…`.
     pub id: String,
@@ -45,7 +45,7 @@ pub struct Identity {
 }
 
 /// A workspace as `stint workspace list` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct WorkspaceView {
     /// Its identity.
     pub id: String,
@@ -58,7 +58,7 @@ pub struct WorkspaceView {
 }
 
 /// How a recorded place (a cursor, a breakpoint) lands in the local file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Placed {
     /// The file is the one the session recorded: the place is exact.
@@ -72,7 +72,7 @@ pub enum Placed {
 }
 
 /// One cursor or breakpoint, placed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Placement {
     /// The file, relative to the workspace.
     pub file_path: String,
@@ -88,7 +88,7 @@ pub struct Placement {
 
 /// What differs between a session and the local checkout of its
 /// workspace, said before anything opens.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Preflight {
     /// The session.
     pub session_id: SessionId,

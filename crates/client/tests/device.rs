@@ -40,6 +40,7 @@ async fn sessions_work_offline_and_survive_reopening() {
                 selections: vec![],
                 scroll_top: 0,
                 is_pinned: false,
+                group: None,
                 anchor: None,
             }],
             active_tab_index: Some(0),

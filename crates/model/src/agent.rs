@@ -11,6 +11,7 @@ use crate::{Timestamp, now};
 /// An agent's place in a multi-agent setup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AgentType {
     /// Splits work and delegates.
@@ -36,6 +37,7 @@ impl AgentType {
 /// What an agent may use.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AgentConfig {
     /// MCP tools it may call.
     #[serde(default)]
@@ -51,6 +53,7 @@ pub struct AgentConfig {
 /// What an agent remembers across sessions.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AgentMemory {
     /// Named facts.
     #[serde(default)]
@@ -66,6 +69,7 @@ pub struct AgentMemory {
 /// An agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Agent {
     /// Its id.
     pub id: AgentId,

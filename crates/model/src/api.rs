@@ -47,6 +47,7 @@ where
 /// `POST /auth/register`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RegisterRequest {
     /// Email, unique across the server.
     pub email: String,
@@ -66,6 +67,7 @@ pub struct RegisterRequest {
 /// `POST /auth/login`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LoginRequest {
     /// Email.
     pub email: String,
@@ -84,6 +86,7 @@ pub struct LoginRequest {
 /// `POST /auth/refresh`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
     pub refresh_token: String,
@@ -92,6 +95,7 @@ pub struct RefreshRequest {
 /// `POST /auth/switch-tenant`: new tokens acting in another tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SwitchTenantRequest {
     /// A tenant the user is a member of.
     pub tenant_id: TenantId,
@@ -100,6 +104,7 @@ pub struct SwitchTenantRequest {
 /// A user as the API shows it (never the password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UserProfile {
     /// Id.
     pub id: UserId,
@@ -139,6 +144,7 @@ impl From<&User> for UserProfile {
 /// Answer of register, login, refresh and switch-tenant.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TokenResponse {
     /// JWT for `Authorization: Bearer`.
     pub access_token: String,
@@ -162,6 +168,7 @@ pub struct TokenResponse {
 /// `PUT /users/me`: the fields to change.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UpdateProfileRequest {
     /// New given name.
     #[serde(default)]
@@ -177,6 +184,7 @@ pub struct UpdateProfileRequest {
 /// `PUT /users/me/password`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChangePasswordRequest {
     /// The password now.
     pub current_password: String,
@@ -187,6 +195,7 @@ pub struct ChangePasswordRequest {
 /// `POST /tenants`: a new organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CreateTenantRequest {
     /// Its name.
     pub name: String,
@@ -195,6 +204,7 @@ pub struct CreateTenantRequest {
 /// A tenant with the caller's role in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TenantWithRole {
     /// The tenant.
     pub tenant: Tenant,
@@ -205,6 +215,7 @@ pub struct TenantWithRole {
 /// A member of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Member {
     /// The user.
     pub user: UserProfile,
@@ -218,6 +229,7 @@ pub struct Member {
 /// `POST /tenants/{id}/members`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AddMemberRequest {
     /// The email of an existing account.
     pub email: String,
@@ -228,6 +240,7 @@ pub struct AddMemberRequest {
 /// `PUT /tenants/{id}/members/{user_id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UpdateMemberRequest {
     /// The new role.
     pub role: UserRole,
@@ -236,6 +249,7 @@ pub struct UpdateMemberRequest {
 /// `POST /sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CreateSessionRequest {
     /// Display name.
     pub name: String,
@@ -253,6 +267,7 @@ pub struct CreateSessionRequest {
 /// nullable field.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UpdateSessionRequest {
     /// Display name.
     #[serde(default)]
@@ -323,6 +338,7 @@ impl UpdateSessionRequest {
 /// `POST /sessions/{id}/fork`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ForkRequest {
     /// The child's name.
     pub name: String,
@@ -331,6 +347,7 @@ pub struct ForkRequest {
 /// A session related to another, with the reasons.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RelatedSession {
     /// The related session.
     pub session: WorkspaceSession,
@@ -345,6 +362,7 @@ pub struct RelatedSession {
 /// `POST /conversations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CreateConversationRequest {
     /// Title.
     pub title: String,
@@ -365,6 +383,7 @@ pub struct CreateConversationRequest {
 /// `POST /conversations/{id}/messages`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AddMessageRequest {
     /// Who wrote it.
     pub role: MessageRole,
@@ -384,6 +403,7 @@ pub struct AddMessageRequest {
 /// A page of messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MessagePageResponse {
     /// Messages, oldest first.
     pub messages: Vec<Message>,
@@ -394,6 +414,7 @@ pub struct MessagePageResponse {
 /// A conversation with its first page of messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConversationWithMessages {
     /// The conversation.
     pub conversation: Conversation,
@@ -404,6 +425,7 @@ pub struct ConversationWithMessages {
 /// Token usage of a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TokenUsage {
     /// The conversation.
     pub conversation_id: ConversationId,
@@ -416,6 +438,7 @@ pub struct TokenUsage {
 /// `PUT /files`: a file's metadata from a device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PutFileRequest {
     /// The session whose workspace holds it.
     pub workspace_session_id: SessionId,
@@ -437,6 +460,7 @@ pub struct PutFileRequest {
 /// `POST /agents`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CreateAgentRequest {
     /// Name.
     pub name: String,
@@ -453,6 +477,7 @@ pub struct CreateAgentRequest {
 /// `PUT /agents/{id}`: only the fields present change.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UpdateAgentRequest {
     /// Name.
     #[serde(default)]
@@ -477,6 +502,7 @@ pub struct UpdateAgentRequest {
 /// `PUT /settings/{category}/{key}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PutSettingRequest {
     /// Any JSON value.
     pub value: serde_json::Value,

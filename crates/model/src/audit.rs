@@ -8,6 +8,7 @@ use crate::{Timestamp, now};
 /// The 24 kinds of audited events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AuditEventType {
     /// An account was created.
@@ -124,6 +125,7 @@ impl AuditEventType {
 /// One audit event. Audit events are written once and never changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Audit {
     /// Its id.
     pub id: AuditId,

@@ -16,6 +16,7 @@ use crate::{Timestamp, now};
 /// SHA-256, so a copy of the database cannot be replayed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuthSession {
     /// Its id.
     pub id: AuthSessionId,

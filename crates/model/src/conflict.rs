@@ -21,6 +21,7 @@ use crate::{Timestamp, now};
 /// The losing side of concurrent edits of one record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Conflict {
     /// This conflict.
     pub id: ConflictId,

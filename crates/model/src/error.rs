@@ -9,6 +9,7 @@ use crate::validate::ValidationError;
 /// A machine-readable error class. Clients branch on this, never on text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The request is malformed (bad JSON, bad query).
@@ -68,6 +69,7 @@ impl fmt::Display for ErrorCode {
 /// The JSON body of every error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorBody {
     /// The class of error.
     pub code: ErrorCode,

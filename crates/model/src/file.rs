@@ -10,6 +10,7 @@ use crate::{Timestamp, now};
 /// One file of a workspace session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct File {
     /// Its id.
     pub id: FileId,

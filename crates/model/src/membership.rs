@@ -10,6 +10,7 @@ use crate::{Timestamp, now};
 /// personal tenant; organizations add members with any role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Membership {
     /// The tenant.
     pub tenant_id: TenantId,

@@ -19,6 +19,7 @@ pub const MAX_NOTES: usize = 1_000;
 /// A place in a file: 1-based line and column, as editors show them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Position {
     /// 1-based line.
     pub line: u32,
@@ -35,6 +36,7 @@ impl Default for Position {
 /// A selected range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Selection {
     /// Where it starts.
     pub start: Position,
@@ -45,6 +47,7 @@ pub struct Selection {
 /// One open editor tab.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EditorTab {
     /// Path relative to the workspace root.
     pub file_path: String,
@@ -60,6 +63,10 @@ pub struct EditorTab {
     /// Whether the tab is pinned.
     #[serde(default)]
     pub is_pinned: bool,
+    /// The editor group (split) it is in, from 1 (VS Code's view column);
+    /// none where the editor has no groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<u32>,
     /// The lines around the cursor, hashed, so that the cursor can follow
     /// an edit of the file on another device (see [`LineAnchor`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,6 +79,7 @@ pub struct EditorTab {
 /// is found again where the same lines are (`stint_watch::anchor`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LineAnchor {
     /// A 32-bit hash of each line of the window, in order.
     pub hashes: Vec<u32>,
@@ -85,6 +93,7 @@ pub const MAX_ANCHOR_LINES: usize = 32;
 /// How editor groups are arranged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum EditorLayout {
     /// One group.
@@ -101,6 +110,7 @@ pub enum EditorLayout {
 /// The editor as the user left it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EditorState {
     /// Open tabs, in order.
     #[serde(default)]
@@ -125,6 +135,7 @@ pub struct EditorState {
 /// secrets by the client before they are stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TerminalState {
     /// Working directory.
     #[serde(default)]
@@ -140,6 +151,7 @@ pub struct TerminalState {
 /// A debugger breakpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Breakpoint {
     /// Path relative to the workspace root.
     pub file_path: String,
@@ -148,6 +160,9 @@ pub struct Breakpoint {
     /// Break only when this expression holds.
     #[serde(default)]
     pub condition: Option<String>,
+    /// A logpoint's message: logged instead of breaking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_message: Option<String>,
     /// Whether it is armed.
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -163,6 +178,7 @@ fn yes() -> bool {
 /// A note in a session's memory: a fact learned or a decision taken.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Note {
     /// What was learned or decided.
     pub text: String,
@@ -190,6 +206,7 @@ impl Note {
 /// assistants ("last time we decided to…").
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SessionMemory {
     /// Facts about the work.
     #[serde(default)]
@@ -202,6 +219,7 @@ pub struct SessionMemory {
 /// Whether a session is in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     /// Listed and watched.
@@ -214,6 +232,7 @@ pub enum SessionStatus {
 /// A workspace session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WorkspaceSession {
     /// Its id.
     pub id: SessionId,
@@ -367,6 +386,12 @@ impl Validate for WorkspaceSession {
                     "lines and columns start at 1",
                 ));
             }
+            if tab.group == Some(0) {
+                return Err(ValidationError::new(
+                    format!("{field}.group"),
+                    "groups start at 1",
+                ));
+            }
             check_anchor(&format!("{field}.anchor"), tab.anchor.as_ref())?;
         }
         for (field, value) in [
@@ -409,6 +434,18 @@ impl Validate for WorkspaceSession {
                     format!("breakpoints[{i}].line"),
                     "lines start at 1",
                 ));
+            }
+            for (name, text) in [
+                ("condition", &bp.condition),
+                ("log_message", &bp.log_message),
+            ] {
+                if let Some(text) = text {
+                    validate::text(
+                        &format!("breakpoints[{i}].{name}"),
+                        text,
+                        validate::MAX_TEXT_CHARS,
+                    )?;
+                }
             }
             check_anchor(&format!("breakpoints[{i}].anchor"), bp.anchor.as_ref())?;
         }
@@ -471,6 +508,7 @@ mod tests {
             selections: vec![],
             scroll_top: 30,
             is_pinned: false,
+            group: None,
             anchor: None,
         });
         s.editor_state.active_tab_index = Some(0);
@@ -535,6 +573,7 @@ mod tests {
                     file_path: "src/lib.rs".into(),
                     line: 0,
                     condition: None,
+                    log_message: None,
                     enabled: true,
                     anchor: None,
                 });

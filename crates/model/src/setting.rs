@@ -12,6 +12,7 @@ use crate::{Timestamp, now};
 /// The groups of settings the apps show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SettingCategory {
     /// Editor preferences.
@@ -73,6 +74,7 @@ impl FromStr for SettingCategory {
 /// One setting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Setting {
     /// Its id: derived from `(user_id, category, key)`, see [`SettingId::for_key`].
     pub id: SettingId,

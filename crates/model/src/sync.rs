@@ -37,6 +37,7 @@ pub const MAX_PULL_BYTES: usize = 1_000_000;
 /// applied in one transaction; the answer comes once all are durable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PushRequest {
     /// The pushing device, if the client says: it must be the device the
     /// login is bound to (403 otherwise). The server takes the device from
@@ -51,6 +52,7 @@ pub struct PushRequest {
 /// One local change of one record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Mutation {
     /// The device's mutation number: increasing, never reused.
     pub number: u64,
@@ -73,6 +75,7 @@ pub struct Mutation {
 /// The answer to a push: one result per mutation, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PushResponse {
     /// Per mutation.
     pub results: Vec<MutationResult>,
@@ -81,6 +84,7 @@ pub struct PushResponse {
 /// What became of one mutation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MutationResult {
     /// The mutation's number.
     pub number: u64,
@@ -91,6 +95,7 @@ pub struct MutationResult {
 /// The outcome of one mutation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
     /// Applied; the record is at `rev`.
@@ -122,6 +127,7 @@ pub enum Outcome {
 /// `GET /sync/pull`: one page of changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PullResponse {
     /// Records changed after the cursor, each once, in commit order.
     pub changes: Vec<SyncRecord>,
@@ -134,6 +140,7 @@ pub struct PullResponse {
 /// A record as sync carries it: its envelope and its body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncRecord {
     /// Its kind.
     pub kind: RecordKind,
@@ -149,6 +156,7 @@ pub struct SyncRecord {
     pub updated_by: Option<DeviceId>,
     /// The record; absent once deleted.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub body: Option<RecordJson>,
 }
 

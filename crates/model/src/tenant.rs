@@ -9,6 +9,7 @@ use crate::{Timestamp, now};
 /// What a tenant pays for; it sets the default [`TenantSettings`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TenantPlan {
     /// One user, a few workspaces.
@@ -24,6 +25,7 @@ pub enum TenantPlan {
 /// A user's own tenant, or an organization that several users share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TenantType {
     /// Created with the user at registration; the user is its Admin.
@@ -35,6 +37,7 @@ pub enum TenantType {
 /// The limits and features a plan grants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TenantSettings {
     /// Most members.
     pub max_users: u32,
@@ -84,6 +87,7 @@ impl TenantSettings {
 /// A tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Tenant {
     /// Its id; the first element of every key that holds its data.
     pub id: TenantId,

@@ -11,6 +11,7 @@ use crate::{Timestamp, now};
 /// What a member may do in a tenant (see ARCHITECTURE.md, "Roles").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum UserRole {
     /// Reads everything, writes nothing.
@@ -46,6 +47,7 @@ impl UserRole {
 /// A user account. It lives in the user's personal tenant.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct User {
     /// Its id.
     pub id: UserId,

@@ -26,6 +26,7 @@ const ROOT_DIGITS: usize = 12;
 /// The git side of a session's workspace, as it was when last recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GitState {
     /// The `origin` remote (else the first one), credentials removed:
     /// what `git clone` takes on a device without a checkout.

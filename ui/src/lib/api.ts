@@ -1,10 +1,12 @@
-// One typed function per command of the desktop app (src-tauri/src/commands).
+// The desktop app's operations, typed by the local protocol's generated
+// declaration: each is one call of the app's single `rpc` command
+// (src-tauri/src/commands.rs), served by the same dispatch as the owner's
+// socket. A method or params that the protocol does not declare does not
+// compile.
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
-  Account, Change, Conflict, ConversationWithMessages, FileRecord, News, OpenCommand,
-  RegisterRequest, RelatedSession, Resume, Session, SessionFilter, Setting, SettingCategory, Status,
-  SyncReport, TenantWithRole, UiError, WatchStatus,
+  Change, Method, News, Operations, RegisterRequest, Session, SessionFilter, SettingCategory, UiError,
 } from './types';
 
 /** Turns whatever a command threw into a `UiError`. */
@@ -15,9 +17,13 @@ export function asUiError(e: unknown): UiError {
   return { code: 'failed', message: String(e) };
 }
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+/** One operation of the protocol, by name. */
+export async function rpc<M extends Method>(
+  method: M,
+  params: Operations[M]['params'],
+): Promise<Operations[M]['result']> {
   try {
-    return await invoke<T>(command, args);
+    return await invoke<Operations[M]['result']>('rpc', { method, params });
   } catch (e) {
     throw asUiError(e);
   }
@@ -32,52 +38,52 @@ async function allSessions(): Promise<Session[]> {
   const all: Session[] = [];
   for (;;) {
     const before = all.at(-1)?.id ?? null;
-    const filter: SessionFilter = { include_archived: true, limit: READ_PAGE, before };
-    const page = await call<Session[]>('list_sessions', { filter });
+    const filter: SessionFilter = { workspace: null, tag: null, include_archived: true, limit: READ_PAGE, before };
+    const page = await rpc('list_sessions', { filter });
     all.push(...page);
     if (page.length < READ_PAGE) return all;
   }
 }
 
 export const api = {
-  status: () => call<Status>('status'),
-  whoami: () => call<Account | null>('whoami'),
-  login: (server: string, email: string, password: string) =>
-    call<Account>('login', { server, email, password }),
-  register: (server: string, request: RegisterRequest) => call<Account>('register', { server, request }),
-  logout: () => call<boolean>('logout'),
-  tenants: () => call<TenantWithRole[]>('tenants'),
-  switchTenant: (id: string) => call<Account>('switch_tenant', { id }),
+  status: () => rpc('status', {}),
+  whoami: () => rpc('whoami', {}),
+  login: (server: string, email: string, password: string) => rpc('login', { server, email, password }),
+  register: (server: string, request: RegisterRequest) => rpc('register', { server, request }),
+  logout: () => rpc('logout', {}),
+  tenants: () => rpc('tenants', {}),
+  switchTenant: (id: string) => rpc('switch_tenant', { id }),
 
-  recentSessions: (limit: number) => call<Session[]>('recent_sessions', { limit }),
+  recentSessions: (limit: number) => rpc('recent_sessions', { limit }),
   allSessions,
-  findSession: (id: string) => call<Session>('find_session', { id }),
+  findSession: (id: string) => rpc('find_session', { id }),
   startSession: (name: string, workspace: string, tags: string[]) =>
-    call<Session>('start_session', { session: { name, workspace, tags } }),
-  updateSession: (id: string, changes: Change[]) => call<Session>('update_session', { id, changes }),
-  forkSession: (id: string, name: string) => call<Session>('fork_session', { id, name }),
-  deleteSession: (id: string) => call<Session>('delete_session', { id }),
-  resumeSession: (id: string) => call<Resume>('resume_session', { id }),
-  openInEditor: (id: string, tool: string) => call<OpenCommand>('open_in_editor', { id, tool }),
-  children: (id: string) => call<Session[]>('children', { id }),
-  related: (id: string, limit = 20) => call<RelatedSession[]>('related', { id, limit }),
-  conversations: (id: string) => call<ConversationWithMessages[]>('conversations', { id }),
+    rpc('start_session', { session: { name, workspace, tags } }),
+  updateSession: (id: string, changes: Change[]) => rpc('update_session', { id, changes }),
+  forkSession: (id: string, name: string) => rpc('fork_session', { id, name }),
+  deleteSession: (id: string) => rpc('delete_session', { id }),
+  resumeSession: (id: string) => rpc('resume_session', { id }),
+  openInEditor: (id: string, tool: string) => rpc('open_in_editor', { id, tool }),
+  children: (id: string) => rpc('children', { id }),
+  related: (id: string, limit = 20) => rpc('related', { id, limit }),
+  conversations: (id: string) => rpc('conversations', { id }),
 
-  syncNow: () => call<SyncReport>('sync_now'),
-  conflicts: () => call<Conflict[]>('conflicts'),
-  resolveConflict: (id: string, takeMine: boolean) => call<Conflict>('resolve_conflict', { id, takeMine }),
+  syncNow: () => rpc('sync', {}),
+  conflicts: () => rpc('conflicts', {}),
+  resolveConflict: (id: string, takeMine: boolean) => rpc('resolve_conflict', { id, take_mine: takeMine }),
 
-  files: (id: string) => call<FileRecord[]>('files', { id }),
-  watchWorkspace: (id: string) => call<WatchStatus>('watch_workspace', { id }),
-  unwatchWorkspace: (id: string) => call<boolean>('unwatch_workspace', { id }),
-  watchStatuses: () => call<WatchStatus[]>('watch_statuses'),
+  files: (id: string) => rpc('files', { id, changed_since: null }),
+  watchWorkspace: (id: string) => rpc('watch_workspace', { id }),
+  unwatchWorkspace: (id: string) => rpc('unwatch_workspace', { id }),
+  watchStatuses: () => rpc('watch_statuses', {}),
 
-  windowState: () => call<unknown>('window_state'),
-  saveWindowState: (state: unknown) => call<null>('save_window_state', { state }),
+  windowState: () => rpc('window_state', {}),
+  saveWindowState: (state: Operations['save_window_state']['params']['state']) =>
+    rpc('save_window_state', { state }),
 
-  settings: () => call<Setting[]>('settings'),
-  setSetting: (category: SettingCategory, key: string, value: unknown) =>
-    call<Setting>('set_setting', { category, key, value }),
+  settings: () => rpc('settings', {}),
+  setSetting: (category: SettingCategory, key: string, value: Operations['set_setting']['params']['value']) =>
+    rpc('set_setting', { category, key, value }),
 };
 
 /** Calls `handler` with every piece of news the app pushes. */

@@ -1,0 +1,172 @@
+// The device's local protocol (JSON-RPC 2.0, one message per line) through
+// `stint rpc --agent`: it relays to the desktop app or `stint agent`, and
+// starts the agent when neither runs, so this editor never holds the
+// replica itself. Every method and its params and result are typed by the
+// declaration generated from the Rust side (editors/protocol).
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+import { PROTOCOL, type Method, type Operations, type RpcError } from '../../protocol/stint-protocol';
+
+/** This extension, as `hello` names it. */
+export const CLIENT = 'stint-vscode 0.1.0';
+
+/** After `stint rpc` stopped, it is not started again for this long. */
+const RETRY_MS = 5000;
+
+/** An error the owner answered, or why it could not be asked. */
+export class StintError extends Error {
+  constructor(
+    message: string,
+    /** JSON-RPC's code, or 0 when the owner was not reached. */
+    readonly code: number,
+    /** `data.kind` of a failed operation (`not_found`, `invalid`, …). */
+    readonly kind: string | null = null,
+  ) {
+    super(message);
+  }
+
+  /** The session (or other record) named is not there. */
+  get notFound(): boolean {
+    return this.kind === 'not_found';
+  }
+}
+
+interface Waiting {
+  resolve: (value: unknown) => void;
+  reject: (error: StintError) => void;
+}
+
+/** One `stint rpc --agent` process, started at the first call and again
+ * (after a pause) when it stops. */
+export class Connection {
+  private child: ChildProcessWithoutNullStreams | null = null;
+  private ready: Promise<void> | null = null;
+  private nextId = 1;
+  private waiting = new Map<number, Waiting>();
+  private retryAt = 0;
+  private stderr = '';
+  /** Set when `stint` cannot run at all: said once, not retried. */
+  private missing: StintError | null = null;
+
+  constructor(
+    /** The `stint` program (the `stint.command` setting). */
+    private readonly program: () => string,
+    /** Told once when `stint` cannot be started, or stopped. */
+    private readonly report: (message: string) => void,
+  ) {}
+
+  /** Calls `method` and waits for its result. */
+  async call<M extends Method>(
+    method: M,
+    params: Operations[M]['params'],
+  ): Promise<Operations[M]['result']> {
+    await this.start();
+    return (await this.send(method, params)) as Operations[M]['result'];
+  }
+
+  /** Whether a process is running now. */
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  /** Stops the process (the owner goes on). */
+  dispose(): void {
+    this.child?.stdin.end();
+    this.child?.kill();
+    this.child = null;
+  }
+
+  private start(): Promise<void> {
+    if (this.missing) return Promise.reject(this.missing);
+    if (this.ready) return this.ready;
+    if (Date.now() < this.retryAt) {
+      return Promise.reject(new StintError('Stint is not reachable now: it starts again in a few seconds', 0));
+    }
+    const program = this.program();
+    const child = spawn(program, ['rpc', '--agent'], { stdio: 'pipe' });
+    this.child = child;
+    this.stderr = '';
+    createInterface({ input: child.stdout }).on('line', (line) => this.received(line));
+    child.stderr.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-2000);
+    });
+    const spawned = new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT' || e.code === 'EACCES') {
+          this.missing = new StintError(
+            `\`${program}\` is not installed or not on PATH: install Stint (see its README), or set "stint.command"`,
+            0,
+          );
+          this.report(this.missing.message);
+          reject(this.missing);
+        } else {
+          reject(new StintError(`could not start ${program}: ${e.message}`, 0));
+        }
+      });
+    });
+    child.once('exit', (code, signal) => this.stopped(child, code, signal));
+    this.ready = spawned
+      .then(() => this.send('hello', { protocol: PROTOCOL, client: CLIENT }))
+      .then(() => undefined)
+      .catch((e: StintError) => {
+        if (e.code === -32001) {
+          // Another protocol version: nothing will work until one updates.
+          this.missing = e;
+          this.report(e.message);
+        }
+        this.dispose();
+        this.ready = null;
+        throw e;
+      });
+    return this.ready;
+  }
+
+  private send(method: string, params: unknown): Promise<unknown> {
+    const child = this.child;
+    if (!child) return Promise.reject(new StintError('Stint is not running', 0));
+    const id = this.nextId++;
+    const message = JSON.stringify({ jsonrpc: '2.0', id, method, params });
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      child.stdin.write(message + '\n');
+    });
+  }
+
+  private received(line: string): void {
+    if (line.trim() === '') return;
+    let message: { id?: number | null; result?: unknown; error?: RpcError };
+    try {
+      message = JSON.parse(line);
+    } catch {
+      this.report(`the protocol answered something else than JSON: ${line.slice(0, 200)}`);
+      return;
+    }
+    if (typeof message.id !== 'number') return;
+    const waiting = this.waiting.get(message.id);
+    if (!waiting) return;
+    this.waiting.delete(message.id);
+    if (message.error) {
+      const data = message.error.data as { kind?: string } | null | undefined;
+      waiting.reject(new StintError(message.error.message, message.error.code, data?.kind ?? null));
+    } else {
+      waiting.resolve(message.result ?? null);
+    }
+  }
+
+  private stopped(child: ChildProcessWithoutNullStreams, code: number | null, signal: string | null): void {
+    if (this.child !== child && this.child !== null) return;
+    this.child = null;
+    this.ready = null;
+    const why = this.stderr.trim() || (signal ? `signal ${signal}` : `exit ${code}`);
+    for (const waiting of this.waiting.values()) {
+      waiting.reject(new StintError(`\`stint rpc\` stopped: ${why}`, 0));
+    }
+    this.waiting.clear();
+    if (code !== 0 && signal !== 'SIGTERM' && !this.missing) {
+      this.retryAt = Date.now() + RETRY_MS;
+      this.report(`\`stint rpc\` stopped (${why}); it starts again at the next change`);
+    }
+  }
+}

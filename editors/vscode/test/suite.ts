@@ -1,0 +1,162 @@
+// The extension's tests, run by VS Code's own extension host (code-server,
+// driven headless by test/run.mjs). One phase per run, named by
+// STINT_TEST_PHASE; the Rust test (tests/tests/vscode.rs) that starts the
+// runs reads the replica through the CLI between them and passes what a
+// phase must find in STINT_TEST_EXPECT (a JSON file). Each phase writes
+// what it saw to STINT_TEST_OUT/<phase>.json.
+import * as assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import Mocha from 'mocha';
+import * as vscode from 'vscode';
+
+import type { Api } from '../src/extension';
+
+const phase = process.env.STINT_TEST_PHASE ?? '';
+const out = process.env.STINT_TEST_OUT ?? '';
+const folder = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
+const file = (rel: string) => vscode.Uri.file(path.join(folder(), rel));
+const expected = () => JSON.parse(readFileSync(process.env.STINT_TEST_EXPECT!, 'utf8'));
+const save = (what: unknown) => writeFileSync(path.join(out, `${phase}.json`), JSON.stringify(what, null, 2));
+
+async function api(): Promise<Api> {
+  const ext = vscode.extensions.getExtension<Api>('stint-dev.stint');
+  assert.ok(ext, 'the extension is loaded');
+  return ext.isActive ? ext.exports : ext.activate();
+}
+
+/** Until `check` holds (the workbench applies some changes a moment later). */
+async function eventually(check: () => boolean, what: string, ms = 10000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Asks test/run.mjs for a screenshot of the window, and waits for it. */
+async function screenshot(): Promise<void> {
+  writeFileSync(path.join(out, 'screenshot-now'), '');
+  await eventually(() => existsSync(path.join(out, 'screenshot-done')), 'the screenshot', 30000);
+}
+
+async function open(rel: string, column: vscode.ViewColumn, selections: vscode.Selection[]) {
+  const editor = await vscode.window.showTextDocument(file(rel), { viewColumn: column, preview: false });
+  editor.selections = selections;
+  return editor;
+}
+
+const sel = (l1: number, c1: number, l2 = l1, c2 = c1) => new vscode.Selection(l1, c1, l2, c2);
+
+/** What the window shows: tabs per group with their selections (each
+ * tab shown in turn: VS Code keeps a selection per document and group),
+ * the active tab, the source breakpoints (paths relative to the folder). */
+async function shown() {
+  const rel = (uri: vscode.Uri) => path.relative(folder(), uri.fsPath).split(path.sep).join('/');
+  const active = vscode.window.activeTextEditor;
+  const tabs = [];
+  for (const g of vscode.window.tabGroups.all) {
+    for (const t of g.tabs) {
+      if (!(t.input instanceof vscode.TabInputText)) continue;
+      const uri = t.input.uri;
+      const e = await vscode.window.showTextDocument(uri, { viewColumn: g.viewColumn, preserveFocus: true, preview: false });
+      tabs.push({
+        file: rel(uri),
+        group: g.viewColumn,
+        pinned: t.isPinned,
+        selections: e.selections.map((s) => [s.anchor.line, s.anchor.character, s.active.line, s.active.character]),
+      });
+    }
+  }
+  if (active) await vscode.window.showTextDocument(active.document, { viewColumn: active.viewColumn, preview: false });
+  const breakpoints = vscode.debug.breakpoints
+    .filter((b): b is vscode.SourceBreakpoint => b instanceof vscode.SourceBreakpoint)
+    .map((b) => ({
+      file: rel(b.location.uri),
+      line: b.location.range.start.line,
+      condition: b.condition ?? null,
+      log: b.logMessage ?? null,
+      enabled: b.enabled,
+    }))
+    .sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
+  return { tabs, active: active ? rel(active.document.uri) : null, breakpoints };
+}
+
+const phases: Record<string, () => void> = {
+  capture() {
+    test('what the window shows is what the session holds', async function () {
+      this.timeout(60000);
+      const stint = await api();
+      // Group 1: a.js (cursor after the emoji on its non-ASCII line), then
+      // notes.md, pinned; group 2: src/ü.js with a selection over two
+      // lines and a second cursor; a file outside the folder too.
+      await open('a.js', vscode.ViewColumn.One, [sel(2, 13)]);
+      await open('notes.md', vscode.ViewColumn.One, [sel(0, 0)]);
+      await vscode.commands.executeCommand('workbench.action.pinEditor');
+      await open(path.join('..', 'outside.js'), vscode.ViewColumn.One, [sel(0, 0)]);
+      await open('src/ü.js', vscode.ViewColumn.Two, [sel(1, 0, 2, 3), sel(4, 2)]);
+      vscode.debug.addBreakpoints([
+        new vscode.SourceBreakpoint(new vscode.Location(file('a.js'), new vscode.Position(1, 0)), true, 'x > 1'),
+        new vscode.SourceBreakpoint(
+          new vscode.Location(file('src/ü.js'), new vscode.Position(0, 0)),
+          true,
+          undefined,
+          undefined,
+          'hit {x}',
+        ),
+        new vscode.SourceBreakpoint(new vscode.Location(file('src/ü.js'), new vscode.Position(3, 0)), false),
+      ]);
+      await eventually(() => vscode.debug.breakpoints.length === 3, 'the breakpoints');
+      await stint.flush();
+      const [session] = await stint.sessions();
+      assert.ok(session, 'the folder has a session');
+      if (out) await screenshot();
+      save({ session: session.id, shown: await shown() });
+    });
+
+    test('a burst of cursor moves is one update, a second later', async function () {
+      this.timeout(30000);
+      const stint = await api();
+      await stint.flush();
+      const editor = vscode.window.activeTextEditor!;
+      const before = stint.updates;
+      for (let i = 0; i < 40; i++) editor.selections = [sel(i % 5, 1)];
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(stint.updates, before, 'nothing sent within the debounce');
+      await eventually(() => stint.updates > before, 'the debounced update', 5000);
+      await new Promise((r) => setTimeout(r, 1300));
+      assert.equal(stint.updates, before + 1, 'one update for the whole burst');
+      // Back where the first test left it, for the Rust side to check.
+      await open('src/ü.js', vscode.ViewColumn.Two, [sel(1, 0, 2, 3), sel(4, 2)]);
+      await stint.flush();
+    });
+  },
+
+  resume() {
+    test('Resume in a fresh window restores exactly what was captured', async function () {
+      this.timeout(60000);
+      const stint = await api();
+      const want = expected();
+      assert.equal(vscode.window.tabGroups.all.flatMap((g) => g.tabs).length, 0, 'a fresh window');
+      const started = Date.now();
+      const restored = await vscode.commands.executeCommand<{ opened: number } | undefined>('stint.resume', want.session);
+      const took = Date.now() - started;
+      assert.ok(restored, 'the resume ran');
+      await eventually(() => vscode.debug.breakpoints.length === want.shown.breakpoints.length, 'the breakpoints');
+      const now = await shown();
+      save({ shown: now, took_ms: took });
+      assert.deepEqual(now, want.shown);
+    });
+  },
+};
+
+export function run(): Promise<void> {
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 30000 });
+  mocha.suite.emit('pre-require', globalThis, 'suite', mocha);
+  const define = phases[phase];
+  if (!define) return Promise.reject(new Error(`no test phase ${phase} (STINT_TEST_PHASE)`));
+  suite(phase, define);
+  return new Promise((resolve, reject) => {
+    mocha.run((failures: number) => (failures ? reject(new Error(`${failures} test(s) failed`)) : resolve()));
+  });
+}
