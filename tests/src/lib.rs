@@ -6,13 +6,14 @@
 //! way an operator would.
 //!
 //! The tests live in `tests/`, one file per area. [`device`] runs the
-//! `stint` CLI and agent; [`terminal`] a command on a pseudo-terminal,
+//! `stint` CLI and agent; [`editors`] Neovim with its plugin; [`terminal`] a command on a pseudo-terminal,
 //! answering its prompts; [`desktop`] the desktop app under Xvfb through
 //! WebDriver; [`Server`] and [`Api`] the sync server.
 
 pub mod atuin;
 pub mod desktop;
 pub mod device;
+pub mod editors;
 pub mod floor;
 #[cfg(unix)]
 pub mod terminal;

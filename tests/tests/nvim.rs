@@ -7,91 +7,11 @@
 //! module the plugin uses, `dap.breakpoints` (`get()`, `set(opts, buf,
 //! line)`), is stood in for by a file of the same API in a temp folder.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::{Value, json};
 use stint_e2e::device::{Agent, json as stint_json, ok};
-
-const DAP: &str = r"
-local M = {}
-local by_buf = {}
-function M.get() return by_buf end
-function M.set(opts, buf, line)
-  by_buf[buf] = by_buf[buf] or {}
-  table.insert(by_buf[buf], { line = line, condition = opts.condition })
-end
-return M
-";
-
-struct Nvim {
-    data: PathBuf,
-    dap: PathBuf,
-}
-
-impl Nvim {
-    /// Runs Neovim headless in `cwd` with the plugin (and the nvim-dap
-    /// stand-in when `dap`), running `commands` in order, then quitting.
-    fn run(&self, cwd: &Path, dap: bool, path: Option<&str>, commands: &[&str]) -> Output {
-        let plugin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/nvim");
-        let bin = stint_e2e::binary("stint");
-        let path = path.map_or_else(
-            || {
-                format!(
-                    "{}:{}",
-                    bin.parent().unwrap().display(),
-                    std::env::var("PATH").unwrap_or_default()
-                )
-            },
-            str::to_owned,
-        );
-        let mut c = Command::new("timeout");
-        c.args(["60", "nvim", "--headless", "-u", "NONE", "-i", "NONE", "-n"])
-            .args(["--cmd", &format!("set rtp^={}", plugin.display())]);
-        if dap {
-            c.args(["--cmd", &format!("set rtp^={}", self.dap.display())]);
-        }
-        // More than Neovim's ten `-c`: a script, one command a line.
-        let script = tempfile::Builder::new().suffix(".vim").tempfile().unwrap();
-        std::fs::write(script.path(), format!("{}\nqa!\n", commands.join("\n"))).unwrap();
-        c.args(["-c", "runtime! plugin/stint.lua"])
-            .args(["-c", &format!("source {}", script.path().display())])
-            .current_dir(cwd)
-            .env("STINT_DATA_DIR", &self.data)
-            .env("STINT_KEYRING", "off")
-            .env("PATH", path);
-        let out = c
-            .output()
-            .expect("nvim runs (scripts/install-deps.sh installs it)");
-        assert!(
-            out.status.success(),
-            "nvim: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-}
-
-fn write(dir: &Path, file: &str, text: &str) {
-    let path = dir.join(file);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
-fn tabs(session: &Value) -> Vec<(String, u64, u64)> {
-    session["editor_state"]["open_tabs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["file_path"].as_str().unwrap().to_owned(),
-                t["cursor"]["line"].as_u64().unwrap(),
-                t["cursor"]["column"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
+use stint_e2e::editors::{CanonicalizeOrCreate, DAP, Nvim, agents_of, tabs, write};
 
 #[test]
 fn neovim_captures_its_session_and_resumes_it_elsewhere() {
@@ -308,40 +228,4 @@ fn neovim_captures_its_session_and_resumes_it_elsewhere() {
     );
     ok(data.path(), &["session", "list"]);
     agent.stop();
-}
-
-trait CanonicalizeOrCreate {
-    fn canonicalize_or_create(self) -> PathBuf;
-}
-
-impl CanonicalizeOrCreate for PathBuf {
-    /// The folder, made, then its real path (`/tmp` may be a link).
-    fn canonicalize_or_create(self) -> PathBuf {
-        std::fs::create_dir_all(&self).unwrap();
-        self.canonicalize().unwrap()
-    }
-}
-
-/// The `stint agent` processes serving the data directory `dir`.
-fn agents_of(dir: &Path) -> Vec<u32> {
-    let wanted = format!("STINT_DATA_DIR={}", dir.display());
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let (Ok(cmdline), Ok(environ)) = (
-            std::fs::read(entry.path().join("cmdline")),
-            std::fs::read(entry.path().join("environ")),
-        ) else {
-            continue;
-        };
-        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-        let is_agent = args.get(1).is_some_and(|a| *a == b"agent");
-        let serves = environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes());
-        if is_agent && serves {
-            found.push(pid);
-        }
-    }
-    found
 }

@@ -23,6 +23,8 @@ export interface Api {
   flush(): Promise<void>;
   /** Resumes session `id` in this window. */
   resume(id: string): Promise<Restored | null>;
+  /** The problems shown so far (each once). */
+  readonly problems: string[];
   /** How many updates the folders' recorders sent so far. */
   readonly updates: number;
   /** The session each folder records into (binding it if needed). */
@@ -37,6 +39,7 @@ export function activate(context: vscode.ExtensionContext): Api {
     // A problem is shown once, not at every change.
     if (!said.has(message)) {
       said.add(message);
+      running?.problems.push(message);
       void vscode.window.showWarningMessage(`Stint: ${message}`);
     }
   };
@@ -251,6 +254,7 @@ export function activate(context: vscode.ExtensionContext): Api {
   scheduleAll();
 
   running = {
+    problems: [...said],
     get updates() {
       return [...recorders.values()].reduce((n, r) => n + r.updates, 0);
     },

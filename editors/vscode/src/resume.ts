@@ -56,7 +56,7 @@ export async function restore(resume: Resume): Promise<Restored> {
     ),
   );
   let opened = 0;
-  const shown: (vscode.TextEditor | null)[] = [];
+  const shown: ({ editor: vscode.TextEditor; selections: vscode.Selection[] } | null)[] = [];
   for (const [i, tab] of tabs.entries()) {
     const doc = docs[i];
     const placed = pre.tabs[i];
@@ -77,18 +77,17 @@ export async function restore(resume: Resume): Promise<Restored> {
       vscode.TextEditorRevealType.AtTop,
     );
     if (tab.is_pinned) await vscode.commands.executeCommand('workbench.action.pinEditor');
-    shown.push(editor);
+    shown.push({ editor, selections });
     opened++;
   }
   const active = session.editor_state.active_tab_index;
-  const activeEditor = active === null ? null : shown[active];
-  if (activeEditor) {
-    await vscode.window.showTextDocument(activeEditor.document, {
-      viewColumn: activeEditor.viewColumn,
+  const last = active === null ? null : shown[active];
+  if (last) {
+    const editor = await vscode.window.showTextDocument(last.editor.document, {
+      viewColumn: last.editor.viewColumn,
       preview: false,
-      selection: activeEditor.selection,
     });
-    activeEditor.selections = shown[active!]!.selections;
+    editor.selections = last.selections;
   }
   const restored = restoreBreakpoints(folder, session, pre.breakpoints);
   return { opened, breakpoints: restored, summary: pre.summary, warnings: pre.warnings };

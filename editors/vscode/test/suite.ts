@@ -132,6 +132,36 @@ const phases: Record<string, () => void> = {
     });
   },
 
+  /** No owner runs: the extension starts `stint agent` (the Rust side
+   * finds it) and records as usual. */
+  alone() {
+    test('with no owner running, the extension starts one and records', async function () {
+      this.timeout(60000);
+      const stint = await api();
+      await open('a.js', vscode.ViewColumn.One, [sel(1, 2)]);
+      await stint.flush();
+      const [session] = await stint.sessions();
+      assert.ok(session, 'a session was started');
+      save({ session: session.id });
+    });
+  },
+
+  /** `stint.command` names no program: said once, clearly; VS Code goes on. */
+  missing() {
+    test('without stint installed, it says so and VS Code works on', async function () {
+      this.timeout(60000);
+      const stint = await api();
+      await open('a.js', vscode.ViewColumn.One, [sel(1, 2)]);
+      await stint.flush().catch(() => undefined);
+      await open('notes.md', vscode.ViewColumn.One, [sel(0, 0)]);
+      await stint.flush().catch(() => undefined);
+      await eventually(() => stint.problems.length > 0, 'the problem to be reported');
+      save({ problems: stint.problems });
+      assert.equal(stint.problems.length, 1, 'said once');
+      assert.match(stint.problems[0], /is not installed or not on PATH/);
+    });
+  },
+
   resume() {
     test('Resume in a fresh window restores exactly what was captured', async function () {
       this.timeout(60000);

@@ -302,6 +302,7 @@ local function breakpoints(folder)
           file_path = file,
           line = bp.line,
           condition = bp.condition,
+          log_message = bp.logMessage,
           enabled = true,
         })
       end
@@ -441,10 +442,15 @@ function M.resume(id)
     if ok then
       for i, bp in ipairs(pre.breakpoints) do
         local recorded = resume.session.breakpoints[i]
-        if bp.placed ~= 'missing' then
+        -- nvim-dap has no disabled breakpoints: a disabled one (from VS
+        -- Code) is not set here.
+        if bp.placed ~= 'missing' and recorded.enabled ~= false then
           local buf = vim.fn.bufadd(folder .. '/' .. bp.file_path)
           vim.fn.bufload(buf)
-          dap.set({ condition = present(recorded.condition) and recorded.condition or nil }, buf, bp.line)
+          dap.set({
+            condition = present(recorded.condition) and recorded.condition or nil,
+            log_message = present(recorded.log_message) and recorded.log_message or nil,
+          }, buf, bp.line)
         end
       end
     end
