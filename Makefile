@@ -6,7 +6,7 @@ DATA_DIR ?= data
 LISTEN   ?= 127.0.0.1:8787
 
 .DEFAULT_GOAL := help
-.PHONY: help deps ui types build run test lint test-ui test-only check-fdb bench bench-store bench-server bench-cli bench-sync bench-watch bench-preflight bench-editor bench-soak
+.PHONY: help deps ui types vscode build run test lint test-ui test-only check-fdb bench bench-store bench-server bench-cli bench-sync bench-watch bench-preflight bench-editor bench-soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t16
@@ -19,6 +19,9 @@ ui: ## Build the desktop app's UI into ui/dist (the app embeds it)
 
 types: ## Write the local protocol's TypeScript (editors/protocol/stint-protocol.ts) from its declaration
 	STINT_WRITE_TYPES=1 $(CARGO) test -q -p stint-client --test typescript
+
+vscode: deps ## Build the VS Code extension into editors/vscode/stint.vsix (then: code --install-extension editors/vscode/stint.vsix)
+	cd editors/vscode && npm run --silent package
 
 build: deps ui ## Build the UI and every binary (the desktop app included)
 	$(CARGO) build --workspace --bins

@@ -16,7 +16,11 @@ set -euo pipefail
 # the watcher's tests in user namespaces, and the CLI's progress bar on a
 # terminal.
 # neovim (Debian's 0.7): the Neovim plugin (editors/nvim) is tested in it.
+# ripgrep and the -dev packages of code-server's native modules (built by
+# node-gyp): the VS Code extension (editors/vscode) is tested in the real
+# VS Code server that code-server ships.
 APT_PACKAGES=(build-essential pkg-config libclang-dev ca-certificates curl zsh fish util-linux bsdutils neovim
+  ripgrep libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev
   dbus-daemon dbus-bin dbus-x11 gnome-keyring libsecret-tools
   libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev libssl-dev libxdo-dev
   libayatana-appindicator3-dev librsvg2-dev file xvfb xauth webkit2gtk-driver at-spi2-core
@@ -61,6 +65,29 @@ fi
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   echo "install-deps: installing the UI's packages (npm ci)"
   (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The VS Code extension's build tools (esbuild, TypeScript, @vscode/vsce,
+# mocha), exactly as locked.
+if [ ! -d editors/vscode/node_modules ] || [ editors/vscode/package-lock.json -nt editors/vscode/node_modules/.package-lock.json ]; then
+  echo "install-deps: installing the VS Code extension's packages (npm ci)"
+  (cd editors/vscode && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The real VS Code the extension's tests run in: code-server 4.100.3 (VS
+# Code 1.100.3, the newest whose install accepts Node 20) and
+# playwright-core to drive its workbench in Chromium, in a folder of their
+# own (about 300 MB, 2 minutes, once). Offline: @vscode/ripgrep's
+# postinstall would download rg from GitHub, but takes it from its cache
+# first, so Debian's rg is put there; node-pty's `npx node-gyp` needs
+# npm_config_yes without a terminal; code-server's postinstall wants
+# unsafe-perm as root.
+if [ ! -x editors/vscode/host/node_modules/.bin/code-server ] || [ editors/vscode/host/package-lock.json -nt editors/vscode/host/node_modules/.package-lock.json ]; then
+  echo "install-deps: installing code-server for the VS Code extension's tests (npm ci, a few minutes once)"
+  rg_cache="$(node -p 'require("os").tmpdir()')/vscode-ripgrep-cache-1.15.11"
+  mkdir -p "$rg_cache"
+  tar czf "$rg_cache/ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz" -C "$(dirname "$(command -v rg)")" rg
+  (cd editors/vscode/host && npm_config_unsafe_perm=true npm_config_yes=true npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # schemathesis: the property-based fuzz of the whole API from its OpenAPI

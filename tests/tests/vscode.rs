@@ -30,18 +30,22 @@ fn extension() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/vscode")
 }
 
-/// The extension and its test suite, bundled from the sources as they are.
+/// The extension and its test suite, bundled from the sources as they
+/// are: once for all the tests here, which run at the same time.
 fn build_extension() {
-    let built = Command::new("npm")
-        .args(["run", "--silent", "build"])
-        .current_dir(extension())
-        .output()
-        .expect("npm runs (scripts/install-deps.sh installs Node)");
-    assert!(
-        built.status.success(),
-        "the extension builds: {}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let built = Command::new("npm")
+            .args(["run", "--silent", "build"])
+            .current_dir(extension())
+            .output()
+            .expect("npm runs (scripts/install-deps.sh installs Node)");
+        assert!(
+            built.status.success(),
+            "the extension builds: {}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+    });
 }
 
 /// VS Code on one data directory.
@@ -352,4 +356,58 @@ fn vscode_starts_an_agent_when_none_runs_and_says_when_stint_is_missing() {
         1,
         "{missing}"
     );
+}
+
+#[test]
+fn the_extension_packages_as_a_vsix_that_vs_code_installs() {
+    build_extension();
+    let home = tempfile::tempdir().unwrap();
+    let vsix = home.path().join("stint.vsix");
+    let packaged = Command::new("npx")
+        .args([
+            "--no-install",
+            "vsce",
+            "package",
+            "--no-dependencies",
+            "--out",
+        ])
+        .arg(&vsix)
+        .current_dir(extension())
+        .output()
+        .expect("npx runs");
+    assert!(
+        packaged.status.success(),
+        "vsce packages it: {}{}",
+        String::from_utf8_lossy(&packaged.stdout),
+        String::from_utf8_lossy(&packaged.stderr)
+    );
+    let code = |args: &[&str]| {
+        let out = Command::new(extension().join("host/node_modules/.bin/code-server"))
+            .args([
+                "--extensions-dir",
+                home.path().join("ext").to_str().unwrap(),
+            ])
+            .args(["--user-data-dir", home.path().join("ud").to_str().unwrap()])
+            .args(args)
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("xdg"))
+            .output()
+            .expect("code-server runs (scripts/install-deps.sh installs it)");
+        assert!(
+            out.status.success(),
+            "code-server {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    code(&["--install-extension", vsix.to_str().unwrap()]);
+    let listed = code(&["--list-extensions", "--show-versions"]);
+    assert!(
+        listed.lines().any(|l| l == "stint-dev.stint@0.1.0"),
+        "{listed}"
+    );
+    let installed = home.path().join("ext/stint-dev.stint-0.1.0");
+    for file in ["package.json", "dist/extension.js"] {
+        assert!(installed.join(file).is_file(), "{file} is installed");
+    }
 }
