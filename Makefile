@@ -6,7 +6,7 @@ DATA_DIR ?= data
 LISTEN   ?= 127.0.0.1:8787
 
 .DEFAULT_GOAL := help
-.PHONY: help deps ui types vscode build run test lint test-ui test-only check-fdb bench bench-store bench-server bench-cli bench-sync bench-watch bench-preflight bench-editor bench-soak
+.PHONY: help deps ui types vscode build run test lint test-ui test-only check-fdb bench bench-store bench-server bench-cli bench-sync bench-watch bench-preflight bench-editor bench-vscode bench-soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t16
@@ -48,7 +48,7 @@ test-only: ui ## Build the binaries and run every test
 test-ui: ui ## The UI's component tests in headless Chromium
 	cd ui && npm test
 
-bench: bench-store bench-server bench-cli bench-sync bench-watch bench-preflight bench-editor bench-soak ## Every benchmark
+bench: bench-store bench-server bench-cli bench-sync bench-watch bench-preflight bench-editor bench-vscode bench-soak ## Every benchmark
 
 bench-store: deps ## Store layer vs raw sled/redb calls: ops/s and ratio
 	$(CARGO) bench -p stint-store --bench store
@@ -78,6 +78,10 @@ bench-preflight: deps ## Resume preflight over 50,000 files whose index is curre
 bench-editor: deps ## The owner under 10 editors sending editor-state updates: most per second, p99 at 2,000/s, beside ping (same run)
 	$(CARGO) build --release -p stint -p stint-e2e --bins
 	./target/release/stint-editorbench
+
+bench-vscode: deps ## Resume of 50 tabs and 100 breakpoints in the real VS Code, beside VS Code opening them by itself (same run)
+	$(CARGO) build --release -p stint -p stint-e2e --bins
+	./target/release/stint-vscodebench
 
 bench-soak: deps ## 10 minutes of steady load and a syncing device: memory, file size and rate every 30 s, the trend
 	$(CARGO) build --release -p stint-server

@@ -22,7 +22,7 @@ export interface Api {
   /** Sends every folder's pending update now and waits for it. */
   flush(): Promise<void>;
   /** Resumes session `id` in this window. */
-  resume(id: string): Promise<Restored | null>;
+  resume(id: string): Promise<Restored & { answer_ms: number }>;
   /** The problems shown so far (each once). */
   readonly problems: string[];
   /** How many updates the folders' recorders sent so far. */
@@ -148,9 +148,11 @@ export function activate(context: vscode.ExtensionContext): Api {
     return { recorder, bound };
   };
 
-  const resume = async (id: string): Promise<Restored | null> => {
+  const resume = async (id: string): Promise<Restored & { answer_ms: number }> => {
+    const asked = Date.now();
     const answer = await rpc.call('resume_session', { id });
-    const restored = await restore(answer);
+    const answered = Date.now() - asked;
+    const restored = { ...(await restore(answer)), answer_ms: answered };
     const folder = answer.preflight.folder!;
     const recorder = [...recorders.values()].find((r) => r.folder === folder || folder.startsWith(r.folder + '/') || r.folder.startsWith(folder + '/'));
     if (recorder) {

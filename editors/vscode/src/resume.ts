@@ -8,12 +8,15 @@ import * as vscode from 'vscode';
 import type { Placement, Resume, Selection, WorkspaceSession } from '../../protocol/stint-protocol';
 import { characterOf } from './capture';
 
-/** What a resume did, for the message and the tests. */
+/** What a resume did, for the message, the tests and the benchmark. */
 export interface Restored {
   opened: number;
   breakpoints: number;
   summary: string;
   warnings: string[];
+  /** Milliseconds spent reading the documents, showing the tabs, setting
+   * the breakpoints (the owner's answer is timed by the caller). */
+  took: { read: number; show: number; breakpoints: number };
 }
 
 function at(doc: vscode.TextDocument, line: number, column: number): vscode.Position {
@@ -44,6 +47,8 @@ export async function restore(resume: Resume): Promise<Restored> {
   if (!pre.folder) throw new Error(pre.summary + (pre.clone ? ` — ${pre.clone}` : ''));
   const folder = pre.folder;
   const tabs = session.editor_state.open_tabs;
+  const t0 = Date.now();
+  const warnings = [...pre.warnings];
   // Every document is read at once; then they are shown in order, which is
   // what VS Code must do one at a time.
   const docs = await Promise.all(
@@ -51,36 +56,59 @@ export async function restore(resume: Resume): Promise<Restored> {
       pre.tabs[i]?.placed === 'missing'
         ? null
         : Promise.resolve(vscode.workspace.openTextDocument(vscode.Uri.file(path.join(folder, tab.file_path)))).catch(
-            () => null,
+            (e: unknown) => {
+              warnings.push(`${tab.file_path} could not be opened: ${(e as Error).message ?? e}`);
+              return null;
+            },
           ),
     ),
   );
+  const t1 = Date.now();
+  const active = session.editor_state.active_tab_index;
+  // VS Code renders every tab it shows, and that is most of a resume's
+  // time; a tab opened in the background is not rendered until clicked.
+  // Shown: the active tab, the last tab of each group (what the group
+  // shows), and the tabs that only a visible editor can restore (several
+  // selections, a backward one, pinned). The others open in the
+  // background at their cursor (or their one selection).
+  const lastOfGroup = new Set<number>();
+  const groups = new Map<number, number>();
+  tabs.forEach((tab, i) => groups.set(tab.group ?? 1, i));
+  for (const i of groups.values()) lastOfGroup.add(i);
   let opened = 0;
   const shown: ({ editor: vscode.TextEditor; selections: vscode.Selection[] } | null)[] = [];
   for (const [i, tab] of tabs.entries()) {
     const doc = docs[i];
     const placed = pre.tabs[i];
-    if (!doc || !placed) {
-      shown.push(null);
+    shown.push(null);
+    if (!doc || !placed) continue;
+    opened++;
+    const selections = selectionsOf(doc, placed, tab.selections);
+    const viewColumn = tab.group ?? vscode.ViewColumn.One;
+    const show =
+      i === active || lastOfGroup.has(i) || tab.is_pinned || selections.length > 1 || selections[0].isReversed;
+    if (!show) {
+      await vscode.commands.executeCommand('vscode.open', doc.uri, {
+        viewColumn,
+        preview: false,
+        preserveFocus: true,
+        background: true,
+        selection: selections[0],
+      });
       continue;
     }
-    const selections = selectionsOf(doc, placed, tab.selections);
     const editor = await vscode.window.showTextDocument(doc, {
-      viewColumn: tab.group ?? vscode.ViewColumn.One,
+      viewColumn,
       preview: false,
       preserveFocus: !tab.is_pinned,
       selection: selections[0],
     });
     editor.selections = selections;
-    editor.revealRange(
-      new vscode.Range(Math.min(tab.scroll_top, doc.lineCount - 1), 0, Math.min(tab.scroll_top, doc.lineCount - 1), 0),
-      vscode.TextEditorRevealType.AtTop,
-    );
+    const top = Math.min(tab.scroll_top, doc.lineCount - 1);
+    editor.revealRange(new vscode.Range(top, 0, top, 0), vscode.TextEditorRevealType.AtTop);
     if (tab.is_pinned) await vscode.commands.executeCommand('workbench.action.pinEditor');
-    shown.push({ editor, selections });
-    opened++;
+    shown[i] = { editor, selections };
   }
-  const active = session.editor_state.active_tab_index;
   const last = active === null ? null : shown[active];
   if (last) {
     const editor = await vscode.window.showTextDocument(last.editor.document, {
@@ -89,8 +117,10 @@ export async function restore(resume: Resume): Promise<Restored> {
     });
     editor.selections = last.selections;
   }
+  const t2 = Date.now();
   const restored = restoreBreakpoints(folder, session, pre.breakpoints);
-  return { opened, breakpoints: restored, summary: pre.summary, warnings: pre.warnings };
+  const took = { read: t1 - t0, show: t2 - t1, breakpoints: Date.now() - t2 };
+  return { opened, breakpoints: restored, summary: pre.summary, warnings, took };
 }
 
 /** Sets the session's breakpoints (those not set already) at their places. */

@@ -162,6 +162,53 @@ const phases: Record<string, () => void> = {
     });
   },
 
+  /** `make bench-vscode`: a large session resumed, beside VS Code opening
+   * the same files and setting the same breakpoints by itself, in turns. */
+  bench() {
+    test('resume of a large session, beside the same work done directly', async function () {
+      this.timeout(300000);
+      const stint = await api();
+      const want: { session: string; tabs: [string, number][]; breakpoints: [string, number][]; runs: number } = expected();
+      // A window that has been open a while: the extension is connected.
+      // It records nothing here: the peer's tabs would replace the session's.
+      await vscode.workspace.getConfiguration('stint').update('capture', false, vscode.ConfigurationTarget.Global);
+      await stint.sessions();
+      const reset = async () => {
+        await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+        vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+        await eventually(() => vscode.window.tabGroups.all.every((g) => g.tabs.length === 0), 'closed editors');
+      };
+      const direct = async () => {
+        const started = Date.now();
+        const docs = await Promise.all(want.tabs.map(([f]) => vscode.workspace.openTextDocument(file(f))));
+        for (const [i, doc] of docs.entries()) {
+          const line = want.tabs[i][1] - 1;
+          await vscode.window.showTextDocument(doc, { preview: false, preserveFocus: true, selection: sel(line, 0) });
+        }
+        vscode.debug.addBreakpoints(
+          want.breakpoints.map(([f, l]) => new vscode.SourceBreakpoint(new vscode.Location(file(f), new vscode.Position(l - 1, 0)))),
+        );
+        return Date.now() - started;
+      };
+      const runs = [];
+      await reset();
+      for (let i = 0; i < want.runs; i++) {
+        const peer = await direct();
+        await reset();
+        const started = Date.now();
+        const restored = await vscode.commands.executeCommand<any>('stint.resume', want.session);
+        const total = Date.now() - started;
+        runs.push({ peer, total, answer: restored.answer_ms, ...restored.took, opened: restored.opened, set: restored.breakpoints, warnings: restored.warnings });
+        await reset();
+      }
+      save({ runs });
+      for (const run of runs) {
+        assert.equal(run.opened, want.tabs.length, run.warnings.join('; '));
+        assert.equal(run.set, want.breakpoints.length, run.warnings.join('; '));
+      }
+    });
+  },
+
   resume() {
     test('Resume in a fresh window restores exactly what was captured', async function () {
       this.timeout(60000);
