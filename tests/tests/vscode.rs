@@ -241,7 +241,7 @@ fn vscode_captures_the_window_and_resumes_it_in_a_fresh_one_and_in_neovim() {
 
     // A fresh window: the same tabs in the same groups, the same
     // selections, the same active tab and breakpoints; not outside.js.
-    let mut want = captured.clone();
+    let mut want = captured;
     want["shown"]["tabs"]
         .as_array_mut()
         .unwrap()

@@ -109,8 +109,7 @@ fn main() -> anyhow::Result<()> {
     let saved: Value = serde_json::from_slice(&std::fs::read(out.join("bench.json"))?)?;
     let runs = saved["runs"].as_array().context("runs")?;
     println!(
-        "Resume in VS Code (code-server {}, headless Chromium): {TABS} tabs, {BREAKPOINTS} breakpoints, {LINES}-line files, watched",
-        "4.100.3"
+        "Resume in VS Code (code-server 4.100.3, headless Chromium): {TABS} tabs, {BREAKPOINTS} breakpoints, {LINES}-line files, watched"
     );
     println!("run  resume ms  (owner's answer  read  show  breakpoints)  peer ms  ratio");
     let field = |run: &Value, name: &str| run[name].as_f64().unwrap_or(f64::NAN);
