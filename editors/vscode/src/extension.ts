@@ -152,12 +152,24 @@ export function activate(context: vscode.ExtensionContext): Api {
     const asked = Date.now();
     const answer = await rpc.call('resume_session', { id });
     const answered = Date.now() - asked;
-    const restored = { ...(await restore(answer)), answer_ms: answered };
+    const all = [...recorders.values()];
+    all.forEach((r) => (r.paused = true));
+    let restored;
+    try {
+      restored = { ...(await restore(answer)), answer_ms: answered };
+    } finally {
+      all.forEach((r) => (r.paused = false));
+    }
     const folder = answer.preflight.folder!;
-    const recorder = [...recorders.values()].find((r) => r.folder === folder || folder.startsWith(r.folder + '/') || r.folder.startsWith(folder + '/'));
+    const recorder = all.find(
+      (r) => r.folder === folder || folder.startsWith(r.folder + '/') || r.folder.startsWith(folder + '/'),
+    );
     if (recorder) {
+      // From now on this window records into the resumed session, starting
+      // with the whole of what it restored.
       recorder.use(answer.session, folder);
       recorder.touch();
+      await recorder.flush();
     }
     const warnings = restored.warnings.length ? ` (${restored.warnings.join('; ')})` : '';
     void vscode.window.showInformationMessage(`Stint: resumed ${answer.session.name}: ${restored.summary}${warnings}`);

@@ -42,6 +42,9 @@ export class Recorder {
   private flushing: Promise<void> = Promise.resolve();
   /** Updates sent so far. */
   updates = 0;
+  /** While a resume reopens tabs one by one, nothing is sent: a half-done
+   * window must not replace the session it is restoring. */
+  paused = false;
 
   constructor(
     readonly workspaceFolder: vscode.WorkspaceFolder,
@@ -115,6 +118,7 @@ export class Recorder {
   }
 
   private async send(again = false): Promise<void> {
+    if (this.paused) return;
     if (!vscode.workspace.getConfiguration('stint').get<boolean>('capture', true)) return;
     const root = this.bound?.folder ?? this.folder;
     const editor = editorState(root, this.seen, this.editor);

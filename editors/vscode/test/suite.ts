@@ -221,6 +221,8 @@ const phases: Record<string, () => void> = {
       assert.ok(restored, 'the resume ran');
       await eventually(() => vscode.debug.breakpoints.length === want.shown.breakpoints.length, 'the breakpoints');
       const now = await shown();
+      // What the window recorded last is what it shows (shown() moved the focus about).
+      await stint.flush();
       save({ shown: now, took_ms: took });
       assert.deepEqual(now, want.shown);
     });
