@@ -146,3 +146,20 @@ pub fn agents_of(dir: &Path) -> Vec<u32> {
     }
     found
 }
+
+/// A Neovim command writing what Neovim shows to `path` as JSON: the cwd,
+/// the current file, the cursor, the listed buffers, and the breakpoints
+/// of the nvim-dap stand-in as `FILE:LINE:CONDITION:LOG`, sorted.
+#[must_use]
+pub fn report_command(path: &Path) -> String {
+    format!(
+        "lua local out = {{ cwd = vim.fn.getcwd(), current = vim.fn.expand('%:.'), cursor = vim.api.nvim_win_get_cursor(0), buffers = {{}}, breakpoints = {{}} }} \
+         for _, b in ipairs(vim.api.nvim_list_bufs()) do if vim.bo[b].buflisted then \
+           table.insert(out.buffers, vim.fn.fnamemodify(vim.api.nvim_buf_get_name(b), ':.')) end end \
+         for b, list in pairs(require('dap.breakpoints').get()) do for _, bp in ipairs(list) do \
+           table.insert(out.breakpoints, vim.fn.fnamemodify(vim.api.nvim_buf_get_name(b), ':.') .. ':' .. bp.line .. ':' .. (bp.condition or '') .. ':' .. (bp.logMessage or '')) end end \
+         table.sort(out.breakpoints) \
+         vim.fn.writefile({{ vim.fn.json_encode(out) }}, '{}')",
+        path.display()
+    )
+}

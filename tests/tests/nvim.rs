@@ -11,7 +11,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 use stint_e2e::device::{Agent, json as stint_json, ok};
-use stint_e2e::editors::{CanonicalizeOrCreate, DAP, Nvim, agents_of, tabs, write};
+use stint_e2e::editors::{CanonicalizeOrCreate, DAP, Nvim, agents_of, report_command, tabs, write};
 
 #[test]
 fn neovim_captures_its_session_and_resumes_it_elsewhere() {
@@ -122,16 +122,7 @@ fn neovim_captures_its_session_and_resumes_it_elsewhere() {
         &[
             &format!("StintResume {id}"),
             "lua require('stint').flush()",
-            &format!(
-                "lua local out = {{ cwd = vim.fn.getcwd(), current = vim.fn.expand('%:.'), cursor = vim.api.nvim_win_get_cursor(0), buffers = {{}}, breakpoints = {{}} }} \
-                 for _, b in ipairs(vim.api.nvim_list_bufs()) do if vim.bo[b].buflisted then \
-                   table.insert(out.buffers, vim.fn.fnamemodify(vim.api.nvim_buf_get_name(b), ':.')) end end \
-                 for b, list in pairs(require('dap.breakpoints').get()) do for _, bp in ipairs(list) do \
-                   table.insert(out.breakpoints, vim.fn.fnamemodify(vim.api.nvim_buf_get_name(b), ':.') .. ':' .. bp.line .. ':' .. (bp.condition or '')) end end \
-                 table.sort(out.breakpoints) \
-                 vim.fn.writefile({{ vim.fn.json_encode(out) }}, '{}')",
-                report.display()
-            ),
+            &report_command(&report),
         ],
     );
     // It says what it compared: nothing, as nobody indexed the folder.
@@ -156,7 +147,7 @@ fn neovim_captures_its_session_and_resumes_it_elsewhere() {
     );
     assert_eq!(
         resumed["breakpoints"],
-        json!(["src/lib.rs:1:", "src/main.rs:3:café == \"ü\""]),
+        json!(["src/lib.rs:1::", "src/main.rs:3:café == \"ü\":"]),
         "{resumed}"
     );
 

@@ -24,7 +24,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 use stint_e2e::device::{Agent, json as stint_json};
-use stint_e2e::editors::{CanonicalizeOrCreate, DAP, Nvim, agents_of, write};
+use stint_e2e::editors::{CanonicalizeOrCreate, DAP, Nvim, agents_of, report_command, write};
 
 fn extension() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/vscode")
@@ -138,16 +138,7 @@ fn nvim_resume(nvim: &Nvim, id: &str) -> Value {
         &[
             &format!("StintResume {id}"),
             "lua require('stint').flush()",
-            &format!(
-                "lua local out = {{ cwd = vim.fn.getcwd(), current = vim.fn.expand('%:.'), cursor = vim.api.nvim_win_get_cursor(0), buffers = {{}}, breakpoints = {{}} }} \
-                 for _, b in ipairs(vim.api.nvim_list_bufs()) do if vim.bo[b].buflisted then \
-                   table.insert(out.buffers, vim.fn.fnamemodify(vim.api.nvim_buf_get_name(b), ':.')) end end \
-                 for b, list in pairs(require('dap.breakpoints').get()) do for _, bp in ipairs(list) do \
-                   table.insert(out.breakpoints, vim.fn.fnamemodify(vim.api.nvim_buf_get_name(b), ':.') .. ':' .. bp.line .. ':' .. (bp.condition or '') .. ':' .. (bp.logMessage or '')) end end \
-                 table.sort(out.breakpoints) \
-                 vim.fn.writefile({{ vim.fn.json_encode(out) }}, '{}')",
-                report.display()
-            ),
+            &report_command(&report),
         ],
     );
     serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap()
