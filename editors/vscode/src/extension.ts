@@ -139,10 +139,23 @@ export function activate(context: vscode.ExtensionContext): Api {
     void vscode.window.showErrorMessage(`Stint: ${message}`);
   };
 
-  /** The recorder to act on, with its session; says why when there is none. */
-  const withSession = async () => {
+  /** The recorder to act on; says why when there is none. */
+  const acting = (): Recorder => {
     const recorder = current();
     if (!recorder) throw new Error('open a folder first: sessions belong to a workspace folder');
+    return recorder;
+  };
+
+  /** The folder of the workspace that holds `recorder`'s, on this device
+   * (VS Code may have opened a folder inside it); no session is started. */
+  const workspaceOf = async (recorder: Recorder): Promise<string> => {
+    const found = await rpc.call('session_of_folder', { folder: recorder.folder, start: false });
+    return found?.folder ?? recorder.folder;
+  };
+
+  /** The recorder to act on, with its session; says why when there is none. */
+  const withSession = async () => {
+    const recorder = acting();
     const bound = await recorder.bind();
     if (!bound) throw new Error(`no session for ${recorder.folder}`);
     return { recorder, bound };
@@ -178,10 +191,7 @@ export function activate(context: vscode.ExtensionContext): Api {
 
   /** A quick pick of the sessions of this workspace, every device's, newest first. */
   const pick = async (): Promise<WorkspaceSession | undefined> => {
-    const recorder = current();
-    if (!recorder) throw new Error('open a folder first: sessions belong to a workspace folder');
-    const found = await rpc.call('session_of_folder', { folder: recorder.folder, start: false });
-    const workspace = found?.folder ?? recorder.folder;
+    const workspace = await workspaceOf(acting());
     const sessions = await rpc.call('list_sessions', {
       filter: { workspace, tag: null, include_archived: false, limit: 200, before: null },
     });
@@ -217,12 +227,10 @@ export function activate(context: vscode.ExtensionContext): Api {
       if (session) return resume(session.id);
     }),
     command('stint.newSession', async (name?: string) => {
-      const recorder = current();
-      if (!recorder) throw new Error('open a folder first: sessions belong to a workspace folder');
+      const recorder = acting();
       name ??= await vscode.window.showInputBox({ title: 'Stint: New Session', prompt: 'What are you working on?' });
       if (name === undefined) return;
-      const found = await rpc.call('session_of_folder', { folder: recorder.folder, start: false });
-      const workspace = found?.folder ?? recorder.folder;
+      const workspace = await workspaceOf(recorder);
       const session = await rpc.call('start_session', { session: { name, workspace, tags: [] } });
       recorder.use(session, workspace);
       recorder.touch();
