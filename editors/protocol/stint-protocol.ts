@@ -531,6 +531,20 @@ rationale: string | null,
 created_at: string, };
 
 /**
+ * What the owner sends unasked to a connection that listens (an editor
+ * window): a JSON-RPC notification, `{"jsonrpc":"2.0","method":…,"params":{…}}`.
+ */
+export type Notice = { "method": "resume", "params": { 
+/**
+ * The session's id.
+ */
+id: string, 
+/**
+ * Its name, to show.
+ */
+name: string, } };
+
+/**
  * One command line.
  */
 export type OpenCommand = { 
@@ -745,6 +759,19 @@ preflight: Preflight,
  * return the terminal to its directory.
  */
 commands: Array<OpenCommand>, };
+
+/**
+ * Where a resume went.
+ */
+export type ResumedIn = { 
+/**
+ * The editor, as its plugin named itself (`Visual Studio Code 1.96.0`).
+ */
+editor: string, 
+/**
+ * The folder that window is open on.
+ */
+folder: string, };
 
 /**
  * A JSON-RPC error object.
@@ -1338,6 +1365,18 @@ export interface Operations {
    * ([`Device::resume_session`]).
    */
   resume_session: { params: { id: string, }; result: Resume; writes: true };
+  /**
+   * Asks the editor window open on a session's folder, if one listens,
+   * to resume it there ([`Device::resume_in_window`]): where it went, or
+   * `null`.
+   */
+  resume_in_window: { params: { id: string, }; result: ResumedIn | null; writes: true };
+  /**
+   * This connection is an editor window on `folders`: the owner may send
+   * it a [`Notice`] from now on, until it closes or listens again. `false`
+   * when nothing can: the call did not come through an owner's socket.
+   */
+  listen: { params: { editor: string, folders: Array<string>, }; result: boolean; writes: false };
   /**
    * The command that opens a session in one tool
    * ([`Device::open_in_editor`]).

@@ -10,7 +10,9 @@
 //!   an emoji, a two-line selection and a second cursor, breakpoints with a
 //!   condition, a log message and one disabled) is exactly what the
 //!   session holds; a file outside the folder is not.
-//! - Resume in a fresh window shows exactly that again.
+//! - Resume in a fresh window shows exactly that again, and so does a
+//!   resume asked from outside (`stint session resume ID --open`) in the
+//!   window open on the folder.
 //! - The same session resumes in Neovim, and what Neovim then captures
 //!   resumes in VS Code (columns in characters both ways).
 //! - With no owner running the extension starts `stint agent`; without
@@ -21,6 +23,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use stint_e2e::device::{Agent, json as stint_json};
@@ -243,6 +246,35 @@ fn vscode_captures_the_window_and_resumes_it_in_a_fresh_one_and_in_neovim() {
         "resume of 3 tabs and 3 breakpoints: {} ms",
         resumed["took_ms"]
     );
+
+    // Asked from outside, with a window open on the folder: the window
+    // resumes it, and `--open` prints no command to run.
+    let outside = std::thread::scope(|scope| {
+        let window = scope.spawn(|| code.run(&ws, "outside", Some(&want), &stint, None));
+        let listening = code.out.path().join("listening");
+        let heard = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(stint_e2e::eventually(Duration::from_secs(120), || {
+                let there = listening.exists() || window.is_finished();
+                async move { there }
+            }));
+        assert!(heard && listening.exists(), "the window listens");
+        let asked = stint_e2e::device::stint(&data, &["session", "resume", &id, "--open"]);
+        assert!(asked.status.success(), "{asked:?}");
+        assert_eq!(String::from_utf8_lossy(&asked.stdout), "", "nothing to run");
+        let said = String::from_utf8_lossy(&asked.stderr).into_owned();
+        assert!(
+            said.starts_with("stint: resuming in code-server 1.")
+                && said.contains(&format!("(the window on {})", ws.display())),
+            "{said}"
+        );
+        window.join().unwrap()
+    });
+    assert_eq!(outside["shown"], want["shown"], "{outside}");
+    assert_eq!(outside["problems"], json!([]), "{outside}");
+    // That window closed: `--open` prints the commands again.
+    let printed = stint_e2e::device::ok(&data, &["session", "resume", &id, "--open"]);
+    assert!(printed.starts_with("code "), "{printed}");
 
     // Neovim resumes what VS Code captured: the files in order, the
     // cursor on its line (VS Code's was past the end of `}`, where

@@ -413,12 +413,13 @@ pub(crate) enum SessionCommand {
     /// that match, follow the edit in files that changed, and are dropped
     /// with a warning where the line cannot be found.
     #[command(
-        after_help = "With --open, prints only the command lines, e.g. to run one:\n  eval \"$(stint session resume 01a2 --open | grep '^code ')\"\nWith --json, the session, the preflight and the commands."
+        after_help = "With --open, an editor window already open on the workspace (VS Code with\nStint's extension) resumes the session there, and nothing is printed on\nstdout. With no such window, only the command lines are printed, e.g. to run one:\n  eval \"$(stint session resume 01a2 --open | grep '^code ')\"\nWith --json, the session, the preflight and the commands."
     )]
     Resume {
         /// The session.
         id: String,
-        /// Print only the commands that reopen the files at their cursors.
+        /// Resume it in the editor window open on its workspace, else print
+        /// only the commands that reopen the files at their cursors.
         #[arg(long)]
         open: bool,
         #[command(flatten)]

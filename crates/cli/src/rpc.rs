@@ -9,30 +9,7 @@ pub(crate) async fn run(dir: &std::path::Path, agent: bool) -> anyhow::Result<()
     } else {
         stint_client::connect(dir).await?
     };
-    serve(&device).await
-}
-
-/// `stint rpc`: each line of stdin served (or relayed), each answer a
-/// line of stdout, until stdin ends.
-async fn serve(device: &stint_client::Client) -> anyhow::Result<()> {
-    use tokio::io::{AsyncWriteExt, BufReader};
-    let mut stdin = BufReader::new(tokio::io::stdin());
-    let mut stdout = tokio::io::stdout();
-    use stint_client::protocol::{Frame, MAX_LINE, read_frame};
-    while let Some(frame) = read_frame(&mut stdin, Some(MAX_LINE)).await? {
-        let answer = match frame {
-            Frame::Line(line) if line.trim().is_empty() => continue,
-            Frame::Line(line) => device.relay(&line).await?,
-            // Refused here, as the owner would, and on to the next.
-            refused => refused.refusal(),
-        };
-        if let Some(answer) = answer {
-            stdout.write_all(format!("{answer}\n").as_bytes()).await?;
-            stdout.flush().await?;
-        }
-    }
-    device.stop_watches().await;
-    Ok(())
+    Ok(device.pipe(tokio::io::stdin(), tokio::io::stdout()).await?)
 }
 
 /// The device through its agent: the one running, else one started here

@@ -207,6 +207,18 @@ pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Res
             print_related(&device.related(&id, limit).await?, output)?
         }
         SessionCommand::Resume { id, open, output } => {
+            // A window already open on the workspace does it there.
+            if open
+                && !output.json
+                && let Some(window) = device.resume_in_window(id.clone()).await?
+            {
+                eprintln!(
+                    "stint: resuming in {} (the window on {})",
+                    window.editor,
+                    window.folder.display()
+                );
+                return Ok(());
+            }
             let mut resume = device.resume_session(&id).await?;
             if resume.preflight.folder.is_none()
                 && !output.json

@@ -154,6 +154,8 @@ pub struct Device {
     server: std::sync::Mutex<Option<Server>>,
     /// The workspaces this process watches.
     pub(crate) watches: crate::watch::Watches,
+    /// The editor windows listening on the owner's socket.
+    pub(crate) windows: crate::windows::Windows,
     /// What happens to the replica, for the owner's subscribers.
     pub(crate) news: tokio::sync::broadcast::Sender<crate::owner::News>,
     /// The replica's page cache, as opened.
@@ -239,6 +241,7 @@ impl Device {
             anchors: crate::workspace::AnchorCache::default(),
             server: std::sync::Mutex::new(None),
             watches: crate::watch::Watches::default(),
+            windows: crate::windows::Windows::default(),
             news: tokio::sync::broadcast::channel(NEWS_KEPT).0,
             cache_bytes,
         })

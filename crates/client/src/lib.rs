@@ -31,6 +31,9 @@
 //! - `owner.rs`: the owner of the replica (the agent, the desktop app):
 //!   serves the socket, syncs in the background, runs the watches, and
 //!   tells what happened as [`News`].
+//! - `windows.rs`: editor windows listening on the owner's socket, so
+//!   that a resume asked elsewhere happens in the window open on the
+//!   workspace.
 //! - `settings.rs`: the user's settings and a session's conversations.
 //! - `tenancy.rs`: the tenants of the user, and switching between them.
 //! - `sync.rs`: the sync engine: rounds that push the outbox in bounded
@@ -51,6 +54,7 @@ mod settings;
 mod sync;
 mod tenancy;
 mod watch;
+mod windows;
 mod workspace;
 
 pub use account::Account;
@@ -65,4 +69,5 @@ pub use stint_model::Conflict;
 pub use stint_model::api::RelatedSession;
 pub use sync::{SyncReport, SyncStatus};
 pub use watch::{FileMatch, FileQuery, WatchState, WatchStatus};
+pub use windows::ResumedIn;
 pub use workspace::{Identity, Placed, Placement, Preflight, WorkspaceView};

@@ -172,7 +172,7 @@ impl Client {
     /// When the agent went away.
     pub async fn relay(&self, line: &str) -> Result<Option<String>> {
         match self {
-            Self::Direct(device) => Ok(protocol::serve_line(device, line).await.reply),
+            Self::Direct(device) => Ok(protocol::serve_line(device, None, line).await.reply),
             Self::Agent { stream, .. } => {
                 let lost =
                     |e: std::io::Error| ClientError::Profile(format!("the agent went away: {e}"));
@@ -183,18 +183,50 @@ impl Client {
                 if protocol::is_notification(line) {
                     return Ok(None);
                 }
-                // Answers are not capped: a session's 50,000 files make
-                // one of tens of megabytes.
-                match read_frame(&mut stream, None).await.map_err(lost)? {
-                    Some(Frame::Line(answer)) => Ok(Some(answer)),
-                    Some(_) => Err(ClientError::Profile(
-                        "the agent answered something else than UTF-8".into(),
-                    )),
-                    None => Err(ClientError::Profile(
-                        "the agent closed the connection".into(),
-                    )),
+                loop {
+                    // Answers are not capped: a session's 50,000 files make
+                    // one of tens of megabytes.
+                    return match read_frame(&mut stream, None).await.map_err(lost)? {
+                        // A notice to a window (this connection listened):
+                        // not the answer; `pipe` is the way to get them.
+                        Some(Frame::Line(notice)) if protocol::is_notification(&notice) => {
+                            continue;
+                        }
+                        Some(Frame::Line(answer)) => Ok(Some(answer)),
+                        Some(_) => Err(ClientError::Profile(
+                            "the agent answered something else than UTF-8".into(),
+                        )),
+                        None => Err(ClientError::Profile(
+                            "the agent closed the connection".into(),
+                        )),
+                    };
                 }
             }
+        }
+    }
+
+    /// Speaks the protocol on `input` and `output` (`stint rpc`'s stdin and
+    /// stdout) until `input` ends: each message of `input` served here or
+    /// relayed to the owner, each answer a line of `output`, and, relayed,
+    /// whatever the owner sends unasked to a window that listens (a
+    /// [`protocol::Notice`]) as well. A message over [`protocol::MAX_LINE`]
+    /// or not UTF-8 is refused as the owner would, and the next is read.
+    ///
+    /// # Errors
+    /// A read or write error, or the owner going away.
+    pub async fn pipe<R, W>(self, input: R, output: W) -> Result<()>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send + 'static,
+        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        match self {
+            Self::Direct(device) => {
+                let piped = pipe_served(&device, input, output).await;
+                // What the watches run here reported is kept.
+                device.stop_watches().await;
+                piped
+            }
+            Self::Agent { stream, .. } => pipe_relayed(stream.into_inner(), input, output).await,
         }
     }
 
@@ -203,6 +235,118 @@ impl Client {
     pub async fn stop_watches(&self) {
         if let Self::Direct(device) = self {
             device.stop_watches().await;
+        }
+    }
+}
+
+fn broken(e: std::io::Error) -> ClientError {
+    ClientError::Profile(format!("the protocol's stream broke: {e}"))
+}
+
+/// What comes next on `input`.
+enum Next {
+    /// A message.
+    Message(String),
+    /// The answer to a line that is none (over the cap, not UTF-8).
+    Refused(String),
+}
+
+/// The next message of `input`, blank lines skipped; `None` at its end.
+async fn next_message<R: tokio::io::AsyncRead + Unpin>(
+    input: &mut BufReader<R>,
+) -> Result<Option<Next>> {
+    loop {
+        return Ok(
+            match read_frame(input, Some(protocol::MAX_LINE))
+                .await
+                .map_err(broken)?
+            {
+                None => None,
+                Some(Frame::Line(line)) if line.trim().is_empty() => continue,
+                Some(Frame::Line(line)) => Some(Next::Message(line)),
+                Some(frame) => Some(Next::Refused(frame.refusal().unwrap_or_default())),
+            },
+        );
+    }
+}
+
+async fn write_line<W: tokio::io::AsyncWrite + Unpin>(output: &mut W, line: &str) -> Result<()> {
+    let mut out = line.as_bytes().to_vec();
+    out.push(b'\n');
+    output.write_all(&out).await.map_err(broken)?;
+    output.flush().await.map_err(broken)
+}
+
+/// `pipe` with the replica here: nothing else can reach this process, so
+/// nothing comes unasked.
+async fn pipe_served<R, W>(device: &Device, input: R, mut output: W) -> Result<()>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let mut input = BufReader::new(input);
+    while let Some(next) = next_message(&mut input).await? {
+        let answer = match next {
+            Next::Message(line) => protocol::serve_line(device, None, &line).await.reply,
+            Next::Refused(refusal) => Some(refusal),
+        };
+        if let Some(answer) = answer {
+            write_line(&mut output, &answer).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `pipe` through the owner: both ways at once, since the owner may send
+/// a notice while nothing was asked. When `input` ends, the owner is told
+/// (its side of the socket ends) and answers what it was sent before it
+/// closes, so nothing asked goes unanswered.
+async fn pipe_relayed<R, W>(owner: BufReader<UnixStream>, input: R, output: W) -> Result<()>
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let output = std::sync::Arc::new(Mutex::new(output));
+    let (mut from_owner, to_owner) = {
+        let (read, write) = owner.into_inner().into_split();
+        (BufReader::new(read), write)
+    };
+    let refusals = std::sync::Arc::clone(&output);
+    let mut sending = tokio::spawn(async move {
+        let mut to_owner = to_owner;
+        let mut input = BufReader::new(input);
+        while let Some(next) = next_message(&mut input).await? {
+            match next {
+                Next::Message(line) => {
+                    let mut out = line.into_bytes();
+                    out.push(b'\n');
+                    to_owner.write_all(&out).await.map_err(broken)?;
+                }
+                Next::Refused(refusal) => write_line(&mut *refusals.lock().await, &refusal).await?,
+            }
+        }
+        to_owner.shutdown().await.map_err(broken)
+    });
+    let receiving = async {
+        // Not capped, as `relay`'s answers are not.
+        while let Some(frame) = read_frame(&mut from_owner, None).await.map_err(broken)? {
+            if let Frame::Line(line) = frame {
+                write_line(&mut *output.lock().await, &line).await?;
+            }
+        }
+        Ok::<_, ClientError>(())
+    };
+    tokio::pin!(receiving);
+    tokio::select! {
+        sent = &mut sending => {
+            sent.map_err(|e| ClientError::Profile(format!("relaying to the owner: {e}")))??;
+            // All sent: what the owner answers until it closes.
+            receiving.await
+        }
+        received = &mut receiving => {
+            sending.abort();
+            received?;
+            Err(ClientError::Profile("the replica's owner closed the connection".into()))
         }
     }
 }

@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::device::Device;
@@ -25,6 +26,7 @@ use crate::local::socket_path;
 use crate::protocol::{Frame, MAX_LINE, read_frame, serve_line};
 use crate::sync::SyncReport;
 use crate::watch::WatchStatus;
+use crate::windows::Peer;
 
 /// How often the owner syncs when nothing announces a change.
 const SYNC_EVERY: Duration = Duration::from_secs(60);
@@ -178,8 +180,18 @@ async fn sync_in_background(device: Arc<Device>, edited: Arc<Notify>) {
     }
 }
 
+/// Lines waiting to go out on one connection: answers wait for room (a
+/// client that does not read is slowed, not buffered for); a notice to a
+/// window this far behind is skipped.
+const OUTGOING_KEPT: usize = 64;
+
 async fn serve_connection(device: &Device, edited: &Notify, stream: UnixStream) {
-    let (read, mut write) = stream.into_split();
+    let (read, write) = stream.into_split();
+    let (lines, outgoing) = mpsc::channel(OUTGOING_KEPT);
+    // One writer, so that answers and notices (to a window that listens)
+    // never interleave within a line.
+    let writer = tokio::spawn(write_lines(write, outgoing));
+    let peer = Peer::new(lines);
     let mut reader = BufReader::new(read);
     loop {
         let line = match read_frame(&mut reader, Some(MAX_LINE)).await {
@@ -188,28 +200,35 @@ async fn serve_connection(device: &Device, edited: &Notify, stream: UnixStream) 
             // message is read as usual.
             Ok(Some(frame)) => {
                 let refusal = frame.refusal().unwrap_or_default();
-                if write
-                    .write_all(format!("{refusal}\n").as_bytes())
-                    .await
-                    .is_err()
-                {
-                    return;
+                if !peer.send(refusal).await {
+                    break;
                 }
                 continue;
             }
-            Ok(None) | Err(_) => return,
+            Ok(None) | Err(_) => break,
         };
-        let served = serve_line(device, &line).await;
+        let served = serve_line(device, Some(&peer), &line).await;
         if served.wrote {
             edited.notify_one();
             device.tell(News::Changed);
         }
         if let Some(reply) = served.reply
-            && write
-                .write_all(format!("{reply}\n").as_bytes())
-                .await
-                .is_err()
+            && !peer.send(reply).await
         {
+            break;
+        }
+    }
+    // The window's registration held a sender too: once both are gone,
+    // the writer sends what is left and closes.
+    device.window_closed(&peer);
+    drop(peer);
+    let _ = writer.await;
+}
+
+async fn write_lines(mut write: OwnedWriteHalf, mut lines: mpsc::Receiver<String>) {
+    while let Some(mut line) = lines.recv().await {
+        line.push('\n');
+        if write.write_all(line.as_bytes()).await.is_err() {
             return;
         }
     }

@@ -15,6 +15,9 @@
 //! ```
 //!
 //! A request without an `id` is a notification: it runs, nothing answers.
+//! The owner sends notifications too, unasked, to a connection that said
+//! `listen` (an editor window): a [`Notice`], such as "resume this
+//! session here" (see `windows.rs`).
 //! `hello` names the version a client speaks; an owner that does not speak
 //! it says which it does, and an operation it does not know is answered
 //! with the list of those it knows, so that a newer plugin and an older
@@ -49,6 +52,7 @@ use crate::error::ClientError;
 use crate::resume::{OpenCommand, Resume};
 use crate::sync::SyncReport;
 use crate::watch::{FileMatch, FileQuery, WatchStatus};
+use crate::windows::{Peer, ResumedIn};
 use crate::workspace::{Preflight, WorkspaceView};
 
 mod typescript;
@@ -169,6 +173,30 @@ impl From<RpcError> for ClientError {
             (code::INVALID_PARAMS, _) => Self::Invalid(ValidationError::new("params", e.message)),
             _ => Self::Profile(format!("the replica's owner refused: {}", e.message)),
         }
+    }
+}
+
+/// What the owner sends unasked to a connection that listens (an editor
+/// window): a JSON-RPC notification, `{"jsonrpc":"2.0","method":…,"params":{…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(tag = "method", content = "params", rename_all = "snake_case")]
+pub enum Notice {
+    /// Resume this session in this window (asked by
+    /// `stint session resume ID --open` or the desktop app's Resume).
+    Resume {
+        /// The session's id.
+        id: String,
+        /// Its name, to show.
+        name: String,
+    },
+}
+
+impl Notice {
+    /// The line to send (no newline).
+    pub(crate) fn to_line(&self) -> String {
+        let mut message = serde_json::to_value(self).expect("a notice serializes");
+        message["jsonrpc"] = "2.0".into();
+        message.to_string()
     }
 }
 
@@ -348,10 +376,11 @@ pub(crate) fn is_notification(line: &str) -> bool {
     parse(line).is_ok_and(|r| r.id.is_none())
 }
 
-/// Serves one line of the protocol on `device`: after recording what the
-/// shell hook spooled, so that every answer includes the commands run so
-/// far. Everything but a valid notification is answered.
-pub(crate) async fn serve_line(device: &Device, line: &str) -> Served {
+/// Serves one line of the protocol on `device`, from `peer` when it came
+/// on a connection the owner can write to unasked: after recording what
+/// the shell hook spooled, so that every answer includes the commands run
+/// so far. Everything but a valid notification is answered.
+pub(crate) async fn serve_line(device: &Device, peer: Option<&Peer>, line: &str) -> Served {
     let request = match parse(line) {
         Ok(request) => request,
         Err((id, error)) => {
@@ -362,7 +391,7 @@ pub(crate) async fn serve_line(device: &Device, line: &str) -> Served {
         }
     };
     let wrote = writes(&request.method);
-    let answer = serve_call(device, &request.method, request.params).await;
+    let answer = serve_from(device, peer, &request.method, request.params).await;
     Served {
         wrote: wrote && answer.is_ok(),
         reply: request.id.map(|id| Outgoing::answer(id, answer).to_line()),
@@ -378,10 +407,19 @@ pub(crate) async fn serve_line(device: &Device, line: &str) -> Served {
 /// As JSON-RPC's error object: an unknown method, bad params, or the
 /// operation's own failure (`data.kind`, `data.field`).
 pub async fn serve_call(device: &Device, method: &str, params: Value) -> Result<Value, RpcError> {
+    serve_from(device, None, method, params).await
+}
+
+async fn serve_from(
+    device: &Device,
+    peer: Option<&Peer>,
+    method: &str,
+    params: Value,
+) -> Result<Value, RpcError> {
     if let Err(e) = device.drain_hook().await {
         tracing::warn!("the shell hook's commands wait for the next try: {e}");
     }
-    dispatch(device, method, params).await
+    dispatch(device, peer, method, params).await
 }
 
 /// Whether `method` is an operation that may change the replica.
@@ -442,11 +480,12 @@ fn strict<T: serde::de::DeserializeOwned>(method: &str, params: Value) -> Result
 /// Declares every operation once; see the module's doc. Each line:
 /// `read|write name(param: Type, …) -> Result => |device| call;`, the call
 /// an expression (with `.await?` where it is async) of the result's type,
-/// in which the params are bound by name.
+/// in which the params are bound by name; `|device, peer|` binds the
+/// connection too (`Option<&Peer>`: `None` when the call came otherwise).
 macro_rules! operations {
     ($(
         $(#[$doc:meta])*
-        $kind:ident $name:ident ( $($arg:ident : $ty:ty),* ) -> $out:ty => |$device:ident| $call:expr;
+        $kind:ident $name:ident ( $($arg:ident : $ty:ty),* ) -> $out:ty => |$device:ident $(, $peer:ident)?| $call:expr;
     )*) => {
         /// The params of each operation, named after it; unknown fields
         /// are refused.
@@ -493,6 +532,7 @@ macro_rules! operations {
             types.visit::<Hello>();
             types.visit::<HelloParams>();
             types.visit::<RpcError>();
+            types.visit::<Notice>();
             $(
                 <params::$name as ts_rs::TS>::visit_dependencies(&mut types);
                 types.visit::<$out>();
@@ -511,13 +551,19 @@ macro_rules! operations {
             typescript::file(&types, &operations)
         }
 
-        async fn dispatch(device: &Device, method: &str, params: Value) -> Result<Value, RpcError> {
+        async fn dispatch(
+            device: &Device,
+            peer: Option<&Peer>,
+            method: &str,
+            params: Value,
+        ) -> Result<Value, RpcError> {
             match method {
                 "hello" => hello(params),
                 $(
                     stringify!($name) => {
                         let params::$name { $($arg),* } = strict(stringify!($name), params)?;
                         let $device = device;
+                        $(let $peer = peer;)?
                         let out: $out = async { Ok::<_, ClientError>($call) }.await?;
                         Ok(serde_json::to_value(out).expect("a result serializes"))
                     }
@@ -576,6 +622,14 @@ operations! {
     /// A session with its preflight and the commands that reopen it
     /// ([`Device::resume_session`]).
     write resume_session(id: String) -> Resume => |d| d.resume_session(&id).await?;
+    /// Asks the editor window open on a session's folder, if one listens,
+    /// to resume it there ([`Device::resume_in_window`]): where it went, or
+    /// `null`.
+    write resume_in_window(id: String) -> Option<ResumedIn> => |d| d.resume_in_window(&id).await?;
+    /// This connection is an editor window on `folders`: the owner may send
+    /// it a [`Notice`] from now on, until it closes or listens again. `false`
+    /// when nothing can: the call did not come through an owner's socket.
+    read listen(editor: String, folders: Vec<PathBuf>) -> bool => |d, peer| d.listen_as_window(peer, &editor, &folders)?;
     /// The command that opens a session in one tool
     /// ([`Device::open_in_editor`]).
     write open_in_editor(id: String, tool: String) -> OpenCommand => |d| d.open_in_editor(&id, &tool).await?;

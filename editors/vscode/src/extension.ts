@@ -29,6 +29,11 @@ export interface Api {
   readonly updates: number;
   /** The session each folder records into (binding it if needed). */
   sessions(): Promise<({ id: string; name: string; folder: string } | null)[]>;
+  /** Whether the owner can reach this window (it listens on its folders). */
+  listening(): Promise<boolean>;
+  /** How many resumes asked from outside (`stint session resume ID --open`,
+   * the desktop app) this window finished, failed ones included. */
+  readonly resumedFromOutside: number;
 }
 
 export function activate(context: vscode.ExtensionContext): Api {
@@ -43,7 +48,19 @@ export function activate(context: vscode.ExtensionContext): Api {
       void vscode.window.showWarningMessage(`Stint: ${message}`);
     }
   };
-  const rpc = new Connection(() => vscode.workspace.getConfiguration('stint').get('command', 'stint'), report);
+  let resumedFromOutside = 0;
+  const rpc = new Connection(
+    () => vscode.workspace.getConfiguration('stint').get('command', 'stint'),
+    report,
+    (notice) => {
+      // The owner asks this window to resume a session: as its own command does.
+      if (notice.method !== 'resume') return;
+      output.appendLine(`resuming ${notice.params.name}, as asked from outside VS Code`);
+      void resume(notice.params.id)
+        .catch(fail)
+        .finally(() => resumedFromOutside++);
+    },
+  );
   const seen = new Seen();
   const editor = `${vscode.env.appName} ${vscode.version}`;
   const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
@@ -95,6 +112,12 @@ export function activate(context: vscode.ExtensionContext): Api {
     status.show();
   };
 
+  /** Tells the owner this window is open on its folders, so that a resume
+   * asked elsewhere comes here; again when the window gains focus, so that
+   * of several windows on a folder the one used last is asked. */
+  const listen = () =>
+    rpc.listen({ editor, folders: [...recorders.values()].map((r) => r.folder) });
+
   const scheduleAll = () => {
     for (const r of recorders.values()) r.schedule();
   };
@@ -130,6 +153,10 @@ export function activate(context: vscode.ExtensionContext): Api {
         recorders.delete(folder.uri.toString());
       }
       scheduleAll();
+      void listen();
+    }),
+    vscode.window.onDidChangeWindowState((state) => {
+      if (state.focused) void listen();
     }),
   );
 
@@ -274,6 +301,7 @@ export function activate(context: vscode.ExtensionContext): Api {
   void showStatus();
   // The first capture: what the window restored at start-up.
   scheduleAll();
+  void listen();
 
   running = {
     problems: [...said],
@@ -282,6 +310,10 @@ export function activate(context: vscode.ExtensionContext): Api {
     },
     flush: flushAll,
     resume,
+    listening: () => rpc.listened,
+    get resumedFromOutside() {
+      return resumedFromOutside;
+    },
     sessions: () =>
       Promise.all(
         [...recorders.values()].map((r) =>

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-import { PROTOCOL, type Method, type Operations, type RpcError } from '../../protocol/stint-protocol';
+import { PROTOCOL, type Method, type Notice, type Operations, type RpcError } from '../../protocol/stint-protocol';
 
 /** This extension, as `hello` names it. */
 export const CLIENT = 'stint-vscode 0.1.0';
@@ -48,13 +48,40 @@ export class Connection {
   private stderr = '';
   /** Set when `stint` cannot run at all: said once, not retried. */
   private missing: StintError | null = null;
+  /** What this window listens as, said again at each start. */
+  private listening: Operations['listen']['params'] | null = null;
+  /** Whether the owner said it will send notices to this window. */
+  private heard: Promise<boolean> = Promise.resolve(false);
+  private restart: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     /** The `stint` program (the `stint.command` setting). */
     private readonly program: () => string,
     /** Told once when `stint` cannot be started, or stopped. */
     private readonly report: (message: string) => void,
+    /** Told what the owner sends unasked (this window listens). */
+    private readonly notice: (notice: Notice) => void = () => undefined,
   ) {}
+
+  /** Listens as an editor window on `params.folders`: the owner may ask it
+   * to resume a session (`stint session resume ID --open`, the desktop
+   * app's Resume). Said again at every start of `stint rpc`, which starts
+   * again by itself while this window listens. Whether the owner will
+   * send notices. */
+  listen(params: Operations['listen']['params']): Promise<boolean> {
+    this.listening = params;
+    if (this.ready) {
+      this.heard = this.ready.then(() => this.send('listen', params) as Promise<boolean>).catch(() => false);
+      return this.heard;
+    }
+    // Started here: the start says it (below).
+    return this.start().then(() => this.heard, () => false);
+  }
+
+  /** Whether the owner will send notices to this window, once it said so. */
+  get listened(): Promise<boolean> {
+    return this.heard;
+  }
 
   /** Calls `method` and waits for its result. */
   async call<M extends Method>(
@@ -72,6 +99,12 @@ export class Connection {
 
   /** Stops the process (the owner goes on). */
   dispose(): void {
+    this.listening = null;
+    if (this.restart) clearTimeout(this.restart);
+    this.stop();
+  }
+
+  private stop(): void {
     this.child?.stdin.end();
     this.child?.kill();
     this.child = null;
@@ -109,14 +142,17 @@ export class Connection {
     child.once('exit', (code, signal) => this.stopped(child, code, signal));
     this.ready = spawned
       .then(() => this.send('hello', { protocol: PROTOCOL, client: CLIENT }))
-      .then(() => undefined)
+      .then(() => {
+        // A restarted `stint rpc` is a new connection: the window listens again.
+        if (this.listening) this.heard = this.send('listen', this.listening).then((yes) => yes as boolean, () => false);
+      })
       .catch((e: StintError) => {
         if (e.code === -32001) {
           // Another protocol version: nothing will work until one updates.
           this.missing = e;
           this.report(e.message);
         }
-        this.dispose();
+        this.stop();
         this.ready = null;
         throw e;
       });
@@ -143,7 +179,11 @@ export class Connection {
       this.report(`the protocol answered something else than JSON: ${line.slice(0, 200)}`);
       return;
     }
-    if (typeof message.id !== 'number') return;
+    if (typeof message.id !== 'number') {
+      const notice = message as unknown as Notice;
+      if (message.id === undefined && typeof notice.method === 'string') this.notice(notice);
+      return;
+    }
     const waiting = this.waiting.get(message.id);
     if (!waiting) return;
     this.waiting.delete(message.id);
@@ -167,6 +207,14 @@ export class Connection {
     if (code !== 0 && signal !== 'SIGTERM' && !this.missing) {
       this.retryAt = Date.now() + RETRY_MS;
       this.report(`\`stint rpc\` stopped (${why}); it starts again at the next change`);
+    }
+    this.heard = Promise.resolve(false);
+    if (this.listening && !this.missing) {
+      // A window that listens is reachable again without waiting for a change.
+      this.restart = setTimeout(() => {
+        this.restart = null;
+        if (this.listening && !this.child) void this.listen(this.listening);
+      }, RETRY_MS + 50);
     }
   }
 }

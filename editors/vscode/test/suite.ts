@@ -209,6 +209,29 @@ const phases: Record<string, () => void> = {
     });
   },
 
+  /** A window left open while a resume is asked from outside VS Code
+   * (`stint session resume ID --open`, run by the Rust side once this
+   * phase says, by a file in --out, that the owner can reach the window). */
+  outside() {
+    test('a resume asked outside VS Code happens in the open window', async function () {
+      this.timeout(120000);
+      const stint = await api();
+      const want = expected();
+      const end = Date.now() + 30000;
+      while (!(await stint.listening())) {
+        if (Date.now() > end) throw new Error(`the owner never heard this window: ${stint.problems.join('; ')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      writeFileSync(path.join(out, 'listening'), '');
+      await eventually(() => stint.resumedFromOutside > 0, 'the resume asked from outside', 90000);
+      await eventually(() => vscode.debug.breakpoints.length === want.shown.breakpoints.length, 'the breakpoints');
+      const now = await shown();
+      await stint.flush();
+      save({ shown: now, problems: stint.problems });
+      assert.deepEqual(now, want.shown);
+    });
+  },
+
   resume() {
     test('Resume in a fresh window restores exactly what was captured', async function () {
       this.timeout(60000);
