@@ -314,3 +314,153 @@ fn what_cannot_be_framed_is_refused_and_the_next_message_served() {
     assert_eq!(listed.trim(), "[]");
     agent.stop();
 }
+
+/// `stint rpc` kept open, as an editor keeps it: lines in, lines out.
+struct Plugin {
+    child: std::process::Child,
+    out: BufReader<std::process::ChildStdout>,
+}
+
+impl Plugin {
+    fn start(dir: &Path) -> Self {
+        let mut c = command(dir);
+        c.arg("rpc")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = c.spawn().expect("stint rpc starts");
+        let out = BufReader::new(child.stdout.take().unwrap());
+        Self { child, out }
+    }
+
+    fn send(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn read(&mut self) -> Value {
+        let mut line = String::new();
+        self.out.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+    }
+
+    fn ask(&mut self, line: &str) -> Value {
+        self.send(line);
+        self.read()
+    }
+
+    /// Ends its input: what it still had to say, and how it ended.
+    fn close(mut self) -> (Vec<Value>, std::process::ExitStatus) {
+        drop(self.child.stdin.take());
+        let rest = std::io::read_to_string(&mut self.out).unwrap();
+        let lines = rest
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (lines, self.child.wait().unwrap())
+    }
+}
+
+fn listen(id: u64, editor: &str, folders: &[&Path]) -> String {
+    request(id, "listen", json!({"editor": editor, "folders": folders}))
+}
+
+#[test]
+fn a_resume_asked_elsewhere_goes_to_the_window_open_on_the_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let trees = tempfile::tempdir().unwrap();
+    let app = trees.path().join("my äpp");
+    let other = trees.path().join("other");
+    std::fs::create_dir_all(app.join("src")).unwrap();
+    std::fs::create_dir_all(&other).unwrap();
+    let agent = Agent::start(dir.path());
+    let started = |ws: &Path| {
+        let mut c = command(dir.path());
+        c.args(["session", "start", "s"]).current_dir(ws);
+        let out = run(c, "");
+        assert!(out.status.success(), "{out:?}");
+        let said = String::from_utf8(out.stdout).unwrap();
+        said.lines().last().unwrap().to_owned()
+    };
+    let id = started(&app);
+    let resume_open = || {
+        let mut c = command(dir.path());
+        c.args(["session", "resume", &id, "--open"]);
+        let out = run(c, "");
+        assert!(out.status.success(), "{out:?}");
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+
+    // Two windows: one on the workspace's src/, one on another folder.
+    let mut inside = Plugin::start(dir.path());
+    let mut elsewhere = Plugin::start(dir.path());
+    for (plugin, folder) in [
+        (&mut inside, app.join("src")),
+        (&mut elsewhere, other.clone()),
+    ] {
+        assert_eq!(plugin.ask(&hello(1, 1))["result"]["protocol"], 1);
+        let heard = plugin.ask(&listen(2, "Code 1.2 ✓", &[&folder]));
+        assert_eq!(heard["result"], true, "{heard}");
+        // Refused, and the registration it had stays as it was.
+        let bad = plugin.ask(&listen(3, "Code", &[Path::new("relative")]));
+        assert_eq!(bad["error"]["data"]["field"], "folders[0]", "{bad}");
+        let bad = plugin.ask(&request(
+            4,
+            "listen",
+            json!({"editor": "Code", "folderz": []}),
+        ));
+        assert_eq!(bad["error"]["code"], -32602, "{bad}");
+    }
+    let (stdout, stderr) = resume_open();
+    assert_eq!(stdout, "", "nothing to run: the window does it");
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "stint: resuming in Code 1.2 ✓ (the window on {})",
+            app.join("src").display()
+        )
+    );
+    assert_eq!(
+        inside.read(),
+        json!({"jsonrpc": "2.0", "method": "resume", "params": {"id": id, "name": "s"}})
+    );
+    // A request on the same connection is still answered in turn.
+    assert_eq!(inside.ask(&request(5, "ping", Value::Null))["result"], true);
+
+    // Through the protocol: unknown ids are not found, and no window is
+    // told; a session of the other folder goes to that window, and once
+    // that window is gone, nowhere.
+    let mut asker = Plugin::start(dir.path());
+    asker.ask(&hello(1, 1));
+    let unknown = asker.ask(&request(2, "resume_in_window", json!({"id": "0000ffff"})));
+    assert_eq!(unknown["error"]["data"]["kind"], "not_found", "{unknown}");
+    let lone = started(&trees.path().join("my äpp/../other"));
+    let to_other = asker.ask(&request(3, "resume_in_window", json!({"id": lone})));
+    assert_eq!(
+        to_other["result"],
+        json!({"editor": "Code 1.2 ✓", "folder": other}),
+        "{to_other}"
+    );
+    assert_eq!(elsewhere.read()["params"]["id"], lone.as_str());
+    let (rest, ended) = elsewhere.close();
+    assert!(ended.success() && rest.is_empty(), "{rest:?}");
+    let gone = asker.ask(&request(4, "resume_in_window", json!({"id": lone})));
+    assert_eq!(gone["result"], Value::Null, "{gone}");
+
+    // The window closes: its last answers come first, then `--open`
+    // prints the commands again.
+    inside.send(&request(6, "ping", Value::Null));
+    let (rest, ended) = inside.close();
+    assert!(ended.success(), "{ended:?}");
+    assert_eq!(rest, [json!({"jsonrpc": "2.0", "id": 6, "result": true})]);
+    let (stdout, _) = resume_open();
+    assert!(stdout.starts_with("cd "), "{stdout}");
+    agent.stop();
+
+    // With no owner, nothing can reach a window: `listen` says so.
+    let alone = rpc(dir.path(), &[hello(1, 1), listen(2, "Code", &[&app])]);
+    assert_eq!(alone[1]["result"], false, "{alone:?}");
+}

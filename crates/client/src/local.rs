@@ -297,6 +297,42 @@ where
     Ok(())
 }
 
+/// `pipe`'s output while relaying, in the order of the input: a line
+/// refused here waits for the answers to what was sent before it.
+struct Ordered<W> {
+    output: W,
+    /// Requests sent to the owner, and answers from it, so far.
+    sent: u64,
+    answered: u64,
+    /// Refusals, each after the answer to the `sent`-th request.
+    held: std::collections::VecDeque<(u64, String)>,
+}
+
+impl<W: tokio::io::AsyncWrite + Unpin> Ordered<W> {
+    async fn refused(&mut self, refusal: String) -> Result<()> {
+        if self.answered >= self.sent {
+            return write_line(&mut self.output, &refusal).await;
+        }
+        self.held.push_back((self.sent, refusal));
+        Ok(())
+    }
+
+    async fn from_owner(&mut self, line: &str) -> Result<()> {
+        // A notice answers nothing.
+        if !protocol::is_notification(line) {
+            self.answered += 1;
+        }
+        write_line(&mut self.output, line).await?;
+        while let Some((after, _)) = self.held.front()
+            && *after <= self.answered
+        {
+            let (_, refusal) = self.held.pop_front().expect("a held refusal");
+            write_line(&mut self.output, &refusal).await?;
+        }
+        Ok(())
+    }
+}
+
 /// `pipe` through the owner: both ways at once, since the owner may send
 /// a notice while nothing was asked. When `input` ends, the owner is told
 /// (its side of the socket ends) and answers what it was sent before it
@@ -306,7 +342,12 @@ where
     R: tokio::io::AsyncRead + Unpin + Send + 'static,
     W: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let output = std::sync::Arc::new(Mutex::new(output));
+    let output = std::sync::Arc::new(Mutex::new(Ordered {
+        output,
+        sent: 0,
+        answered: 0,
+        held: std::collections::VecDeque::new(),
+    }));
     let (mut from_owner, to_owner) = {
         let (read, write) = owner.into_inner().into_split();
         (BufReader::new(read), write)
@@ -318,11 +359,15 @@ where
         while let Some(next) = next_message(&mut input).await? {
             match next {
                 Next::Message(line) => {
+                    // Counted before it goes: its answer may come at once.
+                    if !protocol::is_notification(&line) {
+                        refusals.lock().await.sent += 1;
+                    }
                     let mut out = line.into_bytes();
                     out.push(b'\n');
                     to_owner.write_all(&out).await.map_err(broken)?;
                 }
-                Next::Refused(refusal) => write_line(&mut *refusals.lock().await, &refusal).await?,
+                Next::Refused(refusal) => refusals.lock().await.refused(refusal).await?,
             }
         }
         to_owner.shutdown().await.map_err(broken)
@@ -331,7 +376,7 @@ where
         // Not capped, as `relay`'s answers are not.
         while let Some(frame) = read_frame(&mut from_owner, None).await.map_err(broken)? {
             if let Frame::Line(line) = frame {
-                write_line(&mut *output.lock().await, &line).await?;
+                output.lock().await.from_owner(&line).await?;
             }
         }
         Ok::<_, ClientError>(())
