@@ -353,6 +353,10 @@ where
         (BufReader::new(read), write)
     };
     let refusals = std::sync::Arc::clone(&output);
+    // Set once all of `input` is sent: the owner closing after that is the end
+    // asked for, not the owner going away.
+    let ended = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ending = std::sync::Arc::clone(&ended);
     let mut sending = tokio::spawn(async move {
         let mut to_owner = to_owner;
         let mut input = BufReader::new(input);
@@ -370,6 +374,7 @@ where
                 Next::Refused(refusal) => refusals.lock().await.refused(refusal).await?,
             }
         }
+        ending.store(true, std::sync::atomic::Ordering::SeqCst);
         to_owner.shutdown().await.map_err(broken)
     });
     let receiving = async {
@@ -389,8 +394,11 @@ where
             receiving.await
         }
         received = &mut receiving => {
-            sending.abort();
             received?;
+            if ended.load(std::sync::atomic::Ordering::SeqCst) {
+                return Ok(());
+            }
+            sending.abort();
             Err(ClientError::Profile("the replica's owner closed the connection".into()))
         }
     }
