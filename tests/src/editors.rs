@@ -1,6 +1,7 @@
 //! What the editor plugins' tests share: headless Neovim with the plugin
-//! (and a stand-in for nvim-dap), files written into a workspace, the
-//! tabs a session holds, and the agents an editor started.
+//! (and a stand-in for nvim-dap), a `stint rpc` kept open as a plugin
+//! keeps it, files written into a workspace, the tabs a session holds,
+//! and the agents an editor started.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -162,4 +163,97 @@ pub fn report_command(path: &Path) -> String {
          vim.fn.writefile({{ vim.fn.json_encode(out) }}, '{}')",
         path.display()
     )
+}
+
+/// `stint rpc` kept open, as an editor's plugin keeps it: lines in, and
+/// lines out (answers, and notices to a window that listens) read as
+/// they come.
+#[derive(Debug)]
+pub struct Plugin {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Plugin {
+    /// `stint rpc` on the device in `dir`.
+    ///
+    /// # Panics
+    /// If it cannot be started.
+    #[must_use]
+    pub fn start(dir: &Path) -> Self {
+        let mut c = crate::device::command(dir);
+        c.arg("rpc")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = c.spawn().expect("stint rpc starts");
+        let out = std::io::BufReader::new(child.stdout.take().expect("its stdout"));
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(out).map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// Sends one line.
+    ///
+    /// # Panics
+    /// If `stint rpc` has gone.
+    pub fn send(&mut self, line: &str) {
+        use std::io::Write as _;
+        let stdin = self.child.stdin.as_mut().expect("its stdin");
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("stint rpc reads");
+        stdin.flush().expect("stint rpc reads");
+    }
+
+    /// The next line it writes, within 30 s.
+    ///
+    /// # Panics
+    /// If none comes, or it is not JSON.
+    pub fn read(&mut self) -> Value {
+        let line = self
+            .lines
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("stint rpc says something within 30 s");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+    }
+
+    /// Sends `line`, and reads the next line.
+    pub fn ask(&mut self, line: &str) -> Value {
+        self.send(line);
+        self.read()
+    }
+
+    /// Says `hello`, then listens as a window of `editor` on `folders`:
+    /// whether the owner will tell it of resumes.
+    pub fn listen(&mut self, editor: &str, folders: &[&Path]) -> Value {
+        let hello = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "hello", "params": {"protocol": 1}});
+        assert_eq!(self.ask(&hello.to_string())["result"]["protocol"], 1);
+        let listen = serde_json::json!({
+            "jsonrpc": "2.0", "id": 2, "method": "listen",
+            "params": {"editor": editor, "folders": folders},
+        });
+        self.ask(&listen.to_string())["result"].clone()
+    }
+
+    /// Ends its input: what it still had to say, and how it ended.
+    ///
+    /// # Panics
+    /// If it cannot be waited for.
+    #[must_use]
+    pub fn close(mut self) -> (Vec<Value>, std::process::ExitStatus) {
+        drop(self.child.stdin.take());
+        let ended = self.child.wait().expect("stint rpc ends");
+        let rest = self
+            .lines
+            .iter()
+            .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+            .collect();
+        (rest, ended)
+    }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use stint_client::{Device, NewSession};
 use stint_e2e::desktop::{Driver, Window, children_of, descendants_running};
 use stint_e2e::device::{json, login, ok};
+use stint_e2e::editors::Plugin;
 use stint_e2e::{Api, PASSWORD, Server, binary, resident_kib};
 
 fn screenshots() -> Option<PathBuf> {
@@ -100,6 +101,23 @@ async fn sign_in_edit_sync_resolve_a_conflict_and_resume_after_a_restart() {
         .await
         .unwrap();
     shot(&window, "session").await;
+
+    // An editor window open on the workspace (a plugin's `stint rpc`,
+    // relayed to the app, which owns the replica): Resume goes there.
+    let mut editor = Plugin::start(&a);
+    assert_eq!(editor.listen("Code 1.96 ✓", &[&workspace]), true);
+    window.click("[data-testid=resume]").await.unwrap();
+    window
+        .wait_text("[data-testid=resumed-in]", |t| {
+            t.contains("Resuming in Code 1.96 ✓, in its window on")
+        })
+        .await
+        .unwrap();
+    let notice = editor.read();
+    assert_eq!(notice["method"], "resume", "{notice}");
+    assert_eq!(notice["params"]["name"], "Fix the login bug", "{notice}");
+    let (rest, ended) = editor.close();
+    assert!(ended.success() && rest.is_empty(), "{rest:?}");
     window.click("[data-nav=sessions]").await.unwrap();
     window
         .wait_text("[data-testid=session-list]", |t| {
@@ -113,6 +131,7 @@ async fn sign_in_edit_sync_resolve_a_conflict_and_resume_after_a_restart() {
         .as_str()
         .unwrap()
         .to_owned();
+    assert_eq!(notice["params"]["id"], id.as_str());
     login(&b, &server.url, email, false);
     ok(&b, &["sync"]);
     let on_b = json(&b, &["session", "show", &id, "--json"]);

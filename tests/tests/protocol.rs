@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use stint_e2e::device::{Agent, command, json as stint_json, ok, run};
+use stint_e2e::editors::Plugin;
 
 /// Feeds `lines` to `stint rpc` on the device in `dir`; its answers.
 fn rpc(dir: &Path, lines: &[String]) -> Vec<Value> {
@@ -313,52 +314,6 @@ fn what_cannot_be_framed_is_refused_and_the_next_message_served() {
     let listed = ok(dir.path(), &["session", "list", "--json"]);
     assert_eq!(listed.trim(), "[]");
     agent.stop();
-}
-
-/// `stint rpc` kept open, as an editor keeps it: lines in, lines out.
-struct Plugin {
-    child: std::process::Child,
-    out: BufReader<std::process::ChildStdout>,
-}
-
-impl Plugin {
-    fn start(dir: &Path) -> Self {
-        let mut c = command(dir);
-        c.arg("rpc")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped());
-        let mut child = c.spawn().expect("stint rpc starts");
-        let out = BufReader::new(child.stdout.take().unwrap());
-        Self { child, out }
-    }
-
-    fn send(&mut self, line: &str) {
-        let stdin = self.child.stdin.as_mut().unwrap();
-        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
-        stdin.flush().unwrap();
-    }
-
-    fn read(&mut self) -> Value {
-        let mut line = String::new();
-        self.out.read_line(&mut line).unwrap();
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
-    }
-
-    fn ask(&mut self, line: &str) -> Value {
-        self.send(line);
-        self.read()
-    }
-
-    /// Ends its input: what it still had to say, and how it ended.
-    fn close(mut self) -> (Vec<Value>, std::process::ExitStatus) {
-        drop(self.child.stdin.take());
-        let rest = std::io::read_to_string(&mut self.out).unwrap();
-        let lines = rest
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        (lines, self.child.wait().unwrap())
-    }
 }
 
 fn listen(id: u64, editor: &str, folders: &[&Path]) -> String {

@@ -308,6 +308,28 @@ describe('session page', () => {
     await page.close();
   });
 
+  test('resume goes to the editor window open on the workspace, when one is', async () => {
+    const windows = [{ editor: 'Visual Studio Code 1.96.0', folder: '/src/api' }];
+    const page = await open({ sessions: [full], windows });
+    await page.click('text=Auth rewrite');
+    await page.click('[data-testid=resume]');
+    await page.waitForSelector('[data-testid=resumed-in]');
+    assert.match(
+      await page.textContent('[data-testid=resumed-in]'),
+      /Resuming in Visual Studio Code 1\.96\.0, in its window on \/src\/api/,
+    );
+    assert.deepEqual(await calls(page, 'resume_in_window'), [{ id: 's' }]);
+    await page.close();
+
+    // No window on it: the panel alone, and Open in VS Code starts one.
+    const page2 = await open({ sessions: [full], windows: [{ editor: 'Code', folder: '/elsewhere' }] });
+    await page2.click('text=Auth rewrite');
+    await page2.click('[data-testid=resume]');
+    await page2.waitForSelector('[data-testid=resume-panel]');
+    assert.equal(await page2.$('[data-testid=resumed-in]'), null);
+    await page2.close();
+  });
+
   test('resume shows the preflight first: what differs here, or how to get a checkout', async () => {
     const pre = {
       session_id: 's', workspace_id: 'git:github.com/ada/api@903af048f9b2', folder: '/Users/ada/api', clone: null, same: 40,

@@ -150,6 +150,12 @@ const handlers: Handlers = {
     if (!find(a.id).editor_state.open_tabs.length) throw { code: 'not_found', message: 'nothing to open in vscode (no open files)' };
     return { tool: a.tool, command: 'code .' };
   },
+  // An editor window on a folder, when the test has one listening.
+  resume_in_window: (a) => {
+    const folder = find(a.id).workspace_path;
+    const window = (backend.state.windows ?? []).find((w: any) => w.folder === folder);
+    return window ? { editor: window.editor, folder } : null;
+  },
   children: (a) => backend.state.sessions.filter((s: any) => s.parent_session_id === a.id),
   related: (a) => (backend.state.related ?? {})[a.id] ?? [],
   conversations: (a) => (backend.state.conversations ?? {})[a.id] ?? [],

@@ -317,7 +317,7 @@ impl<W: tokio::io::AsyncWrite + Unpin> Ordered<W> {
         Ok(())
     }
 
-    async fn from_owner(&mut self, line: &str) -> Result<()> {
+    async fn owner_said(&mut self, line: &str) -> Result<()> {
         // A notice answers nothing.
         if !protocol::is_notification(line) {
             self.answered += 1;
@@ -381,7 +381,7 @@ where
         // Not capped, as `relay`'s answers are not.
         while let Some(frame) = read_frame(&mut from_owner, None).await.map_err(broken)? {
             if let Frame::Line(line) = frame {
-                output.lock().await.from_owner(&line).await?;
+                output.lock().await.owner_said(&line).await?;
             }
         }
         Ok::<_, ClientError>(())

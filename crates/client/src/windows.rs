@@ -145,7 +145,7 @@ impl Windows {
                 Some((*best == folder, w.order, i, best.clone()))
             })
             .collect();
-        candidates.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        candidates.sort_by_key(|c| std::cmp::Reverse((c.0, c.1)));
         let mut gone = Vec::new();
         let mut told = None;
         for (_, _, i, window_folder) in candidates {

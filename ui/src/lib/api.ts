@@ -64,6 +64,7 @@ export const api = {
   deleteSession: (id: string) => rpc('delete_session', { id }),
   resumeSession: (id: string) => rpc('resume_session', { id }),
   openInEditor: (id: string, tool: string) => rpc('open_in_editor', { id, tool }),
+  resumeInWindow: (id: string) => rpc('resume_in_window', { id }),
   children: (id: string) => rpc('children', { id }),
   related: (id: string, limit = 20) => rpc('related', { id, limit }),
   conversations: (id: string) => rpc('conversations', { id }),

@@ -6,7 +6,7 @@
 export type {
   Account, Breakpoint, Change, Conflict, ConversationWithMessages, EditorTab, File as FileRecord,
   Message, Method, Note, OpenCommand, Operations, Placed, Placement, Position, Preflight,
-  RegisterRequest, RelatedSession, Resume, SessionFilter, Setting, SettingCategory, Status,
+  RegisterRequest, RelatedSession, Resume, ResumedIn, SessionFilter, Setting, SettingCategory, Status,
   SyncReport, SyncStatus, TenantWithRole, WatchState, WatchStatus, WorkspaceSession as Session,
 } from '../../../editors/protocol/stint-protocol';
 
