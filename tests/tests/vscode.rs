@@ -33,21 +33,25 @@ fn extension() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/vscode")
 }
 
-/// The extension and its test suite, bundled from the sources as they
-/// are: once for all the tests here, which run at the same time.
+/// The extension and its test suite, type-checked against the generated
+/// protocol (esbuild only strips types) and bundled from the sources as
+/// they are: once for all the tests here, which run at the same time.
 fn build_extension() {
     static BUILT: std::sync::Once = std::sync::Once::new();
     BUILT.call_once(|| {
-        let built = Command::new("npm")
-            .args(["run", "--silent", "build"])
-            .current_dir(extension())
-            .output()
-            .expect("npm runs (scripts/install-deps.sh installs Node)");
-        assert!(
-            built.status.success(),
-            "the extension builds: {}",
-            String::from_utf8_lossy(&built.stderr)
-        );
+        for step in ["check", "build"] {
+            let built = Command::new("npm")
+                .args(["run", "--silent", step])
+                .current_dir(extension())
+                .output()
+                .expect("npm runs (scripts/install-deps.sh installs Node)");
+            assert!(
+                built.status.success(),
+                "the extension's {step}: {}{}",
+                String::from_utf8_lossy(&built.stdout),
+                String::from_utf8_lossy(&built.stderr)
+            );
+        }
     });
 }
 
@@ -365,6 +369,34 @@ fn vscode_starts_an_agent_when_none_runs_and_says_when_stint_is_missing() {
         vscode_tabs(&session),
         [json!(["a.js", 2, 3, 1, false, []])],
         "{session}"
+    );
+    // The commands: a new session with a note and a decision, its fork,
+    // and the picker resuming the newest (the fork).
+    let ran = code.run(&ws, "commands", None, &stint_e2e::binary("stint"), None);
+    assert_eq!(ran["problems"], json!([]), "{ran}");
+    let show = |key: &str| {
+        stint_json(
+            &data,
+            &["session", "show", ran[key].as_str().unwrap(), "--json"],
+        )
+    };
+    let second = show("second");
+    assert_eq!(second["name"], "Second ✓");
+    assert_eq!(second["memory"]["facts"][0]["text"], "tokens rotate");
+    assert_eq!(
+        second["memory"]["decisions"][0]["rationale"],
+        "OWASP says so"
+    );
+    let fork = show("fork");
+    assert_eq!(fork["name"], "Try redb");
+    assert_eq!(fork["parent_session_id"], ran["second"]);
+    assert_eq!(
+        vscode_tabs(&fork)
+            .iter()
+            .map(|t| t[0].clone())
+            .collect::<Vec<_>>(),
+        [json!("a.js"), json!("notes.md")],
+        "{fork}"
     );
     for pid in started {
         let killed = Command::new("kill")

@@ -417,20 +417,49 @@ async fn a_session_older_than_identities_is_given_its_own() {
     let (api, _) = stint_e2e::Api::new(&server.url)
         .register("ada@example.com")
         .await;
-    let (status, old) = api
-        .post(
-            "/sessions",
-            serde_json::json!({"name": "old", "workspace_path": repo.to_str().unwrap()}),
-        )
-        .await;
-    assert_eq!(status, 201, "{old}");
-    assert_eq!(old["workspace_id"], Value::Null);
+    let mut made = vec![];
+    for name in ["older", "old"] {
+        let (status, made_now) = api
+            .post(
+                "/sessions",
+                serde_json::json!({"name": name, "workspace_path": repo.to_str().unwrap()}),
+            )
+            .await;
+        assert_eq!(status, 201, "{made_now}");
+        assert_eq!(made_now["workspace_id"], Value::Null);
+        made.push(made_now);
+    }
+    let old = &made[1];
     login(a, &server.url, "ada@example.com", false);
     ok(a, &["sync"]);
     let listed = json(a, &["workspace", "list", "--json"]);
     let workspace = listed[0]["id"].as_str().unwrap();
     assert!(workspace.starts_with("git:github.com/ada/app@"), "{listed}");
-    assert_eq!(listed[0]["sessions"], 1);
+    assert_eq!(listed[0]["sessions"], 2);
+    // Learning its identity is no edit of the user's: "recent" keeps its
+    // order, each session its `updated_at`.
+    let recent = json(
+        a,
+        &[
+            "session",
+            "list",
+            "--workspace",
+            repo.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let order: Vec<(&Value, &Value)> = recent
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (&s["name"], &s["updated_at"]))
+        .collect();
+    let want: Vec<(&Value, &Value)> = made
+        .iter()
+        .rev()
+        .map(|s| (&s["name"], &s["updated_at"]))
+        .collect();
+    assert_eq!(order, want, "{recent}");
     ok(a, &["sync"]);
     let id = old["id"].as_str().unwrap();
     let (status, now) = api.get(&format!("/sessions/{id}")).await;

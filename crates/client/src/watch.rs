@@ -517,8 +517,9 @@ async fn fingerprint(
     };
     let at = stint_model::now();
     db.workspaces().link(&id, folder, None, at).await?;
+    // `updated_at` stays: it orders "recent", and learning a session's
+    // identity is no work of the user's (the edit still syncs by `ctx`).
     current.workspace_id = Some(id);
-    current.updated_at = at;
     db.sessions()
         .update(&current, &WriteCtx { at, ..*ctx })
         .await?;

@@ -350,9 +350,8 @@ impl Device {
             if session.git.is_none() {
                 session.git.clone_from(&identity.git);
             }
-            let ctx = self.ctx();
-            session.updated_at = ctx.at;
-            self.db().sessions().update(&session, &ctx).await?;
+            // `updated_at` stays, so "recent" keeps the user's order.
+            self.db().sessions().update(&session, &self.ctx()).await?;
         }
         Ok(())
     }

@@ -29,6 +29,8 @@ export interface Api {
   readonly updates: number;
   /** The session each folder records into (binding it if needed). */
   sessions(): Promise<({ id: string; name: string; folder: string } | null)[]>;
+  /** What Resume Session… lists, in its order. */
+  choices(): Promise<{ label: string; description: string; detail?: string }[]>;
   /** Whether the owner can reach this window (it listens on its folders). */
   listening(): Promise<boolean>;
   /** How many resumes asked from outside (`stint session resume ID --open`,
@@ -216,16 +218,13 @@ export function activate(context: vscode.ExtensionContext): Api {
     return restored;
   };
 
-  /** A quick pick of the sessions of this workspace, every device's, newest first. */
-  const pick = async (): Promise<WorkspaceSession | undefined> => {
+  /** The sessions of this workspace, every device's, newest first, as the
+   * picker lists them. */
+  const choices = async () => {
     const workspace = await workspaceOf(acting());
     const sessions = await rpc.call('list_sessions', {
       filter: { workspace, tag: null, include_archived: false, limit: 200, before: null },
     });
-    if (sessions.length === 0) {
-      void vscode.window.showInformationMessage(`Stint: no session of ${workspace} yet`);
-      return undefined;
-    }
     sessions.sort((a, b) => b.updated_at.localeCompare(a.updated_at));
     const items = sessions.map((s) => {
       const notes = [...s.memory.decisions.map((n) => `decided: ${n.text}`), ...s.memory.facts.map((n) => n.text)];
@@ -237,6 +236,16 @@ export function activate(context: vscode.ExtensionContext): Api {
         session: s,
       };
     });
+    return { workspace, items };
+  };
+
+  /** A quick pick of the sessions of this workspace, every device's, newest first. */
+  const pick = async (): Promise<WorkspaceSession | undefined> => {
+    const { workspace, items } = await choices();
+    if (items.length === 0) {
+      void vscode.window.showInformationMessage(`Stint: no session of ${workspace} yet`);
+      return undefined;
+    }
     const choice = await vscode.window.showQuickPick(items, {
       title: 'Resume which session?',
       matchOnDescription: true,
@@ -311,6 +320,7 @@ export function activate(context: vscode.ExtensionContext): Api {
     flush: flushAll,
     resume,
     listening: () => rpc.listened,
+    choices: async () => (await choices()).items.map(({ label, description, detail }) => ({ label, description, detail })),
     get resumedFromOutside() {
       return resumedFromOutside;
     },

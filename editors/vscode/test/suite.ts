@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import Mocha from 'mocha';
 import * as vscode from 'vscode';
 
+import type { WorkspaceSession } from '../../protocol/stint-protocol';
 import type { Api } from '../src/extension';
 
 const phase = process.env.STINT_TEST_PHASE ?? '';
@@ -143,6 +144,50 @@ const phases: Record<string, () => void> = {
       const [session] = await stint.sessions();
       assert.ok(session, 'a session was started');
       save({ session: session.id });
+    });
+  },
+
+  /** The commands, as a user runs them: New Session, Add Note, Add
+   * Decision, Fork Session, then Resume Session… through its quick pick. */
+  commands() {
+    test('new, note, decision, fork, and the picker', async function () {
+      this.timeout(90000);
+      const stint = await api();
+      await open('a.js', vscode.ViewColumn.One, [sel(0, 1)]);
+      await stint.flush();
+      const [first] = await stint.sessions();
+      assert.ok(first, 'the folder records into a session');
+      const run = <T>(command: string, ...args: unknown[]) => vscode.commands.executeCommand<T>(command, ...args);
+      const second = await run<WorkspaceSession>('stint.newSession', 'Second ✓');
+      assert.equal((await stint.sessions())[0]?.id, second.id, 'the window records into the new session');
+      await run('stint.addNote', 'tokens rotate');
+      await run('stint.addDecision', 'Use Argon2id', 'OWASP says so');
+      const fork = await run<WorkspaceSession>('stint.forkSession', 'Try redb');
+      assert.equal((await stint.sessions())[0]?.id, fork.id, 'and then into the fork');
+      await open('notes.md', vscode.ViewColumn.One, [sel(0, 2)]);
+      await stint.flush();
+      const choices = await stint.choices();
+      // Newest first: the fork (which just recorded notes.md), its parent, the first.
+      assert.deepEqual(
+        choices.map((c) => c.label),
+        ['Try redb', 'Second ✓', first.name],
+      );
+      assert.match(choices[1].detail ?? '', /decided: Use Argon2id · tokens rotate/);
+      assert.match(choices[0].description, / on .+ · 2 tabs$/);
+      // The picker itself: Resume Session…, then Enter on the first item.
+      // (The window is left as it is: closing its tabs would be recorded.)
+      let done = false;
+      const resumed = Promise.resolve(run<{ opened: number } | undefined>('stint.resume')).finally(() => (done = true));
+      const end = Date.now() + 30000;
+      while (!done && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 250));
+        if (!done) await run('workbench.action.acceptSelectedQuickOpenItem');
+      }
+      const restored = await resumed;
+      assert.ok(restored, 'a session was picked and resumed');
+      assert.equal(restored.opened, 2, 'the fork\'s two tabs');
+      await stint.flush();
+      save({ first: first.id, second: second.id, fork: fork.id, choices, problems: stint.problems });
     });
   },
 
