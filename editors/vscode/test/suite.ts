@@ -228,7 +228,9 @@ const phases: Record<string, () => void> = {
         const docs = await Promise.all(want.tabs.map(([f]) => vscode.workspace.openTextDocument(file(f))));
         for (const [i, doc] of docs.entries()) {
           const line = want.tabs[i][1] - 1;
+          const t = Date.now();
           await vscode.window.showTextDocument(doc, { preview: false, preserveFocus: true, selection: sel(line, 0) });
+          perTab.push(Date.now() - t);
         }
         vscode.debug.addBreakpoints(
           want.breakpoints.map(([f, l]) => new vscode.SourceBreakpoint(new vscode.Location(file(f), new vscode.Position(l - 1, 0)))),
@@ -236,6 +238,7 @@ const phases: Record<string, () => void> = {
         return Date.now() - started;
       };
       const runs = [];
+      const perTab: number[] = [];
       await reset();
       for (let i = 0; i < want.runs; i++) {
         const peer = await direct();
@@ -246,7 +249,7 @@ const phases: Record<string, () => void> = {
         runs.push({ peer, total, answer: restored.answer_ms, ...restored.took, opened: restored.opened, set: restored.breakpoints, warnings: restored.warnings });
         await reset();
       }
-      save({ runs });
+      save({ runs, perTab });
       for (const run of runs) {
         assert.equal(run.opened, want.tabs.length, run.warnings.join('; '));
         assert.equal(run.set, want.breakpoints.length, run.warnings.join('; '));

@@ -10,7 +10,8 @@
 //!   the last tab shown, and its parts (the owner's answer with its
 //!   preflight, reading the documents, showing the tabs, the breakpoints).
 //!
-//! Prints each run, the medians, and the ratio to the peer in this run.
+//! Prints each run, the medians, the ratio to the peer in this run, and
+//! the peer's cost of a tab among the first and the last ten opened.
 //! Target: under 1 s from the command to the last tab shown.
 //!
 //! `make bench-vscode`, or after `cargo build --release -p stint -p
@@ -126,6 +127,29 @@ fn main() -> anyhow::Result<()> {
             field(run, "total") / field(run, "peer"),
         );
     }
+    // Whether VS Code's own cost of a tab grows with the tabs already open
+    // (the peer's tabs, every run's, by their place in the order).
+    let per_tab: Vec<f64> = saved["perTab"]
+        .as_array()
+        .context("perTab")?
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+    let at = |places: std::ops::Range<usize>| {
+        median(
+            per_tab
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| places.contains(&(i % TABS)))
+                .map(|(_, ms)| *ms)
+                .collect(),
+        )
+    };
+    println!(
+        "VS Code's own cost of a tab: median {:.0} ms for the first 10, {:.0} ms for the last 10",
+        at(0..10),
+        at(TABS - 10..TABS)
+    );
     let of = |name: &str| median(runs.iter().map(|r| field(r, name)).collect());
     let (total, peer) = (of("total"), of("peer"));
     println!(
