@@ -254,6 +254,12 @@ fn errors_are_clear_with_exit_codes() {
     };
     check(&["session", "show", "0000"], 3, "no session `0000`");
     check(&["session", "show", "ab"], 3, "at least 4 characters");
+    let unknown = "01a23b29-70c1-77e6-bfd7-3593b322b6ab";
+    check(
+        &["session", "resume", unknown, "--open"],
+        3,
+        &format!("no session {unknown}"),
+    );
     check(
         &["session", "start", "--name", "a\u{7}b"],
         4,

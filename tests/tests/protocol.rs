@@ -191,7 +191,8 @@ fn check(answers: &[Value]) -> String {
 
 /// What a plugin must not store, sent to session `id` on the device in
 /// `dir`: a tab outside the workspace, a breakpoint on line 0, a session
-/// of a relative folder. Each is refused, and nothing changes.
+/// of a relative folder, a window without a name or with a relative
+/// folder. Each is refused, and nothing changes.
 fn refuses_what_a_plugin_must_not_store(dir: &Path, id: &str) {
     let before = stint_json(dir, &["session", "show", id, "--json"]);
     assert_eq!(before["name"], "Débogage 🐛");
@@ -208,6 +209,14 @@ fn refuses_what_a_plugin_must_not_store(dir: &Path, id: &str) {
                 4,
                 "session_of_folder",
                 json!({"folder": "relative/app", "start": true}),
+            ),
+            // A window must name itself and its folders (refused alike
+            // where no window can listen, `stint rpc` alone).
+            request(5, "listen", json!({"editor": " ", "folders": []})),
+            request(
+                6,
+                "listen",
+                json!({"editor": "Ed", "folders": ["/ok", "rel"]}),
             ),
         ],
     );
@@ -229,6 +238,8 @@ fn refuses_what_a_plugin_must_not_store(dir: &Path, id: &str) {
             (-32000, "editor_state.open_tabs[0].file_path".to_owned()),
             (-32000, "breakpoints[0].line".to_owned()),
             (-32000, "folder".to_owned()),
+            (-32000, "editor".to_owned()),
+            (-32000, "folders[1]".to_owned()),
         ],
         "{answers:#?}"
     );

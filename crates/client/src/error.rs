@@ -92,7 +92,7 @@ impl From<ValidationError> for ClientError {
 impl From<DbError> for ClientError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::NotFound { kind, id } => Self::NotFound(format!("no {kind} {id}")),
+            DbError::NotFound { kind, id } => Self::NotFound(format!("no {} {id}", kind.noun())),
             DbError::Invalid(v) => Self::Invalid(v),
             other => Self::Replica(other),
         }

@@ -80,30 +80,37 @@ pub(crate) struct Windows {
     listens: AtomicU64,
 }
 
+/// What `listen` is given, checked before anything else (also where no
+/// window can listen, so bad input is refused alike everywhere): the
+/// editor's name, trimmed.
+fn check<'a>(editor: &'a str, folders: &[PathBuf]) -> Result<&'a str> {
+    let invalid = |field: &str, why: String| ClientError::Invalid(ValidationError::new(field, why));
+    let editor = editor.trim();
+    if editor.is_empty() || editor.chars().count() > MAX_EDITOR {
+        return Err(invalid(
+            "editor",
+            format!("names the editor in 1 to {MAX_EDITOR} characters"),
+        ));
+    }
+    if folders.len() > MAX_FOLDERS {
+        return Err(invalid(
+            "folders",
+            format!("at most {MAX_FOLDERS} folders, not {}", folders.len()),
+        ));
+    }
+    if let Some((i, f)) = folders.iter().enumerate().find(|(_, f)| !f.is_absolute()) {
+        return Err(invalid(
+            &format!("folders[{i}]"),
+            format!("{} is not an absolute path", f.display()),
+        ));
+    }
+    Ok(editor)
+}
+
 impl Windows {
     /// Registers (or re-registers) `peer`'s window on `folders`.
     pub(crate) fn listen(&self, peer: &Peer, editor: &str, folders: &[PathBuf]) -> Result<()> {
-        let invalid =
-            |field: &str, why: String| ClientError::Invalid(ValidationError::new(field, why));
-        let editor = editor.trim();
-        if editor.is_empty() || editor.chars().count() > MAX_EDITOR {
-            return Err(invalid(
-                "editor",
-                format!("names the editor in 1 to {MAX_EDITOR} characters"),
-            ));
-        }
-        if folders.len() > MAX_FOLDERS {
-            return Err(invalid(
-                "folders",
-                format!("at most {MAX_FOLDERS} folders, not {}", folders.len()),
-            ));
-        }
-        if let Some((i, f)) = folders.iter().enumerate().find(|(_, f)| !f.is_absolute()) {
-            return Err(invalid(
-                &format!("folders[{i}]"),
-                format!("{} is not an absolute path", f.display()),
-            ));
-        }
+        let editor = check(editor, folders)?;
         let window = Window {
             peer: peer.id,
             editor: editor.to_owned(),
@@ -191,7 +198,7 @@ impl crate::device::Device {
     ) -> Result<bool> {
         match peer {
             Some(peer) => self.windows.listen(peer, editor, folders).map(|()| true),
-            None => Ok(false),
+            None => check(editor, folders).map(|_| false),
         }
     }
 

@@ -68,6 +68,18 @@ impl RecordKind {
         }
     }
 
+    /// What a person calls a record of this kind, in messages ("no session
+    /// 01a2…", not "no workspace_session 01a2…").
+    #[must_use]
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::AuthSession => "sign-in",
+            Self::WorkspaceSession => "session",
+            Self::Audit => "audit event",
+            other => other.as_str(),
+        }
+    }
+
     /// Whether records of this kind replicate to devices. Accounts, logins
     /// and the audit trail stay on the server.
     #[must_use]
