@@ -56,6 +56,11 @@ const VERSION_KEY: &[u8] = b"\xff/stint/commit_version";
 
 /// Opens (or creates) a redb store in the file `path`.
 pub fn open_redb(path: &Path, options: StoreOptions) -> Result<Store> {
+    let backend = open_backend(path, &options)?;
+    Ok(Store::from_backend(Arc::new(backend), options))
+}
+
+fn open_backend(path: &Path, options: &StoreOptions) -> Result<RedbBackend> {
     let db = create(path, options.cache_bytes)?;
     // A copy left by a compaction that did not finish: the file is whole
     // without it. Removed only once the file is ours (redb locks it), so
@@ -91,7 +96,7 @@ pub fn open_redb(path: &Path, options: StoreOptions) -> Result<Store> {
         reading: StdMutex::new(std::collections::BTreeMap::new()),
         window: options.limits.max_duration * 2,
     }));
-    Ok(Store::from_backend(Arc::new(backend), options))
+    Ok(backend)
 }
 
 /// redb's builder, with the page cache capped when `cache_bytes` says.
@@ -1011,4 +1016,74 @@ fn sync_parent(path: &Path) -> Result<()> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(StoreError::io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A commit that waited in the queue longer than the conflict window
+    /// (the commits it must be checked against may be forgotten) is
+    /// refused as too old, FoundationDB's 1007, and writes nothing; the
+    /// retry that `Store::run` makes of it commits.
+    #[tokio::test(start_paused = true)]
+    async fn a_commit_that_waited_past_the_window_is_too_old_and_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions::default();
+        let backend = open_backend(&dir.path().join("s.redb"), &options).unwrap();
+        let shared = Arc::clone(&backend.0);
+        let store = Store::from_backend(Arc::new(backend), options);
+        let window = shared.window;
+
+        // Another group holds the commit lock while this one waits.
+        let held = shared.commit_lock.lock().await;
+        let mut waiting = store.begin().await.unwrap();
+        waiting.set(b"k", b"late");
+        let commit = tokio::spawn(async move { waiting.commit().await });
+        tokio::task::yield_now().await;
+        assert_eq!(shared.queue.lock().unwrap().len(), 1, "queued");
+        tokio::time::advance(window + Duration::from_millis(1)).await;
+        drop(held);
+        assert_eq!(
+            commit.await.unwrap(),
+            Err(StoreError::TransactionTooOld),
+            "refused, not let through unchecked"
+        );
+        assert_eq!(StoreError::TransactionTooOld.code(), 1007);
+        let mut read = store.begin().await.unwrap();
+        assert_eq!(read.get(b"k").await.unwrap(), None, "nothing written");
+
+        // `Store::run` retries it, and the retry commits.
+        let held = shared.commit_lock.lock().await;
+        let tries = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&tries);
+        let run = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .run(move |tx| {
+                        counted.fetch_add(1, Ordering::Relaxed);
+                        Box::pin(async move {
+                            tx.set(b"k", b"retried");
+                            Ok::<(), StoreError>(())
+                        })
+                    })
+                    .await
+            }
+        });
+        tokio::task::yield_now().await;
+        tokio::time::advance(window + Duration::from_millis(1)).await;
+        drop(held);
+        run.await.unwrap().unwrap();
+        assert_eq!(
+            tries.load(Ordering::Relaxed),
+            2,
+            "refused once, then committed"
+        );
+        let mut read = store.begin().await.unwrap();
+        assert_eq!(
+            read.get(b"k").await.unwrap().as_deref(),
+            Some(&b"retried"[..])
+        );
+    }
 }
