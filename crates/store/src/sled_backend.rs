@@ -24,7 +24,10 @@
 //!   commit, returns at once: what it read may still be lost;
 //! - sled's log is written in order, so a flush that covers a batch covers
 //!   every batch applied before it, and a crash never keeps a later batch
-//!   without an earlier one.
+//!   without an earlier one;
+//! - a batch applied whose flush then fails is visible, so its commit is
+//!   neither done nor failed: it is `CommitUnknownResult`, retried by
+//!   `Store::run` as on FoundationDB.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -49,6 +52,11 @@ const VERSION_KEY: &[u8] = b"\xff/stint/commit_version";
 /// sled allows one process per database: a second process gets an error
 /// here, which is why a device has one owner of its replica.
 pub fn open_sled(path: &Path, options: StoreOptions) -> Result<Store> {
+    let backend = open_backend(path, &options)?;
+    Ok(Store::from_backend(Arc::new(backend), options))
+}
+
+fn open_backend(path: &Path, options: &StoreOptions) -> Result<SledBackend> {
     let db = open_waiting_for_lock(path, options.cache_bytes)
         .map_err(|e| StoreError::Io(format!("opening sled at {}: {e}", path.display())))?;
     let version = match db.get(VERSION_KEY).map_err(StoreError::io)? {
@@ -68,9 +76,11 @@ pub fn open_sled(path: &Path, options: StoreOptions) -> Result<Store> {
             immediate: AtomicU64::new(version),
             durable: AtomicU64::new(version),
             flushing: Mutex::new(()),
+            #[cfg(test)]
+            failing: std::sync::atomic::AtomicBool::new(false),
         }),
     };
-    Ok(Store::from_backend(Arc::new(backend), options))
+    Ok(backend)
 }
 
 /// How long a reopen waits for the file lock of a database just closed.
@@ -127,6 +137,9 @@ struct Flusher {
     /// Held while a flush runs: who waits for it finds, once it has it,
     /// whether that flush covered them already.
     flushing: Mutex<()>,
+    /// Tests: every flush fails, as on a full or failing disk.
+    #[cfg(test)]
+    failing: std::sync::atomic::AtomicBool,
 }
 
 impl Flusher {
@@ -144,6 +157,10 @@ impl Flusher {
         // Everything applied up to here is in sled's log before this
         // flush begins.
         let upto = self.version.load(Ordering::Acquire);
+        #[cfg(test)]
+        if self.failing.load(Ordering::Acquire) {
+            return Err(StoreError::Io("injected: the disk failed".into()));
+        }
         db.flush_async().await.map_err(StoreError::io)?;
         self.durable.fetch_max(upto, Ordering::AcqRel);
         Ok(true)
@@ -318,14 +335,81 @@ impl BackendTx for SledTx {
                 applied
             })
         };
-        applied
-            .await
-            .map_err(|e| StoreError::Io(format!("the commit stopped: {e}")))??;
+        // A panic on the blocking thread may come before or after the
+        // batch is applied: whether it committed is not known.
+        applied.await.map_err(|e| {
+            tracing::warn!("a sled commit stopped: {e}");
+            StoreError::CommitUnknownResult
+        })??;
         // The next transactions went on as soon as the batch was applied;
-        // this one's flush covers them too if they are quick.
+        // this one's flush covers them too if they are quick. Once applied,
+        // a failed flush does not mean the commit failed: it is visible,
+        // and a later flush may still carry it to disk (FoundationDB's
+        // answer to the same doubt: unknown, retried by `Store::run`).
         flusher
             .durable_through(&db.0, if immediate { version } else { seen })
-            .await?;
+            .await
+            .map_err(|e| {
+                tracing::warn!("a sled commit's flush failed: {e}");
+                StoreError::CommitUnknownResult
+            })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch applied whose flush then fails is not a failed commit: it
+    /// is visible, so its outcome is unknown (1021), which `Store::run`
+    /// retries; a transaction that only read gets the error as it is. Once
+    /// the disk works again, the retry commits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_flush_after_the_batch_is_an_unknown_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions::default();
+        let backend = open_backend(dir.path(), &options).unwrap();
+        let flusher = Arc::clone(&backend.durability);
+        let store = Store::from_backend(Arc::new(backend), options);
+        flusher.failing.store(true, Ordering::Release);
+
+        let mut tx = store.begin().await.unwrap();
+        tx.set(b"k", b"v");
+        assert_eq!(tx.commit().await, Err(StoreError::CommitUnknownResult));
+        assert_eq!(StoreError::CommitUnknownResult.code(), 1021);
+        // Applied: a reader sees it, but its own wait for that flush fails.
+        let mut read = store.begin().await.unwrap();
+        assert_eq!(read.get(b"k").await.unwrap().as_deref(), Some(&b"v"[..]));
+        assert!(matches!(read.commit().await, Err(StoreError::Io(_))));
+
+        // `Store::run` retries an unknown outcome; the disk comes back
+        // after the first try.
+        let tries = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&tries);
+        let back = Arc::clone(&flusher);
+        store
+            .run(move |tx| {
+                if counted.fetch_add(1, Ordering::Relaxed) == 1 {
+                    back.failing.store(false, Ordering::Release);
+                }
+                Box::pin(async move {
+                    tx.set(b"k", b"again");
+                    Ok::<(), StoreError>(())
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            tries.load(Ordering::Relaxed),
+            2,
+            "once unknown, then committed"
+        );
+        let mut read = store.begin().await.unwrap();
+        assert_eq!(
+            read.get(b"k").await.unwrap().as_deref(),
+            Some(&b"again"[..])
+        );
+        read.commit().await.unwrap();
     }
 }
