@@ -1336,9 +1336,11 @@ export interface Operations {
    */
   start_session: { params: { session: NewSession, }; result: WorkspaceSession; writes: true };
   /**
-   * A page of sessions ([`Device::list_sessions`]).
+   * A page of sessions ([`Device::list_sessions`]). A write: listing by
+   * folder may identify the folder, and so give older sessions of it
+   * their workspace (an edit that syncs).
    */
-  list_sessions: { params: { filter: SessionFilter, }; result: Array<WorkspaceSession>; writes: false };
+  list_sessions: { params: { filter: SessionFilter, }; result: Array<WorkspaceSession>; writes: true };
   /**
    * The session an editor open on a folder records into, started if
    * asked and there is none ([`Device::session_of_folder`]).

@@ -606,8 +606,10 @@ operations! {
     write drain_hook() -> bool => |_d| true;
     /// Starts a session ([`Device::start_session`]).
     write start_session(session: NewSession) -> WorkspaceSession => |d| d.start_session(session).await?;
-    /// A page of sessions ([`Device::list_sessions`]).
-    read list_sessions(filter: SessionFilter) -> Vec<WorkspaceSession> => |d| d.list_sessions(&filter).await?;
+    /// A page of sessions ([`Device::list_sessions`]). A write: listing by
+    /// folder may identify the folder, and so give older sessions of it
+    /// their workspace (an edit that syncs).
+    write list_sessions(filter: SessionFilter) -> Vec<WorkspaceSession> => |d| d.list_sessions(&filter).await?;
     /// The session an editor open on a folder records into, started if
     /// asked and there is none ([`Device::session_of_folder`]).
     write session_of_folder(folder: PathBuf, start: bool) -> Option<FolderSession> => |d| d.session_of_folder(&folder, start).await?;
