@@ -241,6 +241,26 @@ impl Plugin {
         self.ask(&listen.to_string())["result"].clone()
     }
 
+    /// How it ended, its input still open (the owner went away), within
+    /// 30 s.
+    ///
+    /// # Panics
+    /// If it is still running then.
+    #[must_use]
+    pub fn ended_by_itself(mut self) -> std::process::ExitStatus {
+        let input = self.child.stdin.take();
+        let (tx, ended) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(self.child.wait());
+        });
+        let status = ended
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("stint rpc ends within 30 s, its input still open")
+            .expect("stint rpc can be waited for");
+        drop(input);
+        status
+    }
+
     /// Ends its input: what it still had to say, and how it ended.
     ///
     /// # Panics

@@ -424,7 +424,14 @@ fn a_resume_asked_elsewhere_goes_to_the_window_open_on_the_workspace() {
     assert_eq!(rest, [json!({"jsonrpc": "2.0", "id": 6, "result": true})]);
     let (stdout, _) = resume_open();
     assert!(stdout.starts_with("cd "), "{stdout}");
+    // The owner goes away under a listening window that sends nothing:
+    // `stint rpc` ends by itself (so that the editor restarts it and
+    // listens to the next owner), not at the editor's next line.
+    let mut idle = Plugin::start(dir.path());
+    assert_eq!(idle.listen("Code", &[&app]), true);
     agent.stop();
+    let ended = idle.ended_by_itself();
+    assert!(!ended.success(), "the owner was lost: {ended:?}");
 
     // With no owner, nothing can reach a window: `listen` says so.
     let alone = rpc(dir.path(), &[hello(1, 1), listen(2, "Code", &[&app])]);

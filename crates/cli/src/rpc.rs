@@ -9,7 +9,42 @@ pub(crate) async fn run(dir: &std::path::Path, agent: bool) -> anyhow::Result<()
     } else {
         stint_client::connect(dir).await?
     };
-    Ok(device.pipe(tokio::io::stdin(), tokio::io::stdout()).await?)
+    Ok(device
+        .pipe(stdin_on_a_thread(), tokio::io::stdout())
+        .await?)
+}
+
+/// Standard input, read on a thread of its own. tokio's stdin reads on a
+/// blocking thread that cannot be stopped, and the runtime's end waits
+/// for it: once the owner went away, `stint rpc` would end only at the
+/// editor's next line, and a window that only listens would never learn
+/// that it must start it again. A thread of our own ends with the process.
+fn stdin_on_a_thread() -> tokio::io::DuplexStream {
+    use std::io::Read as _;
+    use tokio::io::AsyncWriteExt as _;
+    let (mut to_pipe, from_stdin) = tokio::io::duplex(64 * 1024);
+    let runtime = tokio::runtime::Handle::current();
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        let mut buffer = vec![0; 64 * 1024];
+        loop {
+            let read = match stdin.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            // An error: the pipe stopped reading (it ended).
+            if runtime
+                .block_on(to_pipe.write_all(&buffer[..read]))
+                .is_err()
+            {
+                break;
+            }
+        }
+        // `to_pipe` dropped: the pipe reads the end of the input.
+    });
+    from_stdin
 }
 
 /// The device through its agent: the one running, else one started here
