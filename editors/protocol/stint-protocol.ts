@@ -1336,11 +1336,12 @@ export interface Operations {
    */
   start_session: { params: { session: NewSession, }; result: WorkspaceSession; writes: true };
   /**
-   * A page of sessions ([`Device::list_sessions`]). A write: listing by
-   * folder may identify the folder, and so give older sessions of it
-   * their workspace (an edit that syncs).
+   * A page of sessions ([`Device::list_sessions`]). Declared a read,
+   * though listing by a folder not identified yet identifies it (and
+   * gives older sessions of it their workspace, an edit that syncs at
+   * the next round): as a write, every listing would start a sync round.
    */
-  list_sessions: { params: { filter: SessionFilter, }; result: Array<WorkspaceSession>; writes: true };
+  list_sessions: { params: { filter: SessionFilter, }; result: Array<WorkspaceSession>; writes: false };
   /**
    * The session an editor open on a folder records into, started if
    * asked and there is none ([`Device::session_of_folder`]).

@@ -319,6 +319,9 @@ describe('session page', () => {
       /Resuming in Visual Studio Code 1\.96\.0, in its window on \/src\/api/,
     );
     assert.deepEqual(await calls(page, 'resume_in_window'), [{ id: 's' }]);
+    // Resumed once: Open in VS Code is not offered to do it again.
+    assert.match(await page.textContent('[data-testid=resume-panel]'), /vscode\s*code \/src\/api/);
+    assert.equal(await page.$('[data-testid=open-vscode]'), null);
     await page.close();
 
     // No window on it: the panel alone, and Open in VS Code starts one.
@@ -327,6 +330,10 @@ describe('session page', () => {
     await page2.click('[data-testid=resume]');
     await page2.waitForSelector('[data-testid=resume-panel]');
     assert.equal(await page2.$('[data-testid=resumed-in]'), null);
+    await page2.click('[data-testid=open-vscode]');
+    await page2.waitForFunction(() => document.body.textContent.includes('Started: code'));
+    assert.deepEqual(await calls(page2, 'resume_in_window'), [{ id: 's' }, { id: 's' }]);
+    assert.deepEqual((await calls(page2, 'open_in_editor')).map((c) => c.tool), ['vscode']);
     await page2.close();
   });
 

@@ -144,7 +144,11 @@ const handlers: Handlers = {
       changed: [], missing: [], extra: [], unverified: [], hashed: 0, live: false, branch: null, head: null,
       tabs: [], breakpoints: [], warnings: [], summary: `${find(a.id).workspace_path}: content not compared (the session has no file index)`,
     },
-    commands: [{ tool: 'shell', command: `cd ${find(a.id).workspace_path}` }],
+    // As the device gives them: `code` only when there are tabs to open.
+    commands: [
+      ...(find(a.id).editor_state.open_tabs.length ? [{ tool: 'vscode', command: `code ${find(a.id).workspace_path}` }] : []),
+      { tool: 'shell', command: `cd ${find(a.id).workspace_path}` },
+    ],
   }),
   open_in_editor: (a) => {
     if (!find(a.id).editor_state.open_tabs.length) throw { code: 'not_found', message: 'nothing to open in vscode (no open files)' };

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use stint_client::{Change, Client, NewSession, RelatedSession, SessionFilter};
+use stint_client::{Change, Client, ClientError, NewSession, RelatedSession, SessionFilter};
 use stint_model::{SessionStatus, WorkspaceSession};
 
 use crate::cli::{Output, SessionCommand};
@@ -207,11 +207,18 @@ pub(crate) async fn run(device: &Client, command: SessionCommand) -> anyhow::Res
             print_related(&device.related(&id, limit).await?, output)?
         }
         SessionCommand::Resume { id, open, output } => {
-            // A window already open on the workspace does it there.
-            if open
-                && !output.json
-                && let Some(window) = device.resume_in_window(id.clone()).await?
-            {
+            // A window already open on the workspace does it there (an
+            // owner older than this `stint` knows no windows).
+            let window = if open && !output.json {
+                match device.resume_in_window(id.clone()).await {
+                    Ok(window) => window,
+                    Err(ClientError::Unsupported(_)) => None,
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                None
+            };
+            if let Some(window) = window {
                 eprintln!(
                     "stint: resuming in {} (the window on {})",
                     window.editor,

@@ -33,6 +33,10 @@ pub enum ClientError {
     /// The server refused a request as larger than it takes (413).
     #[error("{0}")]
     TooLarge(String),
+    /// The replica's owner does not serve the operation (an agent or a
+    /// desktop app older than this `stint`).
+    #[error("{0}")]
+    Unsupported(String),
     /// The local replica failed.
     #[error("local replica: {0}")]
     Replica(DbError),
@@ -52,6 +56,7 @@ impl ClientError {
             Self::Unreachable(_) => "unreachable",
             Self::Rejected(_) => "rejected",
             Self::TooLarge(_) => "too_large",
+            Self::Unsupported(_) => "unsupported",
             Self::Replica(_) => "failed",
         }
     }
@@ -77,7 +82,8 @@ impl ClientError {
             | Self::NotSignedIn(m)
             | Self::Unreachable(m)
             | Self::Rejected(m)
-            | Self::TooLarge(m) => m.clone(),
+            | Self::TooLarge(m)
+            | Self::Unsupported(m) => m.clone(),
             Self::Replica(_) => self.to_string(),
         }
     }

@@ -170,7 +170,7 @@ impl Client {
     ///
     /// # Errors
     /// When the agent went away.
-    pub async fn relay(&self, line: &str) -> Result<Option<String>> {
+    pub(crate) async fn relay(&self, line: &str) -> Result<Option<String>> {
         match self {
             Self::Direct(device) => Ok(protocol::serve_line(device, None, line).await.reply),
             Self::Agent { stream, .. } => {

@@ -192,6 +192,7 @@ async fn serve_connection(device: &Device, edited: &Notify, stream: UnixStream) 
     // never interleave within a line.
     let writer = tokio::spawn(write_lines(write, outgoing));
     let peer = Peer::new(lines);
+    let registered = Registered(device, &peer);
     let mut reader = BufReader::new(read);
     loop {
         let line = match read_frame(&mut reader, Some(MAX_LINE)).await {
@@ -220,9 +221,20 @@ async fn serve_connection(device: &Device, edited: &Notify, stream: UnixStream) 
     }
     // The window's registration held a sender too: once both are gone,
     // the writer sends what is left and closes.
-    device.window_closed(&peer);
+    drop(registered);
     drop(peer);
     let _ = writer.await;
+}
+
+/// Forgets a connection's window however the connection ends, a panic
+/// included: its registration holds a sender, and the writer closes the
+/// connection only once every sender is gone.
+struct Registered<'a>(&'a Device, &'a Peer);
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.0.window_closed(self.1);
+    }
 }
 
 async fn write_lines(mut write: OwnedWriteHalf, mut lines: mpsc::Receiver<String>) {

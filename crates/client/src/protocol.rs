@@ -169,6 +169,9 @@ impl From<RpcError> for ClientError {
             (code::FAILED, "not_signed_in") => Self::NotSignedIn(e.message),
             (code::FAILED, "unreachable") => Self::Unreachable(e.message),
             (code::FAILED, "too_large") => Self::TooLarge(e.message),
+            (code::FAILED, "unsupported") | (code::METHOD_NOT_FOUND, _) => {
+                Self::Unsupported(e.message)
+            }
             (code::FAILED, _) => Self::Rejected(e.message),
             (code::INVALID_PARAMS, _) => Self::Invalid(ValidationError::new("params", e.message)),
             _ => Self::Profile(format!("the replica's owner refused: {}", e.message)),
@@ -606,10 +609,11 @@ operations! {
     write drain_hook() -> bool => |_d| true;
     /// Starts a session ([`Device::start_session`]).
     write start_session(session: NewSession) -> WorkspaceSession => |d| d.start_session(session).await?;
-    /// A page of sessions ([`Device::list_sessions`]). A write: listing by
-    /// folder may identify the folder, and so give older sessions of it
-    /// their workspace (an edit that syncs).
-    write list_sessions(filter: SessionFilter) -> Vec<WorkspaceSession> => |d| d.list_sessions(&filter).await?;
+    /// A page of sessions ([`Device::list_sessions`]). Declared a read,
+    /// though listing by a folder not identified yet identifies it (and
+    /// gives older sessions of it their workspace, an edit that syncs at
+    /// the next round): as a write, every listing would start a sync round.
+    read list_sessions(filter: SessionFilter) -> Vec<WorkspaceSession> => |d| d.list_sessions(&filter).await?;
     /// The session an editor open on a folder records into, started if
     /// asked and there is none ([`Device::session_of_folder`]).
     write session_of_folder(folder: PathBuf, start: bool) -> Option<FolderSession> => |d| d.session_of_folder(&folder, start).await?;
@@ -631,7 +635,7 @@ operations! {
     /// This connection is an editor window on `folders`: the owner may send
     /// it a [`Notice`] from now on, until it closes or listens again. `false`
     /// when nothing can: the call did not come through an owner's socket.
-    read listen(editor: String, folders: Vec<PathBuf>) -> bool => |d, peer| d.listen_as_window(peer, &editor, &folders)?;
+    read listen(editor: String, folders: Vec<PathBuf>) -> bool => |d, peer| d.listen_as_window(peer, &editor, &folders).await?;
     /// The command that opens a session in one tool
     /// ([`Device::open_in_editor`]).
     write open_in_editor(id: String, tool: String) -> OpenCommand => |d| d.open_in_editor(&id, &tool).await?;
@@ -692,4 +696,29 @@ operations! {
     write link_workspace(id: String, path: PathBuf) -> WorkspaceView => |d| d.link_workspace(&id, &path).await?;
     /// Forgets a workspace's folder ([`Device::forget_workspace`]).
     write forget_workspace(id: String, path: Option<PathBuf>) -> WorkspaceView => |d| d.forget_workspace(&id, path.as_deref()).await?;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How a client reads what the owner answered: `check(answer, kind)`.
+    #[test]
+    fn an_owners_error_is_read_as_the_error_it_was() {
+        let check = |code: i64, kind: Option<&str>, want: &str| {
+            let error = RpcError {
+                code,
+                message: "m".into(),
+                data: kind.map(|k| serde_json::json!({ "kind": k })),
+            };
+            assert_eq!(ClientError::from(error).code(), want, "{code} {kind:?}");
+        };
+        check(code::FAILED, Some("not_found"), "not_found");
+        check(code::FAILED, Some("invalid"), "invalid");
+        // An owner older than this client: the operation is unknown to it.
+        check(code::METHOD_NOT_FOUND, None, "unsupported");
+        check(code::FAILED, Some("unsupported"), "unsupported");
+        check(code::INVALID_PARAMS, None, "invalid");
+        check(code::PARSE_ERROR, None, "profile");
+    }
 }

@@ -67,7 +67,9 @@ pub struct ResumedIn {
 struct Window {
     peer: u64,
     editor: String,
-    folders: Vec<PathBuf>,
+    /// Each folder as the window named it (what a reply says) and with its
+    /// links resolved (what is compared).
+    folders: Vec<(PathBuf, PathBuf)>,
     notices: mpsc::Sender<String>,
     /// When it listened, in the order of listens.
     order: u64,
@@ -108,13 +110,20 @@ fn check<'a>(editor: &'a str, folders: &[PathBuf]) -> Result<&'a str> {
 }
 
 impl Windows {
-    /// Registers (or re-registers) `peer`'s window on `folders`.
-    pub(crate) fn listen(&self, peer: &Peer, editor: &str, folders: &[PathBuf]) -> Result<()> {
+    /// Registers (or re-registers) `peer`'s window on `folders`, which are
+    /// `resolved` with their links resolved.
+    pub(crate) fn listen(
+        &self,
+        peer: &Peer,
+        editor: &str,
+        folders: &[PathBuf],
+        resolved: Vec<PathBuf>,
+    ) -> Result<()> {
         let editor = check(editor, folders)?;
         let window = Window {
             peer: peer.id,
             editor: editor.to_owned(),
-            folders: folders.iter().map(|f| canonical(f)).collect(),
+            folders: folders.iter().cloned().zip(resolved).collect(),
             notices: peer.notices.clone(),
             order: self.listens.fetch_add(1, Ordering::Relaxed),
         };
@@ -132,11 +141,11 @@ impl Windows {
             .retain(|w| w.peer != peer.id);
     }
 
-    /// Sends `notice` to the window open on `folder` that listened last
-    /// (one on exactly `folder` first); `None` when no window is open on
-    /// it. A window whose connection is gone or too far behind is skipped.
+    /// Sends `notice` to the window open on `folder` (its links resolved)
+    /// that listened last (one on exactly `folder` first); `None` when no
+    /// window is open on it. A window whose connection is gone or too far
+    /// behind is skipped.
     pub(crate) fn tell(&self, folder: &Path, notice: &Notice) -> Option<ResumedIn> {
-        let folder = canonical(folder);
         let line = notice.to_line();
         let mut open = self.open.lock().expect("windows lock");
         // (exact, order) of each window's best folder, best first.
@@ -144,12 +153,12 @@ impl Windows {
             .iter()
             .enumerate()
             .filter_map(|(i, w)| {
-                let best = w
+                let (named, resolved) = w
                     .folders
                     .iter()
-                    .filter(|f| folder.starts_with(f) || f.starts_with(&folder))
-                    .max_by_key(|f| **f == folder)?;
-                Some((*best == folder, w.order, i, best.clone()))
+                    .filter(|(_, f)| folder.starts_with(f) || f.starts_with(folder))
+                    .max_by_key(|(_, f)| f == folder)?;
+                Some((resolved == folder, w.order, i, named.clone()))
             })
             .collect();
         candidates.sort_by_key(|c| std::cmp::Reverse((c.0, c.1)));
@@ -182,6 +191,16 @@ fn canonical(path: &Path) -> PathBuf {
     path.canonicalize().unwrap_or_else(|_| path.to_owned())
 }
 
+/// `folders`, each [`canonical`], off the runtime's threads: a folder on a
+/// stalled network mount must not stop the owner (on the agent's one
+/// thread, every connection, sync and watch).
+async fn resolved(folders: Vec<PathBuf>) -> Vec<PathBuf> {
+    let fallback = folders.clone();
+    tokio::task::spawn_blocking(move || folders.iter().map(|f| canonical(f)).collect())
+        .await
+        .unwrap_or(fallback)
+}
+
 impl crate::device::Device {
     /// `peer`'s connection is an editor window on `folders`, told of
     /// resumes from now on; `false` when the call came otherwise (the
@@ -190,16 +209,20 @@ impl crate::device::Device {
     ///
     /// # Errors
     /// `Invalid` for an empty editor name or a relative folder.
-    pub(crate) fn listen_as_window(
+    pub(crate) async fn listen_as_window(
         &self,
         peer: Option<&Peer>,
         editor: &str,
         folders: &[PathBuf],
     ) -> Result<bool> {
-        match peer {
-            Some(peer) => self.windows.listen(peer, editor, folders).map(|()| true),
-            None => check(editor, folders).map(|_| false),
-        }
+        check(editor, folders)?;
+        let Some(peer) = peer else {
+            return Ok(false);
+        };
+        let resolved = resolved(folders.to_vec()).await;
+        self.windows
+            .listen(peer, editor, folders, resolved)
+            .map(|()| true)
     }
 
     /// Forgets the window of a connection that ended.
@@ -223,12 +246,20 @@ impl crate::device::Device {
             id: session.id.to_string(),
             name: session.name.clone(),
         };
+        let folder = resolved(vec![folder]).await.pop().unwrap_or_default();
         Ok(self.windows.tell(&folder, &notice))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    impl Windows {
+        /// [`Windows::listen`] on folders without links.
+        fn listen_here(&self, peer: &Peer, editor: &str, folders: &[PathBuf]) -> Result<()> {
+            self.listen(peer, editor, folders, folders.to_vec())
+        }
+    }
+
     use super::*;
 
     fn peer() -> (Peer, mpsc::Receiver<String>) {
@@ -249,16 +280,24 @@ mod tests {
         let (a, mut a_rx) = peer();
         let (b, mut b_rx) = peer();
         let (c, mut c_rx) = peer();
-        windows.listen(&a, "Code 1", &["/w/app".into()]).unwrap();
-        windows.listen(&b, "Code 2", &["/w/app".into()]).unwrap();
-        windows.listen(&c, "Code 3", &["/w/other".into()]).unwrap();
+        windows
+            .listen_here(&a, "Code 1", &["/w/app".into()])
+            .unwrap();
+        windows
+            .listen_here(&b, "Code 2", &["/w/app".into()])
+            .unwrap();
+        windows
+            .listen_here(&c, "Code 3", &["/w/other".into()])
+            .unwrap();
         let told = windows.tell(Path::new("/w/app"), &notice()).unwrap();
         assert_eq!(told.editor, "Code 2");
         assert!(b_rx.try_recv().unwrap().contains("\"method\":\"resume\""));
         assert!(a_rx.try_recv().is_err());
         assert!(c_rx.try_recv().is_err());
         // Listening again (the window gained focus) makes it the last.
-        windows.listen(&a, "Code 1", &["/w/app".into()]).unwrap();
+        windows
+            .listen_here(&a, "Code 1", &["/w/app".into()])
+            .unwrap();
         assert_eq!(
             windows.tell(Path::new("/w/app"), &notice()).unwrap().editor,
             "Code 1"
@@ -271,10 +310,14 @@ mod tests {
         let (around, _r1) = peer();
         let (inside, _r2) = peer();
         let (exact, _r3) = peer();
-        windows.listen(&exact, "exact", &["/w/app".into()]).unwrap();
-        windows.listen(&around, "around", &["/w".into()]).unwrap();
         windows
-            .listen(&inside, "inside", &["/w/app/src".into()])
+            .listen_here(&exact, "exact", &["/w/app".into()])
+            .unwrap();
+        windows
+            .listen_here(&around, "around", &["/w".into()])
+            .unwrap();
+        windows
+            .listen_here(&inside, "inside", &["/w/app/src".into()])
             .unwrap();
         assert_eq!(
             windows.tell(Path::new("/w/app"), &notice()).unwrap().editor,
@@ -302,9 +345,11 @@ mod tests {
         let windows = Windows::default();
         let (open, mut open_rx) = peer();
         let (closed, closed_rx) = peer();
-        windows.listen(&open, "open", &["/w/app".into()]).unwrap();
         windows
-            .listen(&closed, "closed", &["/w/app".into()])
+            .listen_here(&open, "open", &["/w/app".into()])
+            .unwrap();
+        windows
+            .listen_here(&closed, "closed", &["/w/app".into()])
             .unwrap();
         drop(closed_rx);
         assert_eq!(
@@ -319,9 +364,9 @@ mod tests {
     fn bad_listens_are_refused_and_change_nothing() {
         let windows = Windows::default();
         let (p, _rx) = peer();
-        windows.listen(&p, "Code", &["/w/app".into()]).unwrap();
+        windows.listen_here(&p, "Code", &["/w/app".into()]).unwrap();
         let check = |editor: &str, folders: &[PathBuf], field: &str| {
-            let Err(ClientError::Invalid(e)) = windows.listen(&p, editor, folders) else {
+            let Err(ClientError::Invalid(e)) = windows.listen_here(&p, editor, folders) else {
                 panic!("{editor:?} {folders:?} is refused");
             };
             assert_eq!(e.field, field);

@@ -13,6 +13,8 @@ export const CLIENT = 'stint-vscode 0.1.0';
 
 /** After `stint rpc` stopped, it is not started again for this long. */
 const RETRY_MS = 5000;
+/** The longest a listening window waits before it starts `stint rpc` again. */
+const MAX_RESTART_MS = 300000;
 
 /** An error the owner answered, or why it could not be asked. */
 export class StintError extends Error {
@@ -53,6 +55,8 @@ export class Connection {
   /** Whether the owner said it will send notices to this window. */
   private heard: Promise<boolean> = Promise.resolve(false);
   private restart: ReturnType<typeof setTimeout> | null = null;
+  /** Restarts in a row that were not heard: each waits twice as long. */
+  private unheard = 0;
 
   constructor(
     /** The `stint` program (the `stint.command` setting). */
@@ -144,7 +148,15 @@ export class Connection {
       .then(() => this.send('hello', { protocol: PROTOCOL, client: CLIENT }))
       .then(() => {
         // A restarted `stint rpc` is a new connection: the window listens again.
-        if (this.listening) this.heard = this.send('listen', this.listening).then((yes) => yes as boolean, () => false);
+        if (this.listening) {
+          this.heard = this.send('listen', this.listening).then(
+            (yes) => {
+              if (yes) this.unheard = 0;
+              return yes as boolean;
+            },
+            () => false,
+          );
+        }
       })
       .catch((e: StintError) => {
         if (e.code === -32001) {
@@ -210,11 +222,15 @@ export class Connection {
     }
     this.heard = Promise.resolve(false);
     if (this.listening && !this.missing) {
-      // A window that listens is reachable again without waiting for a change.
+      // A window that listens is reachable again without waiting for a
+      // change; while no owner hears it, less and less often (at most
+      // every 5 minutes).
+      const wait = Math.min(RETRY_MS * 2 ** this.unheard, MAX_RESTART_MS);
+      this.unheard++;
       this.restart = setTimeout(() => {
         this.restart = null;
         if (this.listening && !this.child) void this.listen(this.listening);
-      }, RETRY_MS + 50);
+      }, wait + 50);
     }
   }
 }
