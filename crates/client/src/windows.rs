@@ -84,7 +84,7 @@ pub(crate) struct Windows {
 
 /// What `listen` is given, checked before anything else (also where no
 /// window can listen, so bad input is refused alike everywhere): the
-/// editor's name, trimmed.
+/// editor's name, trimmed, for [`Windows::listen`].
 fn check<'a>(editor: &'a str, folders: &[PathBuf]) -> Result<&'a str> {
     let invalid = |field: &str, why: String| ClientError::Invalid(ValidationError::new(field, why));
     let editor = editor.trim();
@@ -110,16 +110,10 @@ fn check<'a>(editor: &'a str, folders: &[PathBuf]) -> Result<&'a str> {
 }
 
 impl Windows {
-    /// Registers (or re-registers) `peer`'s window on `folders`, which are
-    /// `resolved` with their links resolved.
-    pub(crate) fn listen(
-        &self,
-        peer: &Peer,
-        editor: &str,
-        folders: &[PathBuf],
-        resolved: Vec<PathBuf>,
-    ) -> Result<()> {
-        let editor = check(editor, folders)?;
+    /// Registers (or re-registers) `peer`'s window of `editor` on
+    /// `folders` (both as [`check`] passed them), which are `resolved`
+    /// with their links resolved.
+    fn listen(&self, peer: &Peer, editor: &str, folders: &[PathBuf], resolved: Vec<PathBuf>) {
         let window = Window {
             peer: peer.id,
             editor: editor.to_owned(),
@@ -130,7 +124,6 @@ impl Windows {
         let mut open = self.open.lock().expect("windows lock");
         open.retain(|w| w.peer != peer.id);
         open.push(window);
-        Ok(())
     }
 
     /// Forgets `peer`'s window: its connection ended.
@@ -215,14 +208,13 @@ impl crate::device::Device {
         editor: &str,
         folders: &[PathBuf],
     ) -> Result<bool> {
-        check(editor, folders)?;
+        let editor = check(editor, folders)?;
         let Some(peer) = peer else {
             return Ok(false);
         };
         let resolved = resolved(folders.to_vec()).await;
-        self.windows
-            .listen(peer, editor, folders, resolved)
-            .map(|()| true)
+        self.windows.listen(peer, editor, folders, resolved);
+        Ok(true)
     }
 
     /// Forgets the window of a connection that ended.
@@ -253,14 +245,16 @@ impl crate::device::Device {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     impl Windows {
-        /// [`Windows::listen`] on folders without links.
+        /// What [`crate::device::Device::listen_as_window`] does, on folders without links.
         fn listen_here(&self, peer: &Peer, editor: &str, folders: &[PathBuf]) -> Result<()> {
-            self.listen(peer, editor, folders, folders.to_vec())
+            let editor = check(editor, folders)?;
+            self.listen(peer, editor, folders, folders.to_vec());
+            Ok(())
         }
     }
-
-    use super::*;
 
     fn peer() -> (Peer, mpsc::Receiver<String>) {
         let (tx, rx) = mpsc::channel(4);
